@@ -60,6 +60,15 @@ def amass_to_motion(data: dict[str, np.ndarray], *, source: str = "<arrays>", ro
                 return np.asarray(data[k])
         raise FileFormatError(source, f"missing key {key!r} (has: {', '.join(sorted(data)) or 'none'})")
 
+    missing = [k for k in ("poses", "trans", "mocap_framerate") if k not in data]
+    if "root_orient" in data and "pose_body" in data:
+        missing = [k for k in missing if k != "poses"]
+    if "mocap_frame_rate" in data or "fps" in data:
+        missing = [k for k in missing if k != "mocap_framerate"]
+    if missing:
+        raise FileFormatError(
+            source, f"not a motion file: missing key(s) {', '.join(missing)} (has: {', '.join(sorted(data)) or 'none'})"
+        )
     if "poses" in data:
         poses = np.asarray(data["poses"], dtype=np.float64)
         if poses.ndim != 2 or poses.shape[1] < 66 or poses.shape[1] % 3:

@@ -1,0 +1,165 @@
+"""The ``humokit`` command line.
+
+Conventions: ``--help`` on every command, ``-o/--output`` for outputs, quiet
+logs unless ``-v``, one-line errors on bad input (exit status 2), progress
+bars on long work. Sub-commands living in other subpackages are loaded
+lazily so ``humokit --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from humokit.errors import HumokitError
+
+# name -> (module, attribute) of commands defined elsewhere, imported on use.
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "data": ("humokit.motion.cli_data", "data"),
+    "render": ("humokit.render.cli", "render"),
+    "export": ("humokit.export.cli", "export"),
+    "view": ("humokit.viewer.cli", "view"),
+    "generate": ("humokit.motion.priors.cli", "generate"),
+    "train": ("humokit.motion.priors.cli", "train"),
+    "recover": ("humokit.optim.cli", "recover"),
+    "metrics": ("humokit.optim.physics.cli", "metrics"),
+    "fix": ("humokit.optim.physics.cli", "fix"),
+    "avatar": ("humokit.avatars.cli", "avatar"),
+}
+
+
+def _lazy_available(name: str) -> bool:
+    module, _ = LAZY_COMMANDS[name]
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # parent package not there yet
+        return False
+
+
+class HumokitGroup(click.Group):
+    """Group that loads sub-commands lazily and turns HumokitError into one line + exit 2."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        lazy = [n for n in LAZY_COMMANDS if _lazy_available(n)]
+        return sorted(set(super().list_commands(ctx)) | set(lazy))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        cmd = super().get_command(ctx, cmd_name)
+        if cmd is not None or cmd_name not in LAZY_COMMANDS or not _lazy_available(cmd_name):
+            return cmd
+        module, attr = LAZY_COMMANDS[cmd_name]
+        return getattr(importlib.import_module(module), attr)
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except HumokitError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
+        except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+            click.echo(f"error: {exc.filename or ''}: {exc.strerror}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=HumokitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+@click.version_option(package_name="humokit")
+def cli(verbose: int) -> None:
+    """humokit: human motion and avatars — generate, recover, animate, render, view, export."""
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if verbose == 0:
+        os.environ.setdefault("TQDM_DISABLE", "")
+
+
+@cli.command()
+def info() -> None:
+    """Versions, available body models and optional back-ends."""
+    from humokit.info import collect_info
+
+    for section, rows in collect_info().items():
+        click.echo(f"{section}:")
+        for k, v in rows.items():
+            click.echo(f"  {k:<22} {v}")
+
+
+@cli.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Mesh file to write: .ply, .obj or .glb.")
+@click.option("--body", "body_name", default="anny", show_default=True,
+              type=click.Choice(["anny", "smpl", "smplh", "smplx"]), help="Body model.")
+@click.option("--body-model-path", type=click.Path(path_type=Path), default=None,
+              help="SMPL-family model file or folder (default $HUMOKIT_SMPL_DIR).")
+@click.option("--motion", "motion_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Pose the body with this motion .npz (see --frame); default: rest T-pose.")
+@click.option("--frame", default=0, show_default=True, help="Frame of --motion to use.")
+@click.option("--pose", type=click.Choice(["tpose", "apose", "stand"]), default="tpose", show_default=True,
+              help="Built-in pose when no --motion is given.")
+@click.option("--phenotype", multiple=True, metavar="KEY=VALUE",
+              help="Anny shape, e.g. --phenotype height=0.8 --phenotype gender=0 (values in [0,1]).")
+def body(output: Path, body_name: str, body_model_path: Path | None, motion_path: Path | None,
+         frame: int, pose: str, phenotype: tuple[str, ...]) -> None:
+    """Write a posed body mesh (.ply/.obj/.glb)."""
+    from humokit.avatars.mesh_io import save_mesh
+    from humokit.avatars.body import create_body
+    from humokit.motion import Motion
+    from humokit.motion.builtin import builtin_pose
+
+    shape = _parse_phenotype(phenotype) if phenotype else None
+    if output.suffix.lower() not in (".ply", ".obj", ".glb"):
+        raise HumokitError(f"{output}: unsupported mesh format {output.suffix!r}; use .ply, .obj or .glb")
+    kwargs = {} if body_name == "anny" else {"model_path": body_model_path}
+    bm = create_body(body_name, **kwargs)
+    if motion_path is not None:
+        m = Motion.load(motion_path)
+        if not 0 <= frame < m.num_frames:
+            raise HumokitError(f"{motion_path}: frame {frame} out of range (0..{m.num_frames - 1})")
+        m = m.slice(frame, frame + 1)
+    else:
+        m = builtin_pose(pose)
+    out = bm.forward(m, shape=shape)
+    save_mesh(output, out.vertices[0].detach().numpy(), out.faces.numpy())
+    click.echo(f"wrote {output} ({out.vertices.shape[1]} vertices, {out.faces.shape[0]} faces)")
+
+
+def _parse_phenotype(items: tuple[str, ...]) -> dict[str, float]:
+    out = {}
+    for it in items:
+        k, sep, v = it.partition("=")
+        if not sep:
+            raise HumokitError(f"--phenotype {it!r}: expected KEY=VALUE")
+        try:
+            out[k.strip()] = float(v)
+        except ValueError:
+            raise HumokitError(f"--phenotype {it!r}: {v!r} is not a number") from None
+    return out
+
+
+@cli.command()
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("demo_out"),
+              show_default=True, help="Folder for the demo outputs.")
+@click.option("--text", default=None, help="Prompt for the text-to-motion model (when one is installed).")
+@click.option("--seconds", default=4.0, show_default=True, help="Length of the motion.")
+@click.option("--size", default=384, show_default=True, help="Preview video size in pixels.")
+def demo(output: Path, text: str | None, seconds: float, size: int) -> None:
+    """Animate the default body with a motion; write motion, meshes and a preview video."""
+    from humokit.demo import run_demo
+
+    paths = run_demo(output, text=text, seconds=seconds, size=size)
+    for what, p in paths.items():
+        click.echo(f"{what:<10} {p}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli.main(prog_name="humokit", standalone_mode=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""``humokit demo``: a motion on the default body, written as motion, meshes and a preview video."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from humokit.avatars.body import create_body
+from humokit.avatars.mesh_io import save_mesh
+from humokit.motion.builtin import builtin_motion
+from humokit.motion.motion import Motion
+
+
+def _demo_motion(text: str | None, seconds: float) -> Motion:
+    if text:
+        try:
+            from humokit.motion.priors import generate  # type: ignore[attr-defined]
+        except ImportError:
+            from humokit.errors import HumokitError
+
+            raise HumokitError("no text-to-motion model is installed yet; run the demo without --text") from None
+        return generate(text, seconds=seconds)  # pragma: no cover - until the priors land
+    return builtin_motion("walk", seconds=seconds, fps=30.0)
+
+
+def run_demo(output: Path, *, text: str | None = None, seconds: float = 4.0, size: int = 384) -> dict[str, Path]:
+    """Animate the Anny body; returns the written paths by kind."""
+    from humokit._preview import render_preview_video
+
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    motion = _demo_motion(text, seconds)
+    motion_path = output / "motion.npz"
+    motion.save(str(motion_path))
+    body = create_body("anny")
+    posed = body.forward(motion)
+    verts = posed.vertices.detach().numpy()
+    faces = posed.faces.numpy()
+    mesh_dir = output / "meshes"
+    mesh_dir.mkdir(exist_ok=True)
+    step = max(1, int(round(motion.fps / 10)))
+    for i in tqdm(range(0, motion.num_frames, step), desc="meshes", unit="mesh"):
+        save_mesh(mesh_dir / f"frame_{i:04d}.ply", verts[i], faces)
+    video = output / "preview.mp4"
+    render_preview_video(video, verts, faces, fps=motion.fps, size=size, joints=posed.joints.detach().numpy())
+    return {"motion": motion_path, "meshes": mesh_dir, "video": video}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs humokit with its test extras and everything the test suite needs on a
+# fresh machine, then runs the whole suite. `.ci/run` calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# 1. Python packages (the CPU build of torch first, so nothing pulls a CUDA torch)
+python -m pip install -q torch==2.13.0
+python -m pip install -q -e ".[test]"
+
+# 2. Build the Anny body cache once (minutes on a new machine, ~1 s afterwards)
+python -c "from humokit.avatars.body import create_body; create_body('anny')" 2>&1 | grep -v -i -E '^(warp|   )' || true
+
+# 3. The tests
+python -m pytest -q -p no:cacheprovider tests
