@@ -1,0 +1,765 @@
+"""The browser viewer: a viser server showing motions, bodies, GLBs and Gaussian splats.
+
+:class:`ViewerApp` owns one ``viser.ViserServer`` (bound to 127.0.0.1 unless
+told otherwise) and a timeline shared by all loaded motions. Each motion is a
+*track*: an animated body mesh, a skeleton overlay, its root trajectory and
+foot-contact markers, placed side by side along +X.
+
+Body animation modes (``skinning=``):
+
+- ``"client"`` (default): the mesh is sent once with 22 bones and the
+  browser skins it (three.js, 4 weights per vertex); a frame update sends
+  22 bone poses (~1 kB).
+- ``"server"``: humokit's LBS runs here and the posed vertices are streamed
+  (13.7k x 3 float32 = 165 kB per frame for Anny).
+
+Every user-caused problem (bad file, missing optional module) is logged and
+shown in the browser as a notification plus the status line; the server
+keeps running.
+
+Example::
+
+    app = ViewerApp("127.0.0.1", 8080)
+    app.add_motion(builtin_motion("walk"), "walk")
+    app.serve_forever()
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from humokit.errors import HumokitError, InputError, MissingDependencyError
+from humokit.motion.motion import Motion
+from humokit.motion.skeleton import FOOT_JOINTS, PARENTS, forward_kinematics
+from humokit.viewer._scene_math import (
+    CameraPreset,
+    bone_segments,
+    camera_preset,
+    estimate_contacts,
+    skinning_bones,
+    timeline_frame,
+    top4_weights,
+)
+
+log = logging.getLogger("humokit.viewer")
+
+BODY_COLOR = (205, 180, 160)
+SKELETON_COLOR = (30, 110, 220)
+TRAJECTORY_COLOR = (230, 120, 30)
+CONTACT_ON, CONTACT_OFF = (230, 40, 40), (150, 150, 150)
+CAMERA_FOV_DEG = 50.0
+
+
+def has_viser() -> bool:
+    """True when the optional ``viser`` package (``humokit[viewer]``) is importable."""
+    return importlib.util.find_spec("viser") is not None
+
+
+def has_generator() -> bool:
+    """True when a text-to-motion generator (``humokit.motion.priors.generate``) is installed."""
+    try:
+        if importlib.util.find_spec("humokit.motion.priors") is None:
+            return False
+        return callable(getattr(importlib.import_module("humokit.motion.priors"), "generate", None))
+    except Exception:  # noqa: BLE001 - a broken optional module means "not available"
+        return False
+
+
+def has_exporter() -> bool:
+    """True when ``humokit.export.export_motion`` exists."""
+    try:
+        mod = importlib.import_module("humokit.export")
+    except ImportError:
+        return False
+    return callable(getattr(mod, "export_motion", None))
+
+
+@dataclass
+class _Track:
+    """One motion on screen; arrays are in the track's local frame (before its x offset)."""
+
+    key: str
+    name: str
+    motion: Motion
+    offset: np.ndarray
+    joints: np.ndarray  # (T, 22, 3) body joints, metres
+    bone_wxyz: np.ndarray  # (T, 22, 4)
+    bone_pos: np.ndarray  # (T, 22, 3)
+    contacts: np.ndarray  # (T, 4) bool
+    handles: dict[str, Any] = field(default_factory=dict)
+    shown: int = -1
+    # server skinning only
+    R_local: torch.Tensor | None = None
+    root: torch.Tensor | None = None
+
+
+class ViewerApp:
+    """A running browser viewer.
+
+    Args:
+        server_host: interface to bind; ``"127.0.0.1"`` (default) keeps it
+            private to this machine (use an SSH tunnel); ``"0.0.0.0"`` exposes
+            it to the network and logs a warning.
+        port: TCP port; 0 picks a free one (see :attr:`port`).
+        body: body model name for motions (``"anny"``, ``"smpl"``, ...).
+        skinning: ``"client"`` (bones, skinned in the browser) or ``"server"``
+            (vertices streamed each frame).
+        spacing: metres between motions placed side by side along +X.
+        play: start playing as soon as a motion is loaded.
+    """
+
+    def __init__(
+        self,
+        server_host: str = "127.0.0.1",
+        port: int = 8080,
+        *,
+        body: str = "anny",
+        skinning: Literal["client", "server"] = "client",
+        spacing: float = 1.0,
+        play: bool = True,
+        verbose: bool = False,
+    ) -> None:
+        if not has_viser():
+            raise MissingDependencyError("the browser viewer (viser)", "viewer")
+        if skinning not in ("client", "server"):
+            raise InputError(f"skinning must be 'client' or 'server', got {skinning!r}")
+        if not 0 <= int(port) <= 65535:
+            raise InputError(f"port must be in 0..65535, got {port}")
+        if server_host not in ("127.0.0.1", "localhost", "::1"):
+            log.warning("viewer bound to %s: anyone who can reach this machine can open it", server_host)
+        import viser
+
+        self._viser = viser
+        self.server = viser.ViserServer(host=server_host, port=int(port), label="humokit", verbose=verbose)
+        self.skinning = skinning
+        self.spacing = float(spacing)
+        self.errors: list[str] = []
+        self._lock = threading.RLock()
+        self._tracks: list[_Track] = []
+        self._objects: dict[str, Any] = {}
+        self._body_name = body
+        self._shape: dict[str, float] | None = None
+        self._rest = None
+        self._mesh_faces: np.ndarray | None = None
+        self._next_id = 0
+        # timeline state
+        self._t = 0.0
+        self._playing = play
+        self._speed = 1.0
+        self._loop = True
+        self._camera_mode: CameraPreset | None = None
+        self._syncing_slider = False
+        self._stop = threading.Event()
+
+        self.server.scene.set_up_direction("+y")
+        self._grid = self.server.scene.add_grid(
+            "/grid", 20.0, 20.0, plane="xz", cell_size=0.5, section_size=1.0, shadow_opacity=0.2
+        )
+        self._set_initial_camera(camera_preset("three_quarter", np.array([[-0.5, 0.0, -0.5], [0.5, 1.8, 0.5]])))
+        self._build_gui()
+        self.server.on_client_connect(self._on_connect)
+        self._thread = threading.Thread(target=self._play_loop, name="humokit-viewer-play", daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------ properties
+    @property
+    def host(self) -> str:
+        return self.server.get_host()
+
+    @property
+    def port(self) -> int:
+        return self.server.get_port()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def motions(self) -> dict[str, Motion]:
+        """Loaded motions by display name."""
+        return {t.name: t.motion for t in self._tracks}
+
+    @property
+    def timeline_fps(self) -> float:
+        return max((t.motion.fps for t in self._tracks), default=30.0)
+
+    @property
+    def num_frames(self) -> int:
+        """Timeline length in frames of :attr:`timeline_fps` (the longest motion)."""
+        fps = self.timeline_fps
+        return max((int(round(t.motion.duration * fps)) for t in self._tracks), default=1)
+
+    @property
+    def frame(self) -> int:
+        return int(round(self._t * self.timeline_fps))
+
+    # ------------------------------------------------------------ public API
+    def load(self, path: str | Path, *, errors: Literal["report", "raise"] = "report") -> str | None:
+        """Open a file (motion .npz/.bvh, .glb, Gaussian or mesh .ply) in the scene.
+
+        Returns the name shown in the viewer, or None after reporting an error
+        (``errors="report"``: log + browser notification; the viewer keeps running).
+        """
+        from humokit.viewer import _loading
+
+        path = Path(str(path).strip()).expanduser()
+        try:
+            kind = _loading.classify(path)
+            if kind == "motion":
+                return self.add_motion(_loading.load_motion(path), path.stem)
+            if kind == "glb":
+                return self.add_glb(_loading.read_glb(path), path.stem)
+            if kind == "splats":
+                from humokit.viewer._splats import read_gaussian_ply
+
+                return self.add_splats(read_gaussian_ply(path), path.stem)
+            return self._add_mesh_file(path)
+        except Exception as exc:  # noqa: BLE001 - any failure is shown, the server lives on
+            if errors == "raise":
+                raise
+            where = "could not open" if str(path) in str(exc) else f"could not open {path}"
+            self.report_error(where, exc)
+            return None
+
+    def add_motion(self, motion: Motion, name: str = "motion") -> str:
+        """Show ``motion`` with the current body; returns its (unique) display name."""
+        if not isinstance(motion, Motion):
+            raise InputError(f"add_motion expects a Motion, got {type(motion).__name__}")
+        if motion.num_frames == 0:
+            raise InputError(f"{name}: the motion has no frames")
+        with self._lock:
+            rest = self._rest_body()
+            key = self._new_key("m")
+            name = self._unique_name(name)
+            offset = np.array([self.spacing * len(self._tracks), 0.0, 0.0])
+            track = self._make_track(key, name, motion, offset, rest)
+            self._tracks.append(track)
+            self._add_track_nodes(track, rest)
+            self._after_tracks_changed(frame_all=True)
+        log.info("added motion %s (%d frames at %g fps)", name, motion.num_frames, motion.fps)
+        return name
+
+    def add_glb(self, glb: bytes, name: str = "glb") -> str:
+        """Show a binary glTF asset at the origin."""
+        with self._lock:
+            name = self._unique_name(name)
+            self._objects[name] = self.server.scene.add_glb(f"/objects/{self._new_key('g')}", glb)
+            self._refresh_lists()
+        return name
+
+    def add_splats(self, splats: Any, name: str = "splats") -> str:
+        """Show :class:`~humokit.viewer._splats.GaussianSplats` at the origin."""
+        if splats.num_gaussians == 0:
+            raise InputError(f"{name}: no Gaussians to show")
+        with self._lock:
+            name = self._unique_name(name)
+            self._objects[name] = self.server.scene.add_gaussian_splats(
+                f"/objects/{self._new_key('s')}",
+                centers=splats.centers,
+                covariances=splats.covariances,
+                rgbs=splats.rgbs,
+                opacities=splats.opacities,
+            )
+            self._refresh_lists()
+        return name
+
+    def set_frame(self, i: int) -> None:
+        """Show timeline frame ``i`` (clamped) on every motion and move the slider there."""
+        with self._lock:
+            n = self.num_frames
+            i = int(min(max(int(i), 0), max(n - 1, 0)))
+            self._t = i / self.timeline_fps
+            self._show()
+
+    def play(self, playing: bool = True) -> None:
+        self._playing = bool(playing)
+        self._gui["play"].label = "Pause" if self._playing else "Play"
+
+    def set_body(self, body: str, shape: dict[str, float] | None = None) -> None:
+        """Switch the body model (and Anny phenotype) for all motions."""
+        from humokit.avatars.body import create_body
+
+        with self._lock:
+            bm = create_body(body)
+            rest = bm.rest(shape if shape is not None else bm.default_shape())
+            self._body_name, self._shape, self._rest = body, shape, rest
+            self._mesh_faces = None
+            old = list(self._tracks)
+            for tr in old:
+                tr.handles["frame"].remove()  # children go with it
+            self._tracks = [self._make_track(t.key, t.name, t.motion, t.offset, rest) for t in old]
+            for tr in self._tracks:
+                self._add_track_nodes(tr, rest)
+            self._after_tracks_changed(frame_all=False)
+
+    def set_camera(self, preset: CameraPreset) -> None:
+        """Move every connected browser's camera to a preset (``follow`` keeps tracking)."""
+        pose = self._camera_pose(preset)
+        self._camera_mode = preset if preset == "follow" else None
+        for client in self.server.get_clients().values():
+            with client.atomic():
+                client.camera.up_direction = (0.0, 1.0, 0.0)
+                client.camera.position = pose.position
+                client.camera.look_at = pose.look_at
+
+    def report_error(self, what: str, exc: BaseException | str) -> None:
+        """Log an error and show it in every browser (notification + status line)."""
+        msg = str(exc) if isinstance(exc, HumokitError) or isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
+        text = f"{what}: {msg}" if what else msg
+        if isinstance(exc, BaseException) and not isinstance(exc, (HumokitError, OSError)):
+            log.error("%s", text, exc_info=exc)
+        else:
+            log.error("%s", text)
+        self.errors.append(text)
+        self._gui["status"].content = f"**Error:** {text}"
+        for client in self.server.get_clients().values():
+            self._notify(client, "Error", text, error=True)
+
+    def report_info(self, text: str) -> None:
+        log.info("%s", text)
+        self._gui["status"].content = text
+        for client in self.server.get_clients().values():
+            self._notify(client, "humokit", text, error=False)
+
+    def stop(self) -> None:
+        """Stop playback and the server (idempotent)."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self._thread.join(timeout=2.0)
+        self.server.stop()
+
+    def serve_forever(self) -> None:
+        """Block until Ctrl-C, then stop."""
+        try:
+            while not self._stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    def __enter__(self) -> "ViewerApp":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------ tracks
+    def _rest_body(self) -> Any:
+        if self._rest is None:
+            from humokit.avatars.body import create_body
+
+            bm = create_body(self._body_name)
+            self._rest = bm.rest(self._shape if self._shape is not None else bm.default_shape())
+        return self._rest
+
+    def _make_track(self, key: str, name: str, motion: Motion, offset: np.ndarray, rest: Any) -> _Track:
+        from humokit.avatars.body import BodyModel
+
+        scale = BodyModel.root_scale_for(rest, motion)
+        R = torch.from_numpy(motion.rotations)
+        root = torch.from_numpy(motion.root_position) * scale
+        offsets = torch.as_tensor(rest.skeleton.offsets, dtype=torch.float32)
+        with torch.no_grad():
+            joints, R_world = forward_kinematics(R, root, offsets, PARENTS)
+        joints_np = joints.numpy()
+        wxyz, pos = skinning_bones(R_world.numpy(), joints_np, rest.R_rest_to_canonical.numpy())
+        if motion.contacts is not None:
+            contacts = motion.contacts
+        else:
+            contacts = estimate_contacts(joints_np, motion.fps, floor=0.0 if joints_np[..., 1].min() > -0.1 else None)
+        tr = _Track(key, name, motion, offset, joints_np, wxyz, pos, contacts)
+        if self.skinning == "server":
+            tr.R_local, tr.root = R, root
+        return tr
+
+    def _add_track_nodes(self, tr: _Track, rest: Any) -> None:
+        scene = self.server.scene
+        base = f"/motions/{tr.key}"
+        show = {k: self._gui[f"layer_{k}"].value for k in ("body", "skeleton", "trajectory", "contacts")}
+        tr.handles["frame"] = scene.add_frame(base, show_axes=False, position=tr.offset)
+        verts = rest.vertices.numpy().astype(np.float32)
+        faces = rest.faces.numpy().astype(np.uint32)
+        if self.skinning == "client":
+            if self._mesh_faces is None:
+                self._weights4 = top4_weights(rest.weights.numpy())
+                self._mesh_faces = faces
+            tr.handles["body"] = scene.add_mesh_skinned(
+                f"{base}/body",
+                verts,
+                faces,
+                bone_wxyzs=np.tile(np.array([1.0, 0, 0, 0], dtype=np.float32), (len(PARENTS), 1)),
+                bone_positions=rest.joints.numpy().astype(np.float32),
+                skin_weights=self._weights4,
+                color=BODY_COLOR,
+                visible=show["body"],
+            )
+        else:
+            tr.handles["body"] = scene.add_mesh_simple(
+                f"{base}/body", verts, faces, color=BODY_COLOR, visible=show["body"]
+            )
+        segs = bone_segments(tr.joints[0]).astype(np.float32)
+        tr.handles["skeleton"] = scene.add_line_segments(
+            f"{base}/skeleton", segs, colors=SKELETON_COLOR, thickness=0.012, visible=show["skeleton"]
+        )
+        root_xz = tr.joints[:, 0].copy()
+        root_xz[:, 1] = 0.005
+        if len(root_xz) < 2:
+            root_xz = np.concatenate([root_xz, root_xz])
+        traj = np.stack([root_xz[:-1], root_xz[1:]], axis=1).astype(np.float32)
+        tr.handles["trajectory"] = scene.add_line_segments(
+            f"{base}/trajectory", traj, colors=TRAJECTORY_COLOR, thickness=0.015, visible=show["trajectory"]
+        )
+        tr.handles["contacts"] = scene.add_point_cloud(
+            f"{base}/contacts",
+            points=tr.joints[0, list(FOOT_JOINTS)].astype(np.float32),
+            colors=np.array([CONTACT_OFF] * 4, dtype=np.uint8),
+            point_size=0.035,
+            point_shape="circle",
+            visible=show["contacts"],
+        )
+        tr.shown = -1
+
+    def _show(self) -> None:
+        """Push the current timeline time to the scene (only tracks whose frame changed)."""
+        fps_tl = self.timeline_fps
+        with self.server.atomic():
+            for tr in self._tracks:
+                i = timeline_frame(self._t, tr.motion.fps, tr.motion.num_frames, loop=self._loop)
+                if i == tr.shown:
+                    continue
+                tr.shown = i
+                self._pose_track(tr, i)
+            tl = min(int(round(self._t * fps_tl)), self._gui["frame"].max)
+            if self._gui["frame"].value != tl:
+                self._syncing_slider = True
+                try:
+                    self._gui["frame"].value = tl
+                finally:
+                    self._syncing_slider = False
+        if self._camera_mode == "follow" and self._tracks:
+            self._follow()
+
+    def _pose_track(self, tr: _Track, i: int) -> None:
+        body = tr.handles["body"]
+        if self.skinning == "client":
+            for j, bone in enumerate(body.bones):
+                bone.wxyz = tr.bone_wxyz[i, j]
+                bone.position = tr.bone_pos[i, j]
+        else:
+            from humokit.avatars.body import pose_rest_body
+
+            with torch.no_grad():
+                out = pose_rest_body(self._rest_body(), tr.R_local[i : i + 1], tr.root[i : i + 1])
+            body.vertices = out.vertices[0].numpy().astype(np.float32)
+        tr.handles["skeleton"].points = bone_segments(tr.joints[i]).astype(np.float32)
+        h = tr.handles["contacts"]
+        h.points = tr.joints[i, list(FOOT_JOINTS)].astype(np.float32)
+        h.colors = np.where(tr.contacts[i][:, None], CONTACT_ON, CONTACT_OFF).astype(np.uint8)
+
+    def _after_tracks_changed(self, *, frame_all: bool) -> None:
+        n = self.num_frames
+        self._gui["frame"].max = max(n - 1, 1)
+        self._refresh_lists()
+        for tr in self._tracks:
+            tr.shown = -1
+        self._show()
+        if frame_all:
+            pose = self._camera_pose("three_quarter")
+            self._set_initial_camera(pose)
+            for client in self.server.get_clients().values():
+                self._apply_camera(client, pose)
+
+    # ------------------------------------------------------------ camera
+    def _all_points(self) -> np.ndarray:
+        """Every joint of every frame of every motion (world), for whole-scene framing."""
+        pts = [tr.joints.reshape(-1, 3) + tr.offset for tr in self._tracks]
+        return np.concatenate(pts) if pts else np.array([[-0.5, 0.0, -0.5], [0.5, 1.8, 0.5]])
+
+    def _current_points(self, tracks: list[_Track] | None = None) -> np.ndarray:
+        """Joints of the shown frame of each motion plus their floor projections (world)."""
+        pts = []
+        for tr in self._tracks if tracks is None else tracks:
+            j = tr.joints[max(tr.shown, 0)] + tr.offset
+            pts += [j, j * [1.0, 0.0, 1.0]]
+        return np.concatenate(pts) if pts else self._all_points()
+
+    def _overview_points(self, seconds: float = 3.0) -> np.ndarray:
+        """Joints of the first ``seconds`` of every motion plus floor projections (world)."""
+        pts = []
+        for tr in self._tracks:
+            n = max(1, min(tr.motion.num_frames, int(seconds * tr.motion.fps)))
+            j = tr.joints[:n].reshape(-1, 3) + tr.offset
+            pts += [j, j * [1.0, 0.0, 1.0]]
+        return np.concatenate(pts) if pts else self._all_points()
+
+    def _camera_pose(self, preset: CameraPreset) -> Any:
+        if preset == "three_quarter":
+            return camera_preset("three_quarter", self._overview_points(), fov_deg=CAMERA_FOV_DEG, margin=1.1)
+        if preset == "top":
+            return camera_preset("top", self._all_points(), fov_deg=CAMERA_FOV_DEG)
+        tracks = self._tracks[:1] if preset == "follow" else None
+        return camera_preset(preset, self._current_points(tracks), fov_deg=CAMERA_FOV_DEG, margin=1.15)
+
+    def _set_initial_camera(self, pose: Any) -> None:
+        cam = self.server.initial_camera
+        cam.up = (0.0, 1.0, 0.0)
+        cam.position = tuple(pose.position)
+        cam.look_at = tuple(pose.look_at)
+        cam.fov = float(np.deg2rad(CAMERA_FOV_DEG))
+
+    @staticmethod
+    def _apply_camera(client: Any, pose: Any) -> None:
+        with client.atomic():
+            client.camera.up_direction = (0.0, 1.0, 0.0)
+            client.camera.position = pose.position
+            client.camera.look_at = pose.look_at
+
+    def _follow(self) -> None:
+        tr = self._tracks[0]
+        target = tr.joints[max(tr.shown, 0), 0] + tr.offset
+        for client in self.server.get_clients().values():
+            cam = client.camera
+            delta = target - np.asarray(cam.look_at)
+            if np.linalg.norm(delta) > 1e-4:
+                with client.atomic():
+                    cam.look_at = np.asarray(cam.look_at) + delta
+                    cam.position = np.asarray(cam.position) + delta
+
+    # ------------------------------------------------------------ playback
+    def _play_loop(self) -> None:
+        last = time.perf_counter()
+        while not self._stop.is_set():
+            fps = self.timeline_fps
+            time.sleep(max(0.0, 1.0 / fps - (time.perf_counter() - last)))
+            now = time.perf_counter()
+            dt, last = now - last, now
+            if not self._playing or not self._tracks:
+                continue
+            try:
+                with self._lock:
+                    self._t += dt * self._speed
+                    dur = self.num_frames / fps
+                    if self._t >= dur:
+                        if self._loop:
+                            self._t %= dur
+                        else:
+                            self._t = (self.num_frames - 1) / fps
+                            self.play(False)
+                    self._show()
+            except Exception as exc:  # noqa: BLE001 - keep the server alive
+                self._playing = False
+                self.report_error("playback stopped", exc)
+
+    # ------------------------------------------------------------ GUI
+    def _build_gui(self) -> None:
+        gui = self.server.gui
+        gui.configure_theme(control_width="medium", show_share_button=False)
+        g: dict[str, Any] = {}
+        self._gui = g
+        g["status"] = gui.add_markdown("Open a motion (.npz, .bvh), .glb or Gaussian .ply.")
+
+        with gui.add_folder("Timeline"):
+            g["play"] = gui.add_button("Pause" if self._playing else "Play")
+            g["frame"] = gui.add_slider("Frame", min=0, max=1, step=1, initial_value=0)
+            g["speed"] = gui.add_slider("Speed", min=0.1, max=3.0, step=0.1, initial_value=1.0)
+            g["loop"] = gui.add_checkbox("Loop", initial_value=True)
+
+        @g["play"].on_click
+        def _(_: Any) -> None:
+            self.play(not self._playing)
+
+        @g["frame"].on_update
+        def _(_: Any) -> None:
+            if not self._syncing_slider:
+                self.set_frame(g["frame"].value)
+
+        @g["speed"].on_update
+        def _(_: Any) -> None:
+            self._speed = float(g["speed"].value)
+
+        @g["loop"].on_update
+        def _(_: Any) -> None:
+            self._loop = bool(g["loop"].value)
+
+        with gui.add_folder("Load"):
+            g["path"] = gui.add_text("Path", initial_value="")
+            g["load"] = gui.add_button("Load file")
+
+        @g["load"].on_click
+        def _(_: Any) -> None:
+            p = g["path"].value.strip()
+            if not p:
+                self.report_error("load", "type a file path first")
+            elif self.load(p) is not None:
+                self.report_info(f"loaded {p}")
+
+        with gui.add_folder("Body", expand_by_default=False):
+            g["body"] = gui.add_dropdown("Model", ("anny", "smpl", "smplh", "smplx"), initial_value=self._body_name)
+            from humokit.avatars.anny_body import DEFAULT_PHENOTYPE, PHENOTYPE_KEYS
+
+            g["pheno"] = {
+                k: gui.add_slider(k, min=0.0, max=1.0, step=0.01, initial_value=float(DEFAULT_PHENOTYPE[k]))
+                for k in PHENOTYPE_KEYS
+            }
+            g["apply_body"] = gui.add_button("Apply body")
+
+        @g["apply_body"].on_click
+        def _(_: Any) -> None:
+            name = g["body"].value
+            shape = {k: float(s.value) for k, s in g["pheno"].items()} if name == "anny" else None
+            try:
+                self.set_body(name, shape)
+            except Exception as exc:  # noqa: BLE001
+                self.report_error(f"body {name}", exc)
+
+        with gui.add_folder("Layers", expand_by_default=False):
+            for k in ("body", "skeleton", "trajectory", "contacts", "grid"):
+                g[f"layer_{k}"] = cb = gui.add_checkbox(k.capitalize(), initial_value=True)
+                cb.on_update(lambda _e, k=k: self._set_layer(k))
+
+        with gui.add_folder("Camera", expand_by_default=False):
+            g["camera"] = gui.add_button_group("Preset", ("front", "side", "top", "follow"))
+
+        @g["camera"].on_click
+        def _(_: Any) -> None:
+            self.set_camera(g["camera"].value)
+
+        if has_generator():
+            self._build_generator_gui()
+
+        with gui.add_folder("Export", expand_by_default=False):
+            g["export_motion"] = gui.add_dropdown("Motion", ("(none)",))
+            g["export_dir"] = gui.add_text("Folder", initial_value=str(Path.cwd() / "humokit_export"))
+            g["export"] = gui.add_button_group("Write", ("BVH", "GLB"))
+
+        @g["export"].on_click
+        def _(_: Any) -> None:
+            self.export(g["export_motion"].value, g["export_dir"].value, g["export"].value.lower())
+
+    def _build_generator_gui(self) -> None:
+        gui, g = self.server.gui, self._gui
+        models: tuple[str, ...] = ("default",)
+        try:
+            priors = importlib.import_module("humokit.motion.priors")
+            listed = getattr(priors, "available_models", None)
+            if callable(listed):
+                models = tuple(listed()) or models
+        except Exception as exc:  # noqa: BLE001
+            log.warning("text-to-motion generator unavailable: %s", exc)
+            return
+        with gui.add_folder("Generate"):
+            g["gen_text"] = gui.add_text("Text", initial_value="a person walks forward")
+            g["gen_model"] = gui.add_dropdown("Model", models, initial_value=models[0])
+            g["gen_seconds"] = gui.add_number("Seconds", initial_value=4.0, min=0.5, max=30.0, step=0.5)
+            g["gen_go"] = gui.add_button("Generate")
+
+        @g["gen_go"].on_click
+        def _(_: Any) -> None:
+            self.generate(g["gen_text"].value, model=g["gen_model"].value, seconds=float(g["gen_seconds"].value))
+
+    def generate(self, text: str, *, model: str = "default", seconds: float = 4.0) -> str | None:
+        """Run ``humokit.motion.priors.generate`` and show the result (errors are reported)."""
+        try:
+            priors = importlib.import_module("humokit.motion.priors")
+            gen = getattr(priors, "generate", None)
+            if not callable(gen):
+                raise HumokitError("humokit.motion.priors has no generate()")
+            motion = gen(text, model=model, seconds=seconds)
+            return self.add_motion(motion, text[:32] or "generated")
+        except Exception as exc:  # noqa: BLE001
+            self.report_error(f"generate {text!r}", exc)
+            return None
+
+    def export(self, name: str, folder: str | Path, fmt: str) -> Path | None:
+        """Write motion ``name`` as ``<folder>/<name>.<fmt>`` via ``humokit.export.export_motion``."""
+        try:
+            if name not in self.motions:
+                raise InputError(f"no motion named {name!r} is loaded")
+            try:
+                from humokit.export import export_motion  # type: ignore[attr-defined]
+            except ImportError:
+                raise HumokitError("export is not available in this humokit (humokit.export.export_motion)") from None
+            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+            path = Path(str(folder).strip()).expanduser() / f"{safe}.{fmt}"
+            export_motion(self.motions[name], path, format=fmt)
+            self.report_info(f"wrote {path}")
+            return path
+        except Exception as exc:  # noqa: BLE001
+            self.report_error(f"export {name} as {fmt.upper()}", exc)
+            return None
+
+    def _set_layer(self, k: str) -> None:
+        on = bool(self._gui[f"layer_{k}"].value)
+        if k == "grid":
+            self._grid.visible = on
+            return
+        for tr in self._tracks:
+            tr.handles[k].visible = on
+
+    def _refresh_lists(self) -> None:
+        names = tuple(t.name for t in self._tracks) or ("(none)",)
+        dd = self._gui["export_motion"]
+        dd.options = names
+        if dd.value not in names:
+            dd.value = names[0]
+        listed = [f"motion **{t.name}** ({t.motion.num_frames} frames, {t.motion.fps:g} fps)" for t in self._tracks]
+        listed += [f"object **{n}**" for n in self._objects]
+        if not self.errors:
+            self._gui["status"].content = "  \n".join(listed) if listed else self._gui["status"].content
+
+    def _on_connect(self, client: Any) -> None:
+        client.camera.fov = float(np.deg2rad(CAMERA_FOV_DEG))
+        for text in self.errors[-5:]:
+            self._notify(client, "Error", text, error=True)
+
+    @staticmethod
+    def _notify(client: Any, title: str, body: str, *, error: bool) -> None:
+        try:
+            client.add_notification(
+                title, body, with_close_button=True, auto_close_seconds=None if error else 5.0,
+                color="red" if error else "blue",
+            )
+        except Exception as exc:  # noqa: BLE001 - a closing tab must not break the app
+            log.debug("notification to client failed: %s", exc)
+
+    # ------------------------------------------------------------ misc
+    def _add_mesh_file(self, path: Path) -> str:
+        import trimesh
+
+        from humokit.errors import FileFormatError
+
+        try:
+            mesh = trimesh.load(path, force="mesh")
+        except Exception as exc:  # noqa: BLE001
+            raise FileFormatError(path, f"cannot read mesh ({exc})") from exc
+        if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
+            raise FileFormatError(path, "no triangles to show")
+        with self._lock:
+            name = self._unique_name(path.stem)
+            self._objects[name] = self.server.scene.add_mesh_trimesh(f"/objects/{self._new_key('o')}", mesh)
+            self._refresh_lists()
+        return name
+
+    def _new_key(self, prefix: str) -> str:
+        self._next_id += 1
+        return f"{prefix}{self._next_id}"
+
+    def _unique_name(self, name: str) -> str:
+        taken = {t.name for t in self._tracks} | set(self._objects)
+        base, k = name or "item", 2
+        while name in taken or not name:
+            name = f"{base}_{k}"
+            k += 1
+        return name

@@ -1,0 +1,240 @@
+"""ViewerApp driven in-process (no browser): loading, timeline, errors, panels."""
+
+from __future__ import annotations
+
+import logging
+import urllib.request
+
+import numpy as np
+import pytest
+
+from humokit.errors import FileFormatError, InputError
+from humokit.motion.builtin import builtin_motion
+from humokit.motion.motion import Motion
+from humokit.viewer import read_gaussian_ply
+from humokit.viewer.app import has_generator
+
+
+def _alive(app) -> bool:
+    with urllib.request.urlopen(app.url, timeout=5) as r:
+        return r.status == 200
+
+
+def test_binds_loopback_by_default(app):
+    assert app.host == "127.0.0.1" and app.port > 0
+    assert _alive(app)
+
+
+def test_add_motion_and_set_frame_moves_bones(app):
+    m = builtin_motion("walk", seconds=1.0, fps=30)
+    name = app.add_motion(m, "walk")
+    assert name == "walk" and app.num_frames == 30
+    body = app._tracks[0].handles["body"]
+    assert len(body.bones) == 22
+    app.set_frame(0)
+    p0 = np.array([b.position for b in body.bones])
+    skel0 = np.array(app._tracks[0].handles["skeleton"].points)
+    app.set_frame(15)
+    p1 = np.array([b.position for b in body.bones])
+    assert app.frame == 15 and app._gui["frame"].value == 15
+    assert np.abs(p1 - p0).max() > 0.05  # the body moved
+    assert np.abs(np.array(app._tracks[0].handles["skeleton"].points) - skel0).max() > 0.05
+    app.set_frame(10_000)  # clamped
+    assert app.frame == 29
+
+
+def test_side_by_side_and_unique_names(app):
+    m = Motion.rest(5)
+    assert app.add_motion(m, "a") == "a"
+    assert app.add_motion(m, "a") == "a_2"
+    offs = [tr.offset[0] for tr in app._tracks]
+    assert offs[1] - offs[0] == pytest.approx(app.spacing)
+    assert set(app.motions) == {"a", "a_2"}
+    assert app._gui["export_motion"].options == ("a", "a_2")
+
+
+def test_different_lengths_share_a_timeline(app):
+    app.add_motion(builtin_motion("walk", seconds=1.0, fps=30), "short")
+    app.add_motion(builtin_motion("wave", seconds=2.0, fps=30), "long")
+    assert app.num_frames == 60
+    app.set_frame(45)  # past the end of the short clip: it loops
+    assert app._tracks[0].shown == 15 and app._tracks[1].shown == 45
+
+
+def test_playback_advances(app):
+    app.add_motion(builtin_motion("walk", seconds=2.0, fps=30), "walk")
+    app.set_frame(0)
+    app.play(True)
+    import time
+
+    time.sleep(0.5)
+    app.play(False)
+    assert app.frame > 3
+    assert app._tracks[0].shown == app._gui["frame"].value or app._gui["frame"].value > 3
+
+
+def test_load_npz_glb_splats_mesh(app, tmp_path, gaussian_ply):
+    import trimesh
+
+    p = tmp_path / "clip.npz"
+    builtin_motion("squat", seconds=0.5).save(p)
+    assert app.load(p) == "clip"
+    glb = tmp_path / "box.glb"
+    glb.write_bytes(trimesh.creation.box().export(file_type="glb"))
+    assert app.load(glb) == "box"
+    ply = tmp_path / "gs.ply"
+    gaussian_ply(ply, np.random.default_rng(0).normal(size=(50, 3)))
+    assert app.load(ply) == "gs"
+    mesh = tmp_path / "mesh.ply"
+    trimesh.creation.icosphere().export(mesh)
+    assert app.load(mesh) == "mesh"
+    assert app.errors == []
+    assert "clip" in app._gui["status"].content and "gs" in app._gui["status"].content
+
+
+@pytest.mark.parametrize(
+    "fname,content",
+    [
+        ("bad.npz", b"this is not a zip"),
+        ("empty.npz", None),
+        ("bad.glb", b"GIF89a not a glb"),
+        ("bad.ply", b"ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\nend_header\n0\n"),
+        ("notes.txt", b"hello"),
+        ("missing.npz", "missing"),
+    ],
+)
+def test_bad_files_are_reported_and_viewer_keeps_running(app, tmp_path, caplog, fname, content):
+    p = tmp_path / fname
+    if content is None:
+        np.savez(p, foo=np.zeros(3))
+    elif content != "missing":
+        p.write_bytes(content)
+    with caplog.at_level(logging.ERROR, logger="humokit.viewer"):
+        assert app.load(p) is None
+    assert len(app.errors) == 1 and fname in app.errors[0]
+    assert "Error" in app._gui["status"].content and fname in app._gui["status"].content
+    assert any(fname in r.getMessage() for r in caplog.records)
+    assert _alive(app)
+    # still usable afterwards
+    assert app.add_motion(Motion.rest(3), "ok") == "ok"
+
+
+def test_load_raise_mode(app, tmp_path):
+    with pytest.raises(InputError):
+        app.load(tmp_path / "nope.npz", errors="raise")
+    p = tmp_path / "x.glb"
+    p.write_bytes(b"glTF\x02\x00\x00\x00\xff\xff\x00\x00")
+    with pytest.raises(FileFormatError, match="truncated"):
+        app.load(p, errors="raise")
+
+
+def test_gaussian_reader_values(tmp_path, gaussian_ply):
+    p = tmp_path / "g.ply"
+    gaussian_ply(p, [[0, 1, 2], [3, 4, 5]], log_scale=np.log(0.1), rgb=(0.25, 0.5, 1.0), opacity_logit=0.0)
+    g = read_gaussian_ply(p)
+    assert g.num_gaussians == 2
+    np.testing.assert_allclose(g.centers[1], [3, 4, 5])
+    np.testing.assert_allclose(g.rgbs[0], [0.25, 0.5, 1.0], atol=1e-6)
+    np.testing.assert_allclose(g.opacities, 0.5)
+    np.testing.assert_allclose(g.covariances[0], np.eye(3) * 0.01, atol=1e-7)
+
+
+def test_gaussian_reader_rejects_truncated(tmp_path, gaussian_ply):
+    p = tmp_path / "g.ply"
+    gaussian_ply(p, np.zeros((10, 3)))
+    p.write_bytes(p.read_bytes()[:-20])
+    with pytest.raises(FileFormatError, match="truncated"):
+        read_gaussian_ply(p)
+
+
+def test_generator_panel_hidden_without_priors(app):
+    assert ("gen_go" in app._gui) == has_generator()
+
+
+def test_export_without_exporter_reports(app, tmp_path, monkeypatch):
+    import humokit.export as ex
+
+    app.add_motion(Motion.rest(3), "m")
+    monkeypatch.delattr(ex, "export_motion", raising=False)
+    assert app.export("m", tmp_path, "bvh") is None
+    assert "export" in app.errors[-1]
+    calls = []
+    monkeypatch.setattr(ex, "export_motion", lambda m, p, format: calls.append((p, format)), raising=False)
+    out = app.export("m", tmp_path, "glb")
+    assert out == tmp_path / "m.glb" and calls == [(out, "glb")]
+    assert str(out) in app._gui["status"].content
+
+
+def test_generate_code_path(app, monkeypatch):
+    import sys
+    import types
+
+    fake = types.ModuleType("humokit.motion.priors")
+    fake.generate = lambda text, model, seconds: builtin_motion("walk", seconds=seconds)
+    monkeypatch.setitem(sys.modules, "humokit.motion.priors", fake)
+    assert app.generate("a person walks", model="x", seconds=1.0) == "a person walks"
+    fake.generate = lambda text, model, seconds: 1 / 0
+    assert app.generate("boom") is None and "ZeroDivisionError" in app.errors[-1]
+
+
+def test_set_body_phenotype_and_layers(app):
+    app.add_motion(builtin_motion("walk", seconds=0.5), "w")
+    app.set_frame(5)
+    h0 = app._tracks[0].joints[:, 15, 1].max()  # head height
+    app.set_body("anny", {"height": 1.0})
+    assert app._tracks[0].joints[:, 15, 1].max() > h0 + 0.05
+    app._gui["layer_skeleton"].value = False
+    assert app._tracks[0].handles["skeleton"].visible is False
+    app._gui["layer_grid"].value = False
+    assert app._grid.visible is False
+    with pytest.raises(InputError):
+        app.set_body("nosuchbody")
+
+
+def test_server_skinning_streams_vertices():
+    from humokit.viewer import ViewerApp
+
+    with ViewerApp("127.0.0.1", 0, play=False, skinning="server") as a:
+        a.add_motion(builtin_motion("walk", seconds=0.5), "w")
+        a.set_frame(0)
+        v0 = np.array(a._tracks[0].handles["body"].vertices)
+        a.set_frame(10)
+        v1 = np.array(a._tracks[0].handles["body"].vertices)
+        assert v0.shape == (a._rest_body().num_vertices, 3)
+        assert np.abs(v1 - v0).max() > 0.05
+
+
+def test_public_host_warns(caplog):
+    from humokit.viewer import ViewerApp
+
+    with caplog.at_level(logging.WARNING, logger="humokit.viewer"):
+        a = ViewerApp("0.0.0.0", 0, play=False)
+        a.stop()
+    assert any("0.0.0.0" in r.getMessage() for r in caplog.records)
+
+
+def test_bvh_goes_through_retarget(app, tmp_path, monkeypatch):
+    from humokit.motion import retarget
+    from humokit.motion.bvh import save_bvh
+
+    p = tmp_path / "walk.bvh"
+    save_bvh(builtin_motion("walk", seconds=0.5), p)
+    seen = {}
+
+    def fake(clip, fps, meta):
+        seen["fps"] = fps
+        return builtin_motion("walk", seconds=0.5, fps=fps)
+
+    monkeypatch.setattr(retarget, "retarget", fake)
+    assert app.load(p) == "walk" and seen["fps"] == pytest.approx(30.0)
+
+
+def test_bvh_that_cannot_be_retargeted_is_reported(app, tmp_path):
+    p = tmp_path / "odd.bvh"
+    p.write_text(
+        "HIERARCHY\nROOT hips\n{\n OFFSET 0 0 0\n CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation\n"
+        " End Site\n {\n  OFFSET 0 10 0\n }\n}\nMOTION\nFrames: 2\nFrame Time: 0.033333\n0 90 0 0 0 0\n0 91 0 0 0 0\n"
+    )
+    assert app.load(p) is None
+    assert "odd.bvh" in app.errors[-1]
+    assert _alive(app)
