@@ -1,0 +1,31 @@
+"""BVH export of a named rig, through :func:`humokit.motion.bvh.save_bvh`.
+
+The rig keeps humokit's axes (Y up, +Z forward; Blender's BVH importer
+default) and T-pose rest; every joint has ``Zrotation Xrotation Yrotation``
+channels (intrinsic ZXY, ``R = Rz @ Rx @ Ry``, degrees), the root also
+``Xposition Yposition Zposition`` (its world position, which replaces the
+root OFFSET), ``Frame Time = 1 / fps``. Leaf joints get a short End Site.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from humokit.export.rigged import RiggedAnimation
+from humokit.motion.bvh import motion_to_bvh_clip, save_bvh
+from humokit.motion.motion import Motion
+from humokit.motion.skeleton import Skeleton
+
+
+def rig_to_bvh_clip(anim: RiggedAnimation, *, unit: Literal["cm", "m"] = "cm") -> object:
+    """The rig animation as a :class:`humokit.motion.bvh.BvhClip` (ZXY channels, ``unit`` lengths)."""
+    skel = Skeleton(anim.rig.names, anim.rig.parents, anim.rig.offsets)
+    motion = Motion(anim.rotations, anim.root_position, anim.fps, skeleton=skel)
+    return motion_to_bvh_clip(motion, unit=unit)
+
+
+def write_rig_bvh(path: str | Path, anim: RiggedAnimation, *, unit: Literal["cm", "m"] = "cm") -> Path:
+    """Write the rig animation as a BVH file (atomic)."""
+    save_bvh(rig_to_bvh_clip(anim, unit=unit), path, precision=6)
+    return Path(path)

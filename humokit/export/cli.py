@@ -1,0 +1,54 @@
+"""``humokit export``: write a motion .npz as BVH, GLB, FBX or AMASS npz."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from humokit.errors import InputError
+
+
+@click.command("export")
+@click.argument("motion_path", metavar="MOTION.npz", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="File to write (.bvh, .glb, .fbx or .npz).")
+@click.option("-f", "--format", "fmt", default=None, metavar="FORMAT",
+              help="bvh, glb, fbx or npz (amass); default: from the output suffix.")
+@click.option("--body", "body_name", default=None, metavar="BODY",
+              help="Body model: anny (default for glb/fbx), smpl, smplh or smplx. BVH uses the motion's skeleton unless given.")
+@click.option("--rig", default="canonical", show_default=True, metavar="RIG",
+              help="Bone names: canonical, anny or mixamo.")
+@click.option("--no-mixamo-prefix", is_flag=True, help="Name Mixamo bones 'Hips' instead of 'mixamorig:Hips'.")
+@click.option("--colors", is_flag=True, help="GLB/FBX: colour the mesh by body part (vertex colours).")
+@click.option("--bvh-unit", default="cm", show_default=True, metavar="UNIT", help="BVH length unit: cm or m.")
+@click.option("--phenotype", multiple=True, metavar="KEY=VALUE",
+              help="Anny shape, e.g. --phenotype height=0.8 (values in [0,1]).")
+def export(motion_path: Path, output: Path, fmt: str | None, body_name: str | None, rig: str,
+           no_mixamo_prefix: bool, colors: bool, bvh_unit: str, phenotype: tuple[str, ...]) -> None:
+    """Export MOTION.npz for animation tools: BVH, glTF binary, FBX (Blender) or AMASS npz."""
+    from humokit.export.api import BODIES, export_motion, resolve_format
+    from humokit.export.rigs import RIGS
+    from humokit.motion.motion import Motion
+
+    fmt_name = resolve_format(output, fmt)
+    if rig not in RIGS:
+        raise InputError(f"unknown rig {rig!r}: choose {', '.join(RIGS)}")
+    if body_name is not None and body_name not in BODIES:
+        raise InputError(f"unknown body {body_name!r}: choose {', '.join(BODIES)}")
+    if bvh_unit not in ("cm", "m"):
+        raise InputError(f"--bvh-unit must be cm or m, got {bvh_unit!r}")
+    shape = None
+    if phenotype:
+        from humokit.cli import _parse_phenotype
+
+        shape = _parse_phenotype(phenotype)
+    motion = Motion.load(str(motion_path))
+    t0 = time.perf_counter()
+    export_motion(
+        motion, output, format=fmt_name, body=body_name, rig=rig, shape=shape,  # type: ignore[arg-type]
+        colors=colors or None, mixamo_prefix=not no_mixamo_prefix, bvh_unit=bvh_unit,  # type: ignore[arg-type]
+    )  # fmt: skip
+    click.echo(f"wrote {output} ({fmt_name}, {motion.num_frames} frames at {motion.fps:g} fps, "
+               f"{time.perf_counter() - t0:.1f} s)")
