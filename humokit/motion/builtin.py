@@ -2,7 +2,7 @@
 
 :func:`builtin_motion` makes a walking cycle: hips, knees, ankles and arms
 follow phase-shifted sinusoids, the pelvis advances along +Z and is lowered
-per frame so the lowest foot joint touches y = 0.
+per frame so the lowest foot sole touches y = 0.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _grounded(R: np.ndarray, forward: np.ndarray, fps: float, name: str) -> Moti
     root = np.zeros((T, 3), dtype=np.float64)
     root[:, 2] = forward
     m = Motion(R.astype(np.float32), root, fps, meta={"source": f"builtin:{name}"})
-    feet = m.joints()[:, [7, 8, 10, 11], 1].min(axis=1)
+    feet = (m.joints()[:, [7, 10, 8, 11], 1] - m.skeleton.sole_heights()).min(axis=1)
     root[:, 1] = -feet
     return m.replace(root_position=root.astype(np.float32))
 

@@ -21,6 +21,7 @@ import torch
 from humokit.errors import InputError
 from humokit.motion.rotations import rotmat_to_rot6d, slerp_rotmat
 from humokit.motion.skeleton import (
+    FOOT_JOINTS,
     MIRROR_INDEX,
     NUM_JOINTS,
     Skeleton,
@@ -226,10 +227,15 @@ class Motion:
         )
 
     def to_ground(self) -> "Motion":
-        """Shift vertically so that the lowest joint over the whole clip is at y = 0."""
+        """Shift vertically so the lowest foot sole over the whole clip is at y = 0.
+
+        Soles are the foot joints minus :meth:`Skeleton.sole_heights`, so a body
+        mesh stands on the ground rather than sinking by the joints' depth in the foot.
+        """
         if self.num_frames == 0:
             return self
-        y_min = float(self.joints()[..., 1].min())
+        feet = self.joints()[:, list(FOOT_JOINTS), 1] - self.skeleton.sole_heights()
+        y_min = float(feet.min())
         return replace(self, root_position=self.root_position - np.array([0, y_min, 0], dtype=np.float32))
 
     # ------------------------------------------------------------------- I/O

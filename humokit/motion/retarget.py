@@ -275,7 +275,7 @@ def foot_contacts(
 
 
 def place_on_ground(positions: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
-    """Face +Z at frame 0, start at x = z = 0, lowest foot joint at y = 0 over contact frames.
+    """Face +Z at frame 0, start at x = z = 0, foot soles at y = 0 over contact frames.
 
     Args:
         positions: ``(T, 22, 3)`` metres, Y up.
@@ -286,7 +286,7 @@ def place_on_ground(positions: np.ndarray, fps: float) -> tuple[np.ndarray, np.n
     P = positions @ R.T
     P = P - np.array([P[0, 0, 0], 0.0, P[0, 0, 2]])
     contacts = foot_contacts(P, fps)
-    low = P[:, [7, 10, 8, 11], 1].min(axis=1)
+    low = (P[:, [7, 10, 8, 11], 1] - performer_skeleton(P).sole_heights()).min(axis=1)
     frames = contacts.any(axis=1)
     floor = float(np.median(low[frames])) if frames.any() else float(low.min())
     P[..., 1] -= floor

@@ -32,7 +32,10 @@ PARENTS: tuple[int, ...] = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13
 NUM_JOINTS = 22
 # Left/right partner of each joint (itself for the midline): used for mirroring.
 MIRROR_INDEX: tuple[int, ...] = (0, 2, 1, 3, 5, 4, 6, 8, 7, 9, 11, 10, 12, 14, 13, 15, 17, 16, 19, 18, 21, 20)
-FOOT_JOINTS = (7, 10, 8, 11)  # l_ankle, l_foot(toe), r_ankle, r_foot(toe) as in HumanML3D
+FOOT_JOINTS = (7, 10, 8, 11)
+# Height of the toe-base ("foot") joint above the sole of a flat foot, metres,
+# for the canonical adult (measured on the Anny mesh); scaled with leg length.
+TOE_SOLE_HEIGHT = 0.023  # l_ankle, l_foot(toe), r_ankle, r_foot(toe) as in HumanML3D
 LEFT_FOOT, RIGHT_FOOT = (7, 10), (8, 11)
 
 # Rest joint positions of a neutral adult (SMPL-like proportions, 1.70 m tall
@@ -128,10 +131,33 @@ class Skeleton:
     def with_offsets(self, offsets: np.ndarray) -> "Skeleton":
         return Skeleton(self.names, self.parents, np.asarray(offsets, dtype=np.float64))
 
+    def sole_heights(self) -> np.ndarray:
+        """``(4,)`` heights above the ground of l_ankle, l_foot, r_ankle, r_foot when the foot is flat.
+
+        The toe joint sits :data:`TOE_SOLE_HEIGHT` above the sole (scaled by this
+        skeleton's pelvis-to-toe height relative to the canonical one); the
+        ankle sits higher by its rest height above the toe joint. Grounding a
+        motion puts ``joint_y - sole_height`` at 0, so meshes touch the floor
+        instead of sinking by the joint's depth inside the foot.
+        """
+        rest = self.rest_positions()
+        canon = _REST_POSITIONS
+        scale = (rest[0, 1] - rest[10, 1]) / (canon[0, 1] - canon[10, 1])
+        toe = TOE_SOLE_HEIGHT * float(scale)
+        out = np.empty(4)
+        for k, (ankle, foot) in enumerate(((7, 10), (8, 11))):
+            out[2 * k] = toe + max(rest[ankle, 1] - rest[foot, 1], 0.0)
+            out[2 * k + 1] = toe
+        return out
+
     def floor_height(self) -> float:
-        """Height of the lowest rest joint relative to the root's rest position (negative)."""
+        """Height of the ground under the rest pose relative to the root (negative, metres).
+
+        The ground is the sole of the rest feet: ``min(foot joint y - sole height)``.
+        """
         pos = self.rest_positions()
-        return float(pos[:, 1].min() - pos[0, 1])
+        feet = pos[list(FOOT_JOINTS), 1] - self.sole_heights()
+        return float(feet.min() - pos[0, 1])
 
 
 def default_skeleton() -> Skeleton:

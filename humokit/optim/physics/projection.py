@@ -1,0 +1,395 @@
+"""Kinematic projection: a fast, differentiable correction towards physical plausibility.
+
+Given joint positions and foot contacts (detected with hysteresis when not
+given), :func:`project_joints`
+
+1. **root height**: shifts each frame vertically so the lowest contacting
+   sole touches the ground (removes Float and Penetrate in contact frames);
+   frames without contact take the shift interpolated from the contact
+   frames around them, raised further when they would go through the ground;
+2. **foot locking**: each contacting foot joint is held where its contact
+   began (x/z) at its sole height (y); corrections fade out over ``blend``
+   seconds after the contact ends (smoothstep) so nothing pops;
+3. **root trajectory**: where a locked foot is out of the leg's reach the
+   whole body moves towards it (smoothed over ``blend``);
+4. **leg IK**: analytic two-bone IK (hip-knee-ankle, knee kept in its plane)
+   places the ankle on its target with the original bone lengths; the toe
+   follows the ankle, then goes to its own target when it is in contact.
+
+Everything is torch arithmetic on the joint positions, so gradients flow
+from the output to the input (contacts are discrete). It runs as a post-
+process (:func:`project_motion`), as a projection step inside diffusion
+sampling (call :func:`project_joints` on the predicted clean joints of a
+batch ``(B, T, 22, 3)`` at the chosen steps), and its targets define the
+loss terms of :mod:`humokit.optim.physics.losses`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from humokit.errors import InputError
+from humokit.motion.motion import Motion
+from humokit.motion.rotations import rotation_between
+from humokit.motion.skeleton import FOOT_JOINTS, NUM_JOINTS, PARENTS, forward_kinematics
+from humokit.optim.physics._body import JOINT_RADII, check_joints, sole_heights
+from humokit.optim.physics.contacts import contact_runs, detect_contacts
+
+LEGS = ((1, 4, 7, 10), (2, 5, 8, 11))  # (hip, knee, ankle, toe) left, right
+
+
+@dataclass(frozen=True)
+class ProjectionInfo:
+    """What :func:`project_joints` did (for reports and tests).
+
+    Attributes:
+        contacts: ``(T, 4)`` bool contacts used.
+        root_shift: ``(T, 3)`` translation applied to the whole body per frame, metres.
+        warnings: one-line notes (e.g. no contact found).
+    """
+
+    contacts: np.ndarray
+    root_shift: np.ndarray
+    warnings: tuple[str, ...] = ()
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3 - 2 * x)
+
+
+def _fill_between(values: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Linear interpolation of ``values (T,)`` over frames where ``known`` is False (ends held)."""
+    t = np.arange(len(values))
+    if not known.any():
+        return np.zeros_like(values)
+    return np.interp(t, t[known], values[known])
+
+
+def _foot_corrections(
+    P: np.ndarray, contacts: np.ndarray, sole: np.ndarray, ground: float, nb: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per foot joint target correction ``(T, 4, 3)`` and its weight ``(T, 4)`` in [0, 1].
+
+    ``sole`` is ``(T, 4)`` per-frame sole heights.
+    """
+    T = P.shape[0]
+    feet = P[:, list(FOOT_JOINTS)]
+    delta = np.zeros((T, 4, 3))
+    weight = np.zeros((T, 4))
+    for k, runs in enumerate(contact_runs(contacts)):
+        for a, b in runs:
+            delta[a:b, k, 0] = feet[a, k, 0] - feet[a:b, k, 0]
+            delta[a:b, k, 2] = feet[a, k, 2] - feet[a:b, k, 2]
+            delta[a:b, k, 1] = ground + sole[a:b, k] - feet[a:b, k, 1]
+            weight[a:b, k] = 1.0
+            # fade the end correction out after the contact and the height correction in before it
+            for i in range(1, nb + 1):
+                w = float(_smoothstep(np.array(1.0 - i / (nb + 1))))
+                if b - 1 + i < T and weight[b - 1 + i, k] < w:
+                    delta[b - 1 + i, k] = delta[b - 1, k]
+                    weight[b - 1 + i, k] = w
+                if a - i >= 0 and weight[a - i, k] < w:
+                    delta[a - i, k] = np.array([0.0, delta[a, k, 1], 0.0])
+                    weight[a - i, k] = w
+    return delta, weight
+
+
+def _root_height_shift(
+    P: np.ndarray, contacts: np.ndarray, sole: np.ndarray, lowest: np.ndarray, ground: float
+) -> np.ndarray:
+    """``(T,)`` vertical shift: contact soles ``(T, 4)`` to the ground, the lowest point ``(T,)`` not through it."""
+    feet_h = P[:, list(FOOT_JOINTS), 1] - sole - ground  # (T, 4)
+    lowest = lowest - ground
+    cf = contacts.any(axis=1)
+    hc = np.where(contacts, feet_h, np.inf).min(axis=1)
+    shift = _fill_between(np.where(cf, -hc, 0.0), cf)
+    return np.maximum(shift, -lowest)
+
+
+def _two_bone_ik(
+    hip: torch.Tensor, knee: torch.Tensor, ankle: torch.Tensor, target: torch.Tensor, eps: float = 1e-6
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Knee and ankle ``(..., 3)`` putting the ankle on ``target`` with the original bone lengths.
+
+    The knee stays in the plane of the original leg (its bend direction is
+    the original knee's offset from the hip-target line); unreachable targets
+    are approached along the hip-target direction.
+    """
+    l1 = (knee - hip).norm(dim=-1, keepdim=True)
+    l2 = (ankle - knee).norm(dim=-1, keepdim=True)
+    d_vec = target - hip
+    d_raw = d_vec.norm(dim=-1, keepdim=True).clamp_min(eps)
+    u = d_vec / d_raw
+    lo = (l1 - l2).abs() + 1e-4
+    hi = l1 + l2 - 1e-4
+    d = torch.minimum(torch.maximum(d_raw, lo), hi)
+    a = (l1 * l1 - l2 * l2 + d * d) / (2 * d)
+    h = (l1 * l1 - a * a).clamp_min(0.0).sqrt()
+    pole = knee - hip
+    pole = pole - (pole * u).sum(-1, keepdim=True) * u
+    pn = pole.norm(dim=-1, keepdim=True)
+    # a straight original leg has no bend direction: bend forward (+Z turned by the hip-target line)
+    fwd = torch.zeros_like(u)
+    fwd[..., 2] = 1.0
+    fwd = fwd - (fwd * u).sum(-1, keepdim=True) * u
+    pole = torch.where(pn > 1e-4, pole / pn.clamp_min(eps), fwd / fwd.norm(dim=-1, keepdim=True).clamp_min(eps))
+    new_knee = hip + a * u + h * pole
+    new_ankle = hip + d * u
+    return new_knee, new_ankle
+
+
+def _toe_above_ground(ankle: torch.Tensor, direction: torch.Tensor, length: torch.Tensor, floor: torch.Tensor) -> torch.Tensor:
+    """Toe at ``length (T,1)`` from ``ankle`` along ``direction``, turned up in its vertical plane so ``y >= floor (T,1)``."""
+    d = direction / direction.norm(dim=-1, keepdim=True).clamp_min(1e-9)
+    toe = ankle + length * d
+    low = toe[..., 1:2] < floor
+    dy = torch.minimum(floor - ankle[..., 1:2], length)
+    r = (length * length - dy * dy).clamp_min(1e-12).sqrt()
+    hz = d * torch.tensor([1.0, 0.0, 1.0], dtype=d.dtype, device=d.device)
+    hz = hz / hz.norm(dim=-1, keepdim=True).clamp_min(1e-9)
+    lifted = ankle + r * hz + dy * torch.tensor([0.0, 1.0, 0.0], dtype=d.dtype, device=d.device)
+    return torch.where(low, lifted, toe)
+
+
+def project_joints(
+    joints: torch.Tensor | np.ndarray,
+    fps: float,
+    *,
+    contacts: np.ndarray | None = None,
+    sole: np.ndarray | None = None,
+    lowest: np.ndarray | None = None,
+    ground: float = 0.0,
+    blend: float = 0.15,
+    lock_height: float = 0.01,
+    return_info: bool = False,
+) -> torch.Tensor | np.ndarray | tuple[torch.Tensor | np.ndarray, ProjectionInfo]:
+    """Project joint positions onto physically plausible ground contact.
+
+    Args:
+        joints: ``(T, 22, 3)`` or ``(B, T, 22, 3)`` joint positions, metres,
+            Y up; torch (differentiable) or numpy (returned as numpy).
+        fps: frames per second.
+        contacts: ``(T, 4)`` / ``(B, T, 4)`` bool foot contacts (default: detected).
+        sole: ``(4,)`` or per-frame ``(T, 4)`` sole heights of the foot joints
+            (default: canonical skeleton); per-frame values come from a posed mesh.
+        lowest: ``(T,)`` height of the lowest body point per frame (e.g. the
+            lowest mesh vertex); default the joints minus their radii.
+        ground: ground plane height, metres.
+        blend: seconds over which foot corrections fade in/out around contacts.
+        lock_height: foot joints whose sole is this close to the ground after
+            the height correction, and slow, are locked too (so no foot slides
+            on the ground), metres.
+        return_info: also return :class:`ProjectionInfo` (a list for batches).
+    Returns:
+        Projected joints, same shape and type as ``joints`` (and the info).
+    """
+    was_numpy = not isinstance(joints, torch.Tensor)
+    X = torch.as_tensor(np.asarray(joints, dtype=np.float64)) if was_numpy else joints
+    if X.ndim == 4:
+        outs, infos = [], []
+        for b in range(X.shape[0]):
+            cb = None if contacts is None else np.asarray(contacts)[b]
+            o, i = project_joints(X[b], fps, contacts=cb, sole=sole, ground=ground, blend=blend,
+                                  lock_height=lock_height, return_info=True)  # type: ignore[misc]
+            outs.append(o)
+            infos.append(i)
+        Y = torch.stack(outs)
+        res = Y.numpy() if was_numpy else Y
+        return (res, infos) if return_info else res  # type: ignore[return-value]
+    check_joints(X, "project_joints")
+    if not (np.isfinite(fps) and fps > 0):
+        raise InputError(f"project_joints: fps must be positive, got {fps}")
+    P = X.detach().cpu().double().numpy()
+    T = P.shape[0]
+    s = sole_heights() if sole is None else np.asarray(sole, dtype=np.float64)
+    s = np.broadcast_to(s, (T, 4)).copy() if s.shape in ((4,), (T, 4)) else None
+    if s is None:
+        raise InputError(f"project_joints: sole must have shape (4,) or ({T}, 4)")
+    warnings: list[str] = []
+    if contacts is None:
+        contacts = detect_contacts(P, fps, sole=np.median(s, axis=0), ground=ground)
+    contacts = np.asarray(contacts, dtype=bool)
+    if contacts.shape != (T, 4):
+        raise InputError(f"project_joints: contacts must have shape ({T}, 4), got {contacts.shape}")
+    if not contacts.any():
+        warnings.append("no foot contact found: only lifted out of the ground, feet not locked")
+    if lowest is None:
+        radii = np.broadcast_to(JOINT_RADII, (T, NUM_JOINTS)).copy()
+        radii[:, list(FOOT_JOINTS)] = s
+        lowest = (P[..., 1] - radii).min(axis=1)
+    lowest = np.asarray(lowest, dtype=np.float64).reshape(-1)
+    if lowest.shape != (T,):
+        raise InputError(f"project_joints: lowest must have shape ({T},), got {lowest.shape}")
+    nb = max(int(round(blend * fps)), 0)
+
+    # 1. root height
+    shift = np.zeros((T, 3))
+    shift[:, 1] = _root_height_shift(P, contacts, s, lowest, ground)
+    P1 = P + shift[:, None, :]
+    # 2. foot targets; slow feet left on the ground are held too
+    lock = contacts.copy()
+    if lock_height > 0 and T > 1:
+        feet = P1[:, list(FOOT_JOINTS)]
+        speed = np.linalg.norm(np.gradient(feet, axis=0), axis=-1) * fps
+        lock |= (feet[..., 1] - s - ground < lock_height) & (speed < 1.0)
+    delta, weight = _foot_corrections(P1, lock, s, ground, nb)
+    # feet moving fast at ground level (scraping) are lifted to ``lock_height`` clearance
+    if lock_height > 0 and T > 1:
+        h = feet[..., 1] - s - ground
+        lift = np.where(~lock & (h < lock_height), lock_height - h, 0.0)
+        if nb > 0 and lift.any():
+            from scipy.ndimage import gaussian_filter1d
+
+            lift = np.maximum(lift, gaussian_filter1d(lift, sigma=nb / 3.0, axis=0, mode="nearest")) * (1 - weight)
+        delta[..., 1] = weight * delta[..., 1] + lift
+        weight = np.where(lift > 0, 1.0, weight)
+    # 3. root trajectory: move horizontally where a target is out of reach
+    targets = P1[:, list(FOOT_JOINTS)] + delta * weight[..., None]
+    horiz = np.zeros((T, 3))
+    for side, (hip, knee, ankle, _toe) in enumerate(LEGS):
+        reach = np.linalg.norm(P1[:, knee] - P1[:, hip], axis=-1) + np.linalg.norm(P1[:, ankle] - P1[:, knee], axis=-1)
+        v = targets[:, 2 * side] - P1[:, hip]
+        dist = np.linalg.norm(v, axis=-1)
+        excess = np.clip(dist - (reach - 2e-4), 0.0, None)
+        need = v / np.maximum(dist, 1e-9)[:, None] * excess[:, None]
+        horiz = np.where(np.abs(need) > np.abs(horiz), need, horiz)
+    if nb > 0 and np.abs(horiz).max() > 0:
+        from scipy.ndimage import gaussian_filter1d
+
+        smooth = gaussian_filter1d(horiz, sigma=nb / 2.0, axis=0, mode="nearest")
+        horiz = np.where(np.abs(smooth) >= np.abs(horiz), smooth, horiz)
+    shift = shift + horiz
+
+    # torch part (differentiable w.r.t. joints)
+    sh = torch.as_tensor(shift, dtype=X.dtype, device=X.device)
+    Y = X + sh[:, None, :]
+    # correction to each foot joint's target, relative to the shifted body
+    dt = torch.as_tensor(delta - horiz[:, None, :], dtype=X.dtype, device=X.device)
+    cols = [Y[:, j] for j in range(NUM_JOINTS)]
+    for side, (hip, knee, ankle, toe) in enumerate(LEGS):
+        ka, kt = 2 * side, 2 * side + 1
+        wa = torch.as_tensor(weight[:, ka], dtype=X.dtype)[:, None]
+        wt = torch.as_tensor(weight[:, kt], dtype=X.dtype)[:, None]
+        # each joint blends towards its own target by its weight, and follows the other
+        # joint's correction for the rest (heel raised: the ankle moves with the held toe)
+        d_ankle = wa * dt[:, ka] + (1 - wa) * wt * dt[:, kt]
+        d_toe = wt * dt[:, kt] + (1 - wt) * wa * dt[:, ka]
+        target = Y[:, ankle] + d_ankle
+        new_knee, new_ankle = _two_bone_ik(Y[:, hip], Y[:, knee], Y[:, ankle], target)
+        foot_vec = Y[:, toe] - Y[:, ankle]
+        toe_goal = Y[:, toe] + d_toe
+        # toe: keep the foot vector, turned towards its own target where it is held
+        want = toe_goal - new_ankle
+        want_n = want / want.norm(dim=-1, keepdim=True).clamp_min(1e-9)
+        held = foot_vec.norm(dim=-1, keepdim=True) * want_n
+        mixed = wt * held + (1 - wt) * foot_vec
+        floor_t = torch.as_tensor(ground + s[:, kt], dtype=X.dtype, device=X.device)[:, None]
+        new_toe = _toe_above_ground(new_ankle, mixed, foot_vec.norm(dim=-1, keepdim=True), floor_t)
+        cols[knee], cols[ankle], cols[toe] = new_knee, new_ankle, new_toe
+    out = torch.stack(cols, dim=1)
+    info = ProjectionInfo(contacts=contacts, root_shift=shift, warnings=tuple(warnings))
+    res = out.numpy() if was_numpy else out
+    return (res, info) if return_info else res
+
+
+def joints_to_motion(motion: Motion, joints: np.ndarray) -> Motion:
+    """Motion whose legs and root follow projected ``joints (T, 22, 3)``, other rotations kept.
+
+    Root: the pelvis moves to the projected pelvis. Legs: each bone's world
+    rotation is turned minimally from its old direction to its new one (hip,
+    then knee, then ankle), so twist about the bones is preserved.
+    """
+    R_local = torch.from_numpy(motion.rotations).double()
+    off = torch.from_numpy(motion.skeleton.offsets).double()
+    P_new = torch.as_tensor(joints, dtype=torch.float64)
+    _, Rw = forward_kinematics(R_local, torch.from_numpy(motion.root_position).double(), off, PARENTS)
+    R_new = R_local.clone()
+    for hip, knee, ankle, toe in LEGS:
+        Rw_parent = Rw[:, PARENTS[hip]]
+        Rw_cur = Rw_parent @ R_local[:, hip]
+        for j, c in ((hip, knee), (knee, ankle), (ankle, toe)):
+            cur_dir = (Rw_cur @ off[c].unsqueeze(-1)).squeeze(-1)
+            Rw_j = rotation_between(cur_dir, P_new[:, c] - P_new[:, j]) @ Rw_cur
+            R_new[:, j] = Rw_parent.transpose(-1, -2) @ Rw_j
+            Rw_parent = Rw_j
+            Rw_cur = Rw_j @ R_local[:, c]
+    return motion.replace(rotations=R_new.float().numpy(), root_position=P_new[:, 0].float().numpy())
+
+
+def project_motion(
+    motion: Motion,
+    body: object | None = None,
+    *,
+    ground: float = 0.0,
+    blend: float = 0.15,
+    contacts: np.ndarray | None = None,
+    return_info: bool = False,
+) -> Motion | tuple[Motion, ProjectionInfo]:
+    """Kinematic projection of a :class:`Motion` (see :func:`project_joints`).
+
+    ``body`` (BodyModel, name or None) supplies sole heights from its mesh.
+    Contacts: ``contacts``, else the motion's own, else detected; the result
+    stores the contacts used.
+    """
+    from humokit.optim.physics._body import resolve_body
+
+    if not isinstance(motion, Motion):
+        raise InputError(f"project_motion: expected a Motion, got {type(motion).__name__}")
+    if motion.num_frames == 0:
+        raise InputError("project_motion: the motion has no frames")
+    bm = resolve_body(body)
+    if contacts is None:
+        contacts = motion.contacts
+    if bm is None:
+        sole: np.ndarray = sole_heights(motion.skeleton)
+        lowest = None
+    else:
+        sole, lowest = mesh_soles(bm, motion)
+        if contacts is None:
+            from humokit.optim.physics.contacts import detect_contacts
+
+            contacts = detect_contacts(motion.joints(), motion.fps, sole=np.median(sole, axis=0), ground=ground)
+    out = motion
+    for it in range(2 if bm is not None else 1):
+        if it > 0:  # the mesh moved with the legs: measure it again
+            sole, lowest = mesh_soles(bm, out)
+        with torch.no_grad():
+            J = torch.from_numpy(out.joints()).double()
+            Y, info = project_joints(J, motion.fps, contacts=contacts, sole=sole, lowest=lowest, ground=ground,  # type: ignore[misc]
+                                     blend=blend, return_info=True)
+        out = joints_to_motion(out, Y.numpy()).replace(contacts=info.contacts)
+    return (out, info) if return_info else out
+
+
+def mesh_soles(body: object, motion: Motion) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame sole heights ``(T, 4)`` and lowest body point ``(T,)`` of a posed mesh, in motion space.
+
+    The body is posed with ``motion`` (its root scaled by the body's
+    ``root_scale_for``); heights of the lowest vertex of each foot part and of
+    the whole mesh are divided by that scale so that moving the motion's root
+    by ``d`` moves them by ``d``. ``sole[t, k]`` = motion foot joint height
+    minus the height of the lowest vertex of that foot's part.
+    """
+    shape = body.shape_from_motion(motion)  # type: ignore[attr-defined]
+    rest = body.rest(shape)  # type: ignore[attr-defined]
+    scale = body.root_scale_for(rest, motion)  # type: ignore[attr-defined]
+    labels = torch.from_numpy(rest.part_labels())
+    with torch.no_grad():
+        V = body.forward(motion, shape=shape).vertices[..., 1].double()  # type: ignore[attr-defined]
+    low_parts = torch.stack([V[:, labels == j].min(dim=1).values for j in FOOT_JOINTS], dim=1).numpy() / scale
+    lowest = V.min(dim=1).values.numpy() / scale
+    feet_y = motion.joints()[:, list(FOOT_JOINTS), 1].astype(np.float64)
+    return feet_y - low_parts, lowest
+
+
+def project(x: Motion | torch.Tensor | np.ndarray, fps: float | None = None, **kwargs: object) -> object:
+    """:func:`project_motion` for a Motion, :func:`project_joints` for joint positions."""
+    if isinstance(x, Motion):
+        return project_motion(x, **kwargs)  # type: ignore[arg-type]
+    if fps is None:
+        raise InputError("project: give fps with joint positions")
+    return project_joints(x, fps, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,53 @@
+import numpy as np
+import pytest
+import torch
+
+from humokit.optim.physics import physics_metrics, project, project_joints, project_motion
+
+from ._motions import sliding, standing
+
+
+def test_sunk_body_lifted_exactly():
+    m = standing(lift=-0.05)
+    fixed = project_motion(m)
+    r = physics_metrics(fixed)
+    assert r.penetrate == 0.0 and r.float == 0.0
+    assert np.abs(fixed.joints() - standing().joints()).max() < 1e-3
+    assert fixed.contacts is not None and fixed.contacts.all()
+
+
+def test_skate_removed_and_clean_frames_untouched():
+    m = sliding(T=50, per_frame=0.01, start=25)
+    assert physics_metrics(m).skate > 4.0
+    fixed = project_motion(m)
+    r = physics_metrics(fixed)
+    assert r.skate < 0.5 and r.penetrate < 0.5 and r.float < 0.5
+    moved = np.linalg.norm(fixed.joints() - m.joints(), axis=-1).max(axis=1)
+    assert moved[:25].max() < 1e-3  # frames before the slide had no violation
+
+
+def test_projected_motion_matches_projected_joints_and_keeps_bones():
+    m = sliding(T=30, per_frame=0.01, start=10)
+    Y = project_joints(m.joints(), m.fps)
+    fixed = project_motion(m)
+    assert np.abs(fixed.joints() - Y).max() < 2e-3
+    L = np.linalg.norm(Y[:, 7] - Y[:, 4], axis=-1)  # left shin
+    assert np.ptp(L) < 1e-4
+
+
+def test_differentiable_and_batched():
+    m = sliding(T=20, per_frame=0.01)
+    J = torch.tensor(np.stack([m.joints(), standing(T=20).joints()]), dtype=torch.float64, requires_grad=True)
+    Y = project_joints(J, m.fps)
+    assert Y.shape == J.shape
+    Y[..., 1].sum().backward()
+    assert J.grad is not None and torch.isfinite(J.grad).all() and J.grad.abs().sum() > 0
+    assert isinstance(project(m.joints(), fps=30.0), np.ndarray)
+
+
+def test_no_contact_only_lifts_with_warning():
+    J = standing(lift=1.0).joints().astype(np.float64)
+    J[:, :, 1] -= 1.5  # whole body through the ground, feet never still on it
+    J[:, :, 0] += np.arange(len(J))[:, None] * 0.1
+    Y, info = project_joints(J, 30.0, return_info=True)
+    assert info.warnings and (Y[..., 1] - J[..., 1]).min() > 0.4
