@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -74,8 +73,6 @@ def cli(verbose: int) -> None:
     """humokit: human motion and avatars — generate, recover, animate, render, view, export."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    if verbose == 0:
-        os.environ.setdefault("TQDM_DISABLE", "")
 
 
 @cli.command()

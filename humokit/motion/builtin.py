@@ -75,11 +75,11 @@ def builtin_motion(name: str = "walk", seconds: float = 4.0, fps: float = 30.0) 
         speed = 2 * 0.85 * np.sin(hip_amp) * 2 * f
         forward = speed * t
     elif name == "wave":
+        # right upper arm out to the side, forearm up, waving about the elbow
         w = 2 * np.pi * 1.2 * t
         ramp = np.clip(t / 0.6, 0, 1)
-        R[:, _J["right_shoulder"]] = _euler(z, z, z + d(75) * (1 - ramp) - d(60) * ramp)
-        R[:, _J["right_elbow"]] = _euler(z, z + d(10) * (1 - ramp) - d(90) * ramp, z)
-        R[:, _J["right_wrist"]] = _euler(z, z, z + ramp * d(25) * np.sin(w))
+        R[:, _J["right_shoulder"]] = _euler(z, z, z + d(75) * (1 - ramp) + d(10) * ramp)
+        R[:, _J["right_elbow"]] = _euler(z, z + d(10) * (1 - ramp), z - ramp * (d(100) + d(20) * np.sin(w)))
     elif name == "squat":
         s = 0.5 - 0.5 * np.cos(2 * np.pi * 0.5 * t)
         for side in ("left", "right"):
