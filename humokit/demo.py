@@ -27,7 +27,7 @@ def _demo_motion(text: str | None, seconds: float) -> Motion:
 
 def run_demo(output: Path, *, text: str | None = None, seconds: float = 4.0, size: int = 384) -> dict[str, Path]:
     """Animate the Anny body; returns the written paths by kind."""
-    from humokit._preview import render_preview_video
+    from humokit.render.preview import render_preview_video
 
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
@@ -44,5 +44,5 @@ def run_demo(output: Path, *, text: str | None = None, seconds: float = 4.0, siz
     for i in tqdm(range(0, motion.num_frames, step), desc="meshes", unit="mesh"):
         save_mesh(mesh_dir / f"frame_{i:04d}.ply", verts[i], faces)
     video = output / "preview.mp4"
-    render_preview_video(video, verts, faces, fps=motion.fps, size=size, joints=posed.joints.detach().numpy())
+    render_preview_video(video, verts, faces, fps=motion.fps, size=size)
     return {"motion": motion_path, "meshes": mesh_dir, "video": video}
