@@ -32,6 +32,7 @@ import torch
 
 from humokit.errors import InputError
 from humokit.motion.bvh import BvhClip
+from humokit.motion.contacts import detect_contacts
 from humokit.motion.motion import Motion
 from humokit.motion.skeleton import (
     JOINT_NAMES,
@@ -255,25 +256,6 @@ def _yaw_matrix(angle: float) -> np.ndarray:
     return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
 
 
-def foot_contacts(
-    positions: np.ndarray, fps: float, *, speed: float = 0.5, height: float = 0.1
-) -> np.ndarray:
-    """``(T, 4)`` bool contacts of joints (l_ankle, l_foot, r_ankle, r_foot).
-
-    A joint is in contact when its speed is below ``speed`` m/s and it is
-    within ``height`` m of its own lowest height over the clip (the ankle joint
-    sits above the sole, so each joint uses its own reference).
-    """
-    idx = [7, 10, 8, 11]
-    f = positions[:, idx]
-    if len(f) < 2:
-        return np.ones((len(f), 4), dtype=bool)
-    v = np.linalg.norm(np.diff(f, axis=0), axis=-1) * fps
-    v = np.concatenate([v[:1], v], axis=0)
-    low = np.percentile(f[..., 1], 2, axis=0)
-    return (v < speed) & (f[..., 1] < low + height)
-
-
 def place_on_ground(positions: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
     """Face +Z at frame 0, start at x = z = 0, foot soles at y = 0 over contact frames.
 
@@ -285,10 +267,12 @@ def place_on_ground(positions: np.ndarray, fps: float) -> tuple[np.ndarray, np.n
     R = _yaw_matrix(-facing_yaw(positions[0]))
     P = positions @ R.T
     P = P - np.array([P[0, 0, 0], 0.0, P[0, 0, 2]])
-    contacts = foot_contacts(P, fps)
-    low = (P[:, [7, 10, 8, 11], 1] - performer_skeleton(P).sole_heights()).min(axis=1)
+    sole = performer_skeleton(P).sole_heights()
+    contacts = detect_contacts(P, fps, sole=sole, max_height=np.inf)
+    low = (P[:, [7, 10, 8, 11], 1] - sole).min(axis=1)
     frames = contacts.any(axis=1)
-    floor = float(np.median(low[frames])) if frames.any() else float(low.min())
+    # mid-range of the planted soles: robust to capture floors that drift by a few cm
+    floor = float(np.mean(np.percentile(low[frames], [10, 90]))) if frames.any() else float(low.min())
     P[..., 1] -= floor
     return P, contacts
 
@@ -375,7 +359,7 @@ def retarget(
     if abs(fps - clip.fps) > 1e-6:
         motion = motion.resample(fps)
     J = motion.joints()
-    return motion.replace(contacts=foot_contacts(J, fps))
+    return motion.replace(contacts=detect_contacts(J, fps, sole=motion.skeleton.sole_heights()))
 
 
 def check_retarget(motion: Motion, positions: np.ndarray) -> float:

@@ -88,38 +88,6 @@ def bone_segments(joints: np.ndarray, parents: tuple[int, ...] = PARENTS) -> np.
     return np.stack([joints[..., par, :], joints[..., child, :]], axis=-2)
 
 
-def estimate_contacts(
-    joints: np.ndarray,
-    fps: float,
-    *,
-    height: float = 0.05,
-    speed: float = 0.5,
-    floor: float | None = None,
-) -> np.ndarray:
-    """Foot contacts from foot height above the floor and foot speed.
-
-    Args:
-        joints: ``(T, 22, 3)`` world joint positions, metres (Y up).
-        fps: frames per second.
-        height: a foot joint within this many metres of the floor may touch it.
-        speed: ...and must move slower than this, m/s.
-        floor: floor height; default the lowest foot joint over the motion.
-    Returns:
-        ``(T, 4)`` bool (l_heel, l_toe, r_heel, r_toe), as :attr:`Motion.contacts`.
-    """
-    joints = np.asarray(joints, dtype=np.float64)
-    if joints.ndim != 3 or joints.shape[1] <= max(FOOT_JOINTS):
-        raise InputError(f"estimate_contacts: expected (T, 22, 3) joints, got {joints.shape}")
-    feet = joints[:, list(FOOT_JOINTS)]  # (T, 4, 3)
-    y0 = feet[..., 1].min() if floor is None else floor
-    low = feet[..., 1] - y0 < height
-    if len(feet) > 1:
-        v = np.linalg.norm(np.gradient(feet, axis=0), axis=-1) * fps
-    else:
-        v = np.zeros(feet.shape[:2])
-    return low & (v < speed)
-
-
 @dataclass(frozen=True)
 class CameraPose:
     """A viewpoint: camera ``position`` and ``look_at`` target, metres, world frame."""

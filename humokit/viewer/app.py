@@ -39,13 +39,13 @@ import numpy as np
 import torch
 
 from humokit.errors import HumokitError, InputError, MissingDependencyError
+from humokit.motion.contacts import detect_contacts
 from humokit.motion.motion import Motion
 from humokit.motion.skeleton import FOOT_JOINTS, PARENTS, forward_kinematics
 from humokit.viewer._scene_math import (
     CameraPreset,
     bone_segments,
     camera_preset,
-    estimate_contacts,
     skinning_bones,
     timeline_frame,
     top4_weights,
@@ -378,7 +378,7 @@ class ViewerApp:
         if motion.contacts is not None:
             contacts = motion.contacts
         else:
-            contacts = estimate_contacts(joints_np, motion.fps, floor=0.0 if joints_np[..., 1].min() > -0.1 else None)
+            contacts = detect_contacts(joints_np, motion.fps, sole=rest.skeleton.sole_heights())
         tr = _Track(key, name, motion, offset, joints_np, wxyz, pos, contacts)
         if self.skinning == "server":
             tr.R_local, tr.root = R, root

@@ -12,7 +12,6 @@ from humokit.motion.rotations import axis_angle
 from humokit.viewer._scene_math import (
     bone_segments,
     camera_preset,
-    estimate_contacts,
     rotmat_to_wxyz,
     skinning_bones,
     timeline_frame,
@@ -73,20 +72,6 @@ def test_bone_segments_shape_and_values():
     np.testing.assert_array_equal(s[0, 0], j[0])  # left_hip's parent is the pelvis
     np.testing.assert_array_equal(s[0, 1], j[1])
     assert bone_segments(np.zeros((7, 22, 3))).shape == (7, 21, 2, 3)
-
-
-def test_estimate_contacts_planted_and_swinging_feet():
-    T, fps = 20, 30.0
-    joints = np.zeros((T, 22, 3))
-    joints[:, :, 1] = 1.0
-    joints[:, [7, 10], 1] = 0.02  # left foot planted
-    joints[:, [8, 11], 1] = 0.02
-    joints[:, [8, 11], 2] = np.arange(T)[:, None] * 0.05  # right foot slides at 1.5 m/s
-    c = estimate_contacts(joints, fps, floor=0.0)
-    assert c.shape == (T, 4) and c.dtype == bool
-    assert c[:, :2].all() and not c[:, 2:].any()
-    with pytest.raises(InputError):
-        estimate_contacts(np.zeros((4, 3, 3)), fps)
 
 
 def test_camera_presets_look_at_points():
