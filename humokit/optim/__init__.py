@@ -1,1 +1,38 @@
-"""humokit.optim."""
+"""humokit.optim: recovering world-grounded motion from monocular video (and, in ``physics``, fixing it).
+
+Pipeline modules:
+
+- :mod:`~humokit.optim.video`: PyAV decoding, rotation metadata, constant-rate resampling.
+- :mod:`~humokit.optim.keypoints`: the :class:`KeypointDetector` interface and MediaPipe Pose.
+- :mod:`~humokit.optim.track`: one person's track, gap filling, confidence-weighted one-euro smoothing.
+- :mod:`~humokit.optim.landmarks`: detector landmarks <-> the 22 canonical joints.
+- :mod:`~humokit.optim.camera_model`: the static gravity-aligned camera.
+- :mod:`~humokit.optim.priors`: pose prior, joint limits, learned-prior hook.
+- :mod:`~humokit.optim.fit`: the temporal fit; :mod:`~humokit.optim.contacts`: foot contacts.
+- :mod:`~humokit.optim.recover`: the whole pipeline and its outputs; :mod:`~humokit.optim.preview`: MP4 preview.
+- :mod:`~humokit.optim.metrics`: MPJPE, PA-MPJPE, W-MPJPE, acceleration error, foot skating, jitter.
+
+Names are imported on first use so ``import humokit.optim.physics`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "KeypointDetector": "keypoints", "MediaPipeDetector": "keypoints", "PersonKeypoints": "keypoints",
+    "has_mediapipe": "keypoints", "create_detector": "keypoints",
+    "KeypointTrack": "track", "detect_track": "track", "clean_track": "track",
+    "FitConfig": "fit", "FitResult": "fit", "fit_track": "fit",
+    "GaussianPosePrior": "priors", "LearnedMotionPrior": "priors", "MotionPrior": "priors",
+    "Recovery": "recover", "recover_video": "recover", "save_recovery": "recover",
+    "render_preview": "preview", "probe_video": "video", "iter_frames": "video", "VideoInfo": "video",
+}  # fmt: skip
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> object:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"humokit.optim.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'humokit.optim' has no attribute {name!r}")

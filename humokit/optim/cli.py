@@ -1,0 +1,67 @@
+"""``humokit recover VIDEO``: world-grounded motion from a monocular video."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from humokit.errors import InputError
+
+
+@click.command()
+@click.argument("video", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Motion .npz to write (humokit + AMASS keys); default: <video name>.npz here. "
+                   "The fitted camera and per-frame confidence go to <output>.camera.json.")
+@click.option("--preview", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write an MP4: fitted body over the video, beside a world-space view.")
+@click.option("--person", type=int, default=None,
+              help="Which person to follow: 0 = largest/most central on the first frame with people (default), 1 = next...")
+@click.option("--fps", type=float, default=None, help="Resample the video to this frame rate first (default: its own).")
+@click.option("--focal", type=float, default=None, help="Focal length in pixels (default: max(width, height)).")
+@click.option("--body", "body_name", type=click.Choice(["anny", "none"]), default="anny", show_default=True,
+              help="Body proportions and preview mesh (none: canonical skeleton, skeleton preview).")
+@click.option("--keypoints", "keypoints_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also save the cleaned keypoint track (.npz).")
+@click.option("--preview-height", default=640, show_default=True, help="Preview height in pixels.")
+def recover(video: Path, output: Path | None, preview: Path | None, person: int | None, fps: float | None,
+            focal: float | None, body_name: str, keypoints_out: Path | None, preview_height: int) -> None:
+    """Recover the world-grounded 3D motion of one person in VIDEO (static camera, gravity = -Y, metres)."""
+
+    from humokit.optim.recover import body_skeleton, recover_video, save_recovery
+
+    if fps is not None and not fps > 0:
+        raise InputError(f"--fps must be positive, got {fps}")
+    if focal is not None and not focal > 0:
+        raise InputError(f"--focal must be positive, got {focal}")
+    if preview is not None and preview.suffix.lower() != ".mp4":
+        raise InputError(f"--preview {preview}: the preview is an .mp4 file")
+    output = output or Path(video.stem + ".npz")
+    progress = True  # bars obey TQDM_DISABLE (set by the CLI unless -v)
+    skeleton, body = body_skeleton(body_name)
+    rec = recover_video(video, person=person, fps=fps, focal=focal, skeleton=skeleton, progress=progress)
+    out, cam_path = save_recovery(rec, output, video=video)
+    fit = rec.fit
+    m = fit.motion
+    click.echo(f"motion     {out} ({m.num_frames} frames, {m.fps:g} fps, person seen in "
+               f"{int(rec.raw_track.found.sum())}/{m.num_frames} frames)")
+    click.echo(f"camera     {cam_path} (height {fit.camera.center[1]:.2f} m, focal {fit.camera.K[0, 0]:.0f} px, "
+               f"pitch {_pitch_deg(fit.camera):.1f} deg)")
+    click.echo(f"fit        reprojection {float(fit.reprojection_error.mean()):.1f} px, "
+               f"mean confidence {float(fit.confidence.mean()):.2f}")
+    if keypoints_out is not None:
+        rec.track.save(keypoints_out)
+        click.echo(f"keypoints  {keypoints_out}")
+    if preview is not None:
+        from humokit.optim.preview import render_preview
+
+        render_preview(preview, video, fit, rec.track, body=body, height=preview_height, progress=progress)
+        click.echo(f"preview    {preview}")
+
+
+def _pitch_deg(camera) -> float:  # type: ignore[no-untyped-def]
+    import math
+
+    fwd = camera.R[2]  # optical axis in the world
+    return math.degrees(math.asin(max(-1.0, min(1.0, -float(fwd[1])))))

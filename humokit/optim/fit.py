@@ -1,0 +1,506 @@
+"""Temporal body fit: a keypoint track -> a world-grounded canonical :class:`Motion` and a camera.
+
+Steps (:func:`fit_track`):
+
+1. **Warm start.** 3D landmarks (metric, hip-centred, camera axes) are rescaled
+   to the skeleton's size, mapped to the 22 joints
+   (:func:`humokit.optim.landmarks.joints_from_landmarks`) and placed in the
+   camera by solving each frame's translation against the 2D landmarks
+   (:func:`humokit.optim.camera_model.solve_translation`). Gravity is the
+   confidence-weighted mean body axis (mid-ankle -> mid-shoulder) in camera
+   axes, which gives the camera pitch and roll; the ground ``y = 0`` is put
+   under the lowest feet, which gives the camera height. Analytic IK
+   (:func:`humokit.motion.skeleton.inverse_kinematics`) turns the joints into
+   rotations.
+2. **Optimisation** (torch, Adam) of per-frame 6D rotations, root trajectory,
+   a global skeleton scale and (in the first window) camera pitch, roll and
+   height, in overlapping windows (bounded memory; each window starts from the
+   previous one's overlap and is tied to it). Loss, each term divided by its
+   tolerance squared (see :class:`FitConfig`):
+
+   - 2D: robust (pseudo-Huber) reprojection error of the body markers
+     (:data:`humokit.optim.landmarks.MARKERS`) in units of the person's
+     height in pixels, weighted by landmark confidence;
+   - 3D: hip-centred marker positions vs the detector's 3D landmarks;
+   - pose prior (:class:`~humokit.optim.priors.GaussianPosePrior` by default,
+     or any :class:`~humokit.optim.priors.MotionPrior`) and joint limits;
+   - smoothness: joint accelerations and root acceleration;
+   - contacts (second stage): feet estimated in contact
+     (:func:`~humokit.optim.contacts.estimate_contacts`) do not slide and rest
+     on the ground plane; no foot goes below the ground.
+
+After the fit the world origin is moved under the first frame's pelvis.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import roma
+import torch
+from tqdm import tqdm
+
+from humokit.errors import InputError
+from humokit.motion.motion import Motion
+from humokit.motion.rotations import slerp_rotmat
+from humokit.motion.skeleton import FOOT_JOINTS, PARENTS, Skeleton, default_skeleton, forward_kinematics, inverse_kinematics
+from humokit.optim.camera_model import camera_rotation, intrinsics_matrix, make_camera, pitch_roll_from_up, project_torch, solve_translation
+from humokit.optim.contacts import FOOT_REST_HEIGHTS, estimate_contacts
+from humokit.optim.landmarks import joints_from_landmarks, marker_positions, marker_table
+from humokit.optim.priors import GaussianPosePrior, MotionPrior, joint_limit_loss
+from humokit.optim.track import KeypointTrack, one_euro
+from humokit.render.camera import Camera
+
+_BONES = ((1, 4), (4, 7), (2, 5), (5, 8), (16, 18), (18, 20), (17, 19), (19, 21))  # thighs, shins, arms
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """Settings of :func:`fit_track`. ``sigma_*`` are tolerances: each loss term is divided by its square.
+
+    Attributes:
+        window, overlap: frames per optimisation window and frames shared by consecutive windows.
+        iters_pose, iters_contact: Adam iterations without / with contact terms.
+        lr: Adam learning rate.
+        sigma_2d: reprojection tolerance as a fraction of the person's height in pixels.
+        sigma_3d: tolerance on 3D landmarks, metres.
+        w_prior, w_limits: weights of the pose prior and joint limits.
+        sigma_accel: joint acceleration tolerance, m/s^2.
+        sigma_slide: contact foot speed tolerance, m/s; sigma_ground: contact height tolerance, m.
+        sigma_scale: tolerance of log skeleton scale around its warm-start value.
+        contact_speed: feet slower than this (m/s) and near the ground are taken as in contact.
+        fit_camera: re-estimate camera pitch, roll and height from foot contacts between the passes (:func:`refine_ground`).
+        prior: pose/motion prior (default :class:`GaussianPosePrior`).
+    """
+
+    window: int = 120
+    overlap: int = 16
+    iters_pose: int = 50
+    iters_contact: int = 60
+    lr: float = 0.02
+    sigma_2d: float = 0.012
+    sigma_3d: float = 0.2
+    w_prior: float = 0.05
+    w_limits: float = 10.0
+    sigma_accel: float = 20.0
+    sigma_root_accel: float = 8.0
+    sigma_slide: float = 0.05
+    sigma_ground: float = 0.02
+    sigma_scale: float = 0.05
+    sigma_overlap: float = 0.005
+    contact_speed: float = 0.6
+    fit_camera: bool = True
+    prior: MotionPrior | None = None
+
+    def __post_init__(self) -> None:
+        if self.window < 4 or not 0 <= self.overlap < self.window // 2:
+            raise InputError(f"fit: need window >= 4 and 0 <= overlap < window/2, got {self.window}, {self.overlap}")
+        if self.iters_pose < 0 or self.iters_contact < 0:
+            raise InputError("fit: iteration counts must be >= 0")
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """A recovered motion.
+
+    Attributes:
+        motion: world-grounded canonical motion (ground y = 0, metres), contacts filled.
+        camera: the fitted static camera (image size of the video).
+        confidence: ``(T,)`` per-frame confidence in [0, 1] (landmark confidence x fit quality).
+        reprojection_error: ``(T,)`` mean 2D marker error, pixels (confidence-weighted).
+        scale: skeleton scale relative to the input skeleton.
+        timings: seconds per stage (``init``, ``fit``).
+    """
+
+    motion: Motion
+    camera: Camera
+    confidence: np.ndarray
+    reprojection_error: np.ndarray
+    scale: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------- warm start
+
+
+@dataclass
+class _Init:
+    R_local: np.ndarray  # (T,22,3,3)
+    root: np.ndarray  # (T,3) world
+    pitch: float
+    roll: float
+    height: float
+    scale: float
+    rel3d: np.ndarray | None  # (T,M,3) scaled 3D landmarks at the marker columns, camera axes, hip-centred
+
+
+def _bone_sum(J: np.ndarray) -> np.ndarray:
+    return sum(np.linalg.norm(J[..., a, :] - J[..., b, :], axis=-1) for a, b in _BONES)  # type: ignore[return-value]
+
+
+def warm_start(track: KeypointTrack, K: np.ndarray, skeleton: Skeleton, cols: np.ndarray, weights: np.ndarray) -> _Init:
+    """Initial motion, camera and scale from the track's 3D (or, without them, 2D) landmarks."""
+    T = track.num_frames
+    uv = track.uv[:, cols]
+    conf = track.confidence[:, cols] * weights
+    rest = skeleton.rest_positions()
+    if track.world is not None and np.isfinite(track.world).any():
+        W = np.nan_to_num(track.world)
+        J_mp = joints_from_landmarks(W, track.names, skeleton)
+        ratio = _bone_sum(rest) / np.clip(_bone_sum(J_mp), 1e-6, None)
+        good = track.confidence.mean(1) > 0.3
+        k = float(np.median(ratio[good] if good.any() else ratio))
+        scale = float(np.clip(1.0 / k, 0.85, 1.2))  # mp's metric guess of the body size, relative to the skeleton
+        P_rel = W * k  # landmarks at the skeleton's size
+        if "left_hip" in track.names and "right_hip" in track.names:
+            mid = 0.5 * (P_rel[:, track.index("left_hip")] + P_rel[:, track.index("right_hip")])
+            P_rel = P_rel - mid[:, None]
+        J_rel = J_mp * k
+    else:  # standing rest pose facing the camera (camera axes: x right, y down, z away)
+        flip = np.array([-1.0, -1.0, -1.0])
+        J_rel = np.broadcast_to((rest - 0.5 * (rest[1] + rest[2])) * flip, (T, 22, 3)).copy()
+        from humokit.optim.landmarks import MARKERS
+
+        P_rel = np.zeros((T, len(track.names), 3))
+        for i, n in enumerate(track.names):
+            if n in MARKERS:
+                j, off, _ = MARKERS[n]
+                jj = skeleton.names.index(j)
+                P_rel[:, i] = (rest[jj] + np.asarray(off) - 0.5 * (rest[1] + rest[2])) * flip
+        scale = 1.0
+    # place in the camera: per-frame translation, smoothed
+    tau = solve_translation(P_rel[:, cols], uv, conf, K)
+    fin = np.isfinite(tau).all(-1)
+    tau = one_euro(tau[:, None], np.ones((T, 1)) * fin[:, None], track.fps, min_cutoff=1.0, beta=0.3)[:, 0]
+    J_cam = J_rel + tau[:, None]
+    # gravity: mean body axis
+    w = np.clip(track.confidence.mean(1), 1e-3, None)[:, None]
+    axis = (0.5 * (J_cam[:, 16] + J_cam[:, 17]) - 0.5 * (J_cam[:, 7] + J_cam[:, 8]))
+    axis = axis / np.linalg.norm(axis, axis=-1, keepdims=True).clip(1e-9)
+    up = (w * axis).sum(0)
+    pitch, roll = pitch_roll_from_up(up)
+    R = camera_rotation(torch.tensor(pitch, dtype=torch.float64), torch.tensor(roll, dtype=torch.float64)).numpy()
+    J_w = J_cam @ R  # world axes, camera at the origin
+    feet = J_w[:, list(FOOT_JOINTS), 1] - scale * FOOT_REST_HEIGHTS
+    ground = float(np.percentile(feet.min(1), 10))
+    J_w[..., 1] -= ground
+    offsets = torch.as_tensor(skeleton.offsets * scale, dtype=torch.float64)
+    R_local, root = inverse_kinematics(torch.as_tensor(J_w), offsets, skeleton.parents)
+    return _Init(R_local.numpy(), root.numpy(), pitch, roll, -ground, scale, P_rel[:, cols])
+
+
+# ----------------------------------------------------------------------------- optimisation
+
+
+def _pseudo_huber(r2: torch.Tensor, delta: float) -> torch.Tensor:
+    return delta**2 * (torch.sqrt(1.0 + r2 / delta**2) - 1.0)
+
+
+class _Problem:
+    """Data and fixed settings shared by all windows."""
+
+    def __init__(self, track: KeypointTrack, K: np.ndarray, skeleton: Skeleton, cfg: FitConfig) -> None:
+        cols, mj, moff, mw = marker_table(track.names)
+        self.cols = cols
+        self.mj = torch.as_tensor(mj, dtype=torch.long)
+        self.moff = torch.as_tensor(moff, dtype=torch.float32)
+        uv = track.uv[:, cols]
+        conf = np.where(np.isfinite(uv).all(-1), track.confidence[:, cols], 0.0) * mw
+        self.uv = torch.as_tensor(np.nan_to_num(uv), dtype=torch.float32)
+        self.conf = torch.as_tensor(conf, dtype=torch.float32)
+        names = [track.names[c] for c in cols]
+        self.hips = (names.index("left_hip"), names.index("right_hip")) if "left_hip" in names and "right_hip" in names else None
+        good = (track.confidence[:, cols] > 0.3) & np.isfinite(uv).all(-1)
+        heights = [np.ptp(uv[t][good[t]][:, 1]) for t in range(len(uv)) if good[t].sum() >= 3]
+        self.px_scale = float(np.median(heights)) if heights else float(track.height) / 2
+        self.px_scale = max(self.px_scale, 8.0)
+        self.K = torch.as_tensor(K, dtype=torch.float32)
+        self.offsets = torch.as_tensor(skeleton.offsets, dtype=torch.float32)
+        self.parents = skeleton.parents
+        self.fps = track.fps
+        self.cfg = cfg
+        self.prior = cfg.prior if cfg.prior is not None else GaussianPosePrior()
+        self.weights = mw
+
+
+def _decode6d(x6: torch.Tensor) -> torch.Tensor:
+    """``(..., 6)`` (first two matrix columns) -> ``(..., 3, 3)`` rotation."""
+    return roma.special_gramschmidt(x6.unflatten(-1, (2, 3)).transpose(-1, -2))
+
+
+def _fit_window(
+    pb: _Problem,
+    sl: slice,
+    R0: torch.Tensor,
+    root0: torch.Tensor,
+    cam: tuple[float, float, float],
+    log_scale: torch.Tensor,
+    log_scale0: float,
+    optimise_scale: bool,
+    rel3d: torch.Tensor | None,
+    fixed: torch.Tensor | None,
+    iters: int,
+    contacts: np.ndarray | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Optimise one window; returns ``(R_local (n,22,3,3), root (n,3))``."""
+    cfg = pb.cfg
+    fps = pb.fps
+    n = R0.shape[0]
+    x6 = R0[..., :, :2].transpose(-1, -2).reshape(n, 22, 6).clone().requires_grad_(True)
+    root = root0.clone().requires_grad_(True)
+    params: list[torch.Tensor] = [x6, root] + ([log_scale] if optimise_scale else [])
+    opt = torch.optim.Adam(params, lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 1.0 if i < 0.6 * iters else 0.3)
+    uv = pb.uv[sl]
+    conf = pb.conf[sl]
+    csum = conf.sum().clamp_min(1e-6)
+    rest_h = torch.as_tensor(FOOT_REST_HEIGHTS, dtype=torch.float32)
+    pitch, roll, height = cam
+    Rc = camera_rotation(torch.tensor(pitch), torch.tensor(roll)).to(torch.float32)
+    C = torch.tensor([0.0, height, 0.0])
+    cm = torch.as_tensor(contacts, dtype=torch.float32) if contacts is not None else None
+    for _ in range(iters):
+        opt.zero_grad()
+        s = torch.exp(log_scale)
+        R = _decode6d(x6)
+        J, Rw = forward_kinematics(R, root, pb.offsets * s, pb.parents)
+        M = marker_positions(J, Rw, pb.mj, pb.moff * s)
+        uvp = project_torch(M, Rc, C, pb.K)
+        r2 = ((uvp - uv) / pb.px_scale).pow(2).sum(-1).clamp_max(100.0)
+        loss = (conf * _pseudo_huber(r2, cfg.sigma_2d * 3)).sum() / csum * conf.shape[1] / cfg.sigma_2d**2
+        if rel3d is not None and pb.hips is not None:
+            Mc = (M - C) @ Rc.T
+            Mc = Mc - 0.5 * (Mc[:, pb.hips[0]] + Mc[:, pb.hips[1]])[:, None]
+            d2 = (Mc - rel3d[sl]).pow(2).sum(-1)
+            loss = loss + (conf * d2).sum() / csum * conf.shape[1] / cfg.sigma_3d**2
+        loss = loss + cfg.w_prior * pb.prior(R, root, fps) + cfg.w_limits * joint_limit_loss(R)
+        if n >= 3:
+            acc = (J[2:] - 2 * J[1:-1] + J[:-2]) * fps**2
+            loss = loss + acc.pow(2).sum(-1).sum(-1).mean() / cfg.sigma_accel**2
+            racc = (root[2:] - 2 * root[1:-1] + root[:-2]) * fps**2
+            loss = loss + racc.pow(2).sum(-1).mean() / cfg.sigma_root_accel**2
+        if cm is not None:
+            feet = J[:, list(FOOT_JOINTS)]
+            h = feet[..., 1] - s * rest_h
+            loss = loss + (torch.relu(-h - 0.01) ** 2).sum(-1).mean() / cfg.sigma_ground**2
+            if n >= 2:
+                both = cm[1:] * cm[:-1]
+                v = (feet[1:] - feet[:-1]) * fps
+                loss = loss + (both * v.pow(2).sum(-1)).sum() / n / cfg.sigma_slide**2
+            loss = loss + (cm * h.pow(2)).sum() / n / cfg.sigma_ground**2
+        if fixed is not None:
+            k = fixed.shape[0]
+            loss = loss + (J[:k] - fixed).pow(2).sum(-1).sum(-1).mean() * k / n / cfg.sigma_overlap**2
+        if optimise_scale:
+            loss = loss + (log_scale - log_scale0) ** 2 / cfg.sigma_scale**2
+        loss.backward()
+        opt.step()
+        sched.step()
+    with torch.no_grad():
+        return _decode6d(x6), root.detach().clone()
+
+
+def _windows(T: int, window: int, overlap: int) -> list[tuple[int, int]]:
+    if T <= window:
+        return [(0, T)]
+    out = []
+    s = 0
+    while True:
+        e = min(s + window, T)
+        if T - e < overlap + 4 and e < T:  # avoid a tiny last window
+            e = T
+        out.append((s, e))
+        if e >= T:
+            return out
+        s = e - overlap
+
+
+def refine_ground(
+    joints: np.ndarray,
+    contacts: np.ndarray,
+    cam: tuple[float, float, float],
+    scale: float,
+    *,
+    min_spread: float = 0.25,
+    max_tilt_deg: float = 30.0,
+) -> tuple[float, float, float]:
+    """Re-estimate gravity and ground from feet in contact.
+
+    The sole points under contact feet (world ``joints (T, 22, 3)``,
+    ``contacts (T, 4)``) are taken to camera axes. If they spread along a line
+    (standard deviation > ``min_spread`` metres) the up vector is made
+    perpendicular to it; if they also spread sideways, up becomes the fitted
+    plane's normal. Changes larger than ``max_tilt_deg`` are rejected. The
+    camera height is the median distance of the sole points below the camera.
+
+    Returns:
+        ``(pitch, roll, height)`` of the camera.
+    """
+    pitch, roll, height = cam
+    Rc = camera_rotation(torch.tensor(pitch, dtype=torch.float64), torch.tensor(roll, dtype=torch.float64)).numpy()
+    C = np.array([0.0, height, 0.0])
+    up = Rc[:, 1]
+    Xc = (joints[:, list(FOOT_JOINTS)] - C) @ Rc.T  # (T, 4, 3)
+    sole = Xc - (scale * FOOT_REST_HEIGHTS)[None, :, None] * up
+    pts = sole[np.asarray(contacts, dtype=bool)]
+    if len(pts) < 8:
+        return cam
+    mu = pts.mean(0)
+    _, sv, Vt = np.linalg.svd(pts - mu, full_matrices=False)
+    spread = sv / math.sqrt(len(pts))
+    u = up.copy()
+    if spread[0] > min_spread:
+        e1 = Vt[0]
+        u = up - (up @ e1) * e1
+        if spread[1] > min_spread:
+            nrm = Vt[2] * np.sign(Vt[2] @ up)
+            if math.degrees(math.acos(np.clip(nrm @ up, -1, 1))) < max_tilt_deg:
+                u = nrm
+        u = u / np.linalg.norm(u)
+    if math.degrees(math.acos(np.clip(u @ up, -1, 1))) > max_tilt_deg:
+        u = up
+    d = float(np.median(pts @ u))
+    p, r = pitch_roll_from_up(u)
+    return p, r, max(-d, 0.05)
+
+
+def _reexpress(R_all: torch.Tensor, root_all: torch.Tensor, old: tuple[float, float, float],
+               new: tuple[float, float, float]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Same body in the camera, world frame of camera ``new`` instead of ``old``."""
+    Ro = camera_rotation(torch.tensor(old[0]), torch.tensor(old[1])).to(torch.float32)
+    Rn = camera_rotation(torch.tensor(new[0]), torch.tensor(new[1])).to(torch.float32)
+    Co = torch.tensor([0.0, old[2], 0.0])
+    Cn = torch.tensor([0.0, new[2], 0.0])
+    A = Rn.T @ Ro
+    R_all = R_all.clone()
+    R_all[:, 0] = A @ R_all[:, 0]
+    root = (root_all - Co) @ A.T + Cn
+    return R_all, root
+
+
+def fit_track(
+    track: KeypointTrack,
+    *,
+    focal: float | None = None,
+    skeleton: Skeleton | None = None,
+    config: FitConfig | None = None,
+    progress: bool = True,
+) -> FitResult:
+    """Fit a world-grounded motion and a static camera to a (cleaned) keypoint track.
+
+    Args:
+        track: landmarks of one person (see :func:`humokit.optim.track.clean_track`).
+        focal: focal length in pixels (default ``max(width, height)``).
+        skeleton: body proportions to fit (default canonical adult); its global
+            scale is fitted.
+        config: optimisation settings.
+    Returns:
+        :class:`FitResult`.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small tensors: thread hand-offs cost more than they save (50x on a busy machine)
+    try:
+        return _fit_track(track, focal, skeleton, config or FitConfig(), progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit_track(track: KeypointTrack, focal: float | None, skeleton: Skeleton | None, cfg: FitConfig,
+               progress: bool) -> FitResult:
+    if track.num_frames == 0:
+        raise InputError("fit: the keypoint track has no frames")
+    if focal is not None and not (math.isfinite(focal) and focal > 0):
+        raise InputError(f"fit: focal must be a positive number of pixels, got {focal}")
+    skel = skeleton or default_skeleton()
+    t0 = time.perf_counter()
+    K = intrinsics_matrix(track.width, track.height, focal)
+    pb = _Problem(track, K, skel, cfg)
+    init = warm_start(track, K, skel, pb.cols, pb.weights)
+    t1 = time.perf_counter()
+    T = track.num_frames
+    cam = (init.pitch, init.roll, init.height)
+    log_scale0 = math.log(init.scale)
+    log_scale = torch.tensor(log_scale0, dtype=torch.float32, requires_grad=True)
+    rel3d = torch.as_tensor(init.rel3d, dtype=torch.float32) if init.rel3d is not None else None
+    R_all = torch.as_tensor(init.R_local, dtype=torch.float32).clone()
+    root_all = torch.as_tensor(init.root, dtype=torch.float32).clone()
+    wins = _windows(T, cfg.window, cfg.overlap)
+    contacts: np.ndarray | None = None
+    bar = tqdm(total=2 * len(wins), desc="fit", unit="window", **({} if progress and len(wins) > 1 else {"disable": True}))
+    for pass_idx, iters in enumerate((cfg.iters_pose, cfg.iters_contact)):
+        if pass_idx == 1:
+            sc = float(torch.exp(log_scale))
+            with torch.no_grad():
+                J, _ = forward_kinematics(R_all, root_all, pb.offsets * sc, pb.parents)
+            contacts = estimate_contacts(J.numpy(), track.fps, scale=sc, max_speed=cfg.contact_speed)
+            if cfg.fit_camera:
+                for _ in range(2):
+                    new = refine_ground(J.numpy(), contacts, cam, sc)
+                    R_all, root_all = _reexpress(R_all, root_all, cam, new)
+                    cam = new
+                    with torch.no_grad():
+                        J, _ = forward_kinematics(R_all, root_all, pb.offsets * sc, pb.parents)
+                    contacts = estimate_contacts(J.numpy(), track.fps, scale=sc, max_speed=cfg.contact_speed)
+        prev_end = 0
+        for wi, (s, e) in enumerate(wins):
+            sl = slice(s, e)
+            fixed = None
+            k = max(prev_end - s, 0) if wi > 0 else 0
+            if k:
+                with torch.no_grad():
+                    sc = float(torch.exp(log_scale))
+                    fixed, _ = forward_kinematics(R_all[s:prev_end], root_all[s:prev_end], pb.offsets * sc, pb.parents)
+                if pass_idx == 0:  # continue the previous window's trajectory from the warm start
+                    delta = root_all[prev_end - 1] - torch.as_tensor(init.root[prev_end - 1], dtype=torch.float32)
+                    root_all[prev_end:e] = torch.as_tensor(init.root[prev_end:e], dtype=torch.float32) + delta
+            R_w, root_w = _fit_window(pb, sl, R_all[sl], root_all[sl], cam, log_scale, log_scale0,
+                                      pass_idx == 0 and wi == 0, rel3d, fixed, iters,
+                                      None if contacts is None else contacts[sl])
+            log_scale.requires_grad_(False)
+            if k:
+                a = torch.linspace(0.0, 1.0, k + 2)[1:-1]
+                R_all[s:prev_end] = torch.as_tensor(slerp_rotmat(R_all[s:prev_end], R_w[:k], a[:, None].expand(k, 22)), dtype=torch.float32)
+                root_all[s:prev_end] = (1 - a[:, None]) * root_all[s:prev_end] + a[:, None] * root_w[:k]
+            R_all[s + k : e] = R_w[k:]
+            root_all[s + k : e] = root_w[k:]
+            prev_end = e
+            bar.update(1)
+    bar.close()
+    t2 = time.perf_counter()
+    scale = float(torch.exp(log_scale))
+    skel_fit = skel.scaled(scale)
+    with torch.no_grad():
+        J, _ = forward_kinematics(R_all, root_all, pb.offsets * scale, pb.parents)
+    contacts = estimate_contacts(J.numpy(), track.fps, scale=scale)
+    # outputs: world origin under the first pelvis
+    shift = root_all[0].clone()
+    shift[1] = 0.0
+    root_all = root_all - shift
+    center = np.array([0.0, cam[2], 0.0]) - shift.numpy().astype(np.float64)
+    camera = make_camera(K, cam[0], cam[1], center, track.width, track.height)
+    R_np = roma.special_procrustes(R_all.to(torch.float64)).numpy().astype(np.float32)
+    motion = Motion(R_np, root_all.numpy(), track.fps, skeleton=skel_fit, contacts=contacts,
+                    meta={"source": "humokit recover", "focal": f"{K[0, 0]:.2f}"})
+    err, conf = _frame_quality(motion, camera, track, pb, scale)
+    return FitResult(motion, camera, conf, err, scale, {"init": t1 - t0, "fit": t2 - t1})
+
+
+def _frame_quality(motion: Motion, camera: Camera, track: KeypointTrack, pb: _Problem, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame reprojection error (pixels) and confidence in [0, 1]."""
+    with torch.no_grad():
+        J, Rw = motion.fk()
+        M = marker_positions(J, Rw, pb.mj, pb.moff * scale)
+    from humokit.render.camera import project
+
+    uvp, _ = project(camera, M.numpy())
+    uv = pb.uv.numpy()
+    c = pb.conf.numpy() / pb.weights
+    d = np.linalg.norm(np.nan_to_num(uvp, nan=1e6) - uv, axis=-1)
+    err = (c * d).sum(1) / np.clip(c.sum(1), 1e-6, None)
+    raw = track.confidence[:, pb.cols]
+    detect_conf = np.clip(raw.mean(1), 0.0, 1.0) * track.found.astype(float)
+    fit_q = np.exp(-err / (0.05 * pb.px_scale))
+    return err, np.clip(detect_conf * fit_q, 0.0, 1.0)

@@ -1,0 +1,96 @@
+"""Accuracy and plausibility metrics for recovered motion (all lengths in millimetres on output).
+
+Definitions (joint positions ``(T, J, 3)`` metres):
+
+- **MPJPE**: mean joint error after aligning the pelvis (joint 0) per frame.
+- **PA-MPJPE**: mean joint error after a per-frame similarity (Procrustes) alignment.
+- **W-MPJPE**: world-frame error over a segment after one similarity transform
+  fitted on the segment's first two frames (as in TRAM/WHAM), evaluated on
+  segments of ``segment`` frames.
+- **acceleration error**: mean norm of the difference of second finite
+  differences, mm/frame^2 (as in HMR-style video benchmarks).
+- **foot skating**: mean horizontal displacement per frame of a toe joint
+  while it is on the ground (below ``height`` metres above the lowest toe
+  position of the clip in both frames), mm.
+- **jitter**: mean norm of the third finite difference of joints x fps^3, m/s^3
+  (smoothness without ground truth).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_TOES = (10, 11)
+
+
+def similarity_transform(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """``(s, R (3, 3), t (3,))`` minimising ``||s R src + t - dst||`` for point sets ``(N, 3)`` (Umeyama)."""
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    a, b = src - mu_s, dst - mu_d
+    U, S, Vt = np.linalg.svd(b.T @ a)
+    D = np.eye(3)
+    D[2, 2] = np.sign(np.linalg.det(U @ Vt)) or 1.0
+    R = U @ D @ Vt
+    var = (a**2).sum()
+    s = float((S * np.diag(D)).sum() / var) if var > 1e-12 else 1.0
+    return s, R, mu_d - s * R @ mu_s
+
+
+def mpjpe(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Pelvis-aligned mean per-joint position error, mm."""
+    p = pred - pred[:, :1]
+    g = gt - gt[:, :1]
+    return float(np.linalg.norm(p - g, axis=-1).mean() * 1000)
+
+
+def pa_mpjpe(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Per-frame Procrustes-aligned (similarity) mean per-joint error, mm."""
+    errs = []
+    for p, g in zip(pred, gt):
+        s, R, t = similarity_transform(p, g)
+        errs.append(np.linalg.norm(s * p @ R.T + t - g, axis=-1).mean())
+    return float(np.mean(errs) * 1000)
+
+
+def w_mpjpe(pred: np.ndarray, gt: np.ndarray, *, segment: int = 100) -> float:
+    """World MPJPE over ``segment``-frame chunks, each aligned on its first two frames, mm."""
+    errs = []
+    T = len(pred)
+    for s0 in range(0, T, segment):
+        p, g = pred[s0 : s0 + segment], gt[s0 : s0 + segment]
+        if len(p) < 2:
+            continue
+        s, R, t = similarity_transform(p[:2].reshape(-1, 3), g[:2].reshape(-1, 3))
+        errs.append(np.linalg.norm(s * p @ R.T + t - g, axis=-1).mean(-1))
+    return float(np.concatenate(errs).mean() * 1000) if errs else float("nan")
+
+
+def accel_error(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Mean acceleration error of pelvis-relative joints, mm/frame^2."""
+    if len(pred) < 3:
+        return float("nan")
+    p = pred - pred[:, :1]
+    g = gt - gt[:, :1]
+    ap = p[2:] - 2 * p[1:-1] + p[:-2]
+    ag = g[2:] - 2 * g[1:-1] + g[:-2]
+    return float(np.linalg.norm(ap - ag, axis=-1).mean() * 1000)
+
+
+def foot_skate(joints: np.ndarray, *, height: float = 0.05, up: int = 1) -> float:
+    """Mean horizontal toe displacement per frame while on the ground, mm (0 when never on the ground)."""
+    if len(joints) < 2:
+        return 0.0
+    toes = joints[:, list(_TOES)]
+    h = toes[..., up] - toes[..., up].min()
+    on = (h[1:] < height) & (h[:-1] < height)
+    horiz = [i for i in range(3) if i != up]
+    d = np.linalg.norm(toes[1:][..., horiz] - toes[:-1][..., horiz], axis=-1)
+    return float(d[on].mean() * 1000) if on.any() else 0.0
+
+
+def jitter(joints: np.ndarray, fps: float) -> float:
+    """Mean third-difference magnitude of joints, m/s^3."""
+    if len(joints) < 4:
+        return 0.0
+    j = joints[3:] - 3 * joints[2:-1] + 3 * joints[1:-2] - joints[:-3]
+    return float(np.linalg.norm(j, axis=-1).mean() * fps**3)

@@ -1,0 +1,312 @@
+"""One person's keypoint track through a video: selection, following, gap filling, smoothing.
+
+Pipeline (:func:`detect_track`): decode frames at a constant rate
+(:func:`humokit.optim.video.iter_frames`); on the first frame with people,
+rank them by prominence (larger and more central first) and take the
+``person``-th; then follow that person frame to frame inside a box grown
+around their last position (the detector's tracking mode). When the person is
+lost, detect again on the whole frame and re-associate by overlap with the
+last box. :func:`clean_track` then fills gaps by interpolation (filled
+samples get a low confidence) and smooths with a confidence-weighted,
+zero-phase one-euro filter, which removes jitter on slow motion while keeping
+fast motion (its cutoff rises with speed).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from humokit.errors import InputError
+from humokit.optim.keypoints import KeypointDetector, PersonKeypoints, _grow, _iou
+
+
+@dataclass(frozen=True)
+class KeypointTrack:
+    """Landmarks of one person over a video sampled at a constant rate.
+
+    Attributes:
+        names: landmark names (columns of ``uv``).
+        uv: ``(T, K, 2)`` pixels (NaN where never seen).
+        confidence: ``(T, K)`` in [0, 1] (0 where missing).
+        world: ``(T, K, 3)`` metric hip-centred landmarks in camera axes, or None.
+        found: ``(T,)`` bool, the detector saw the person in that frame.
+        fps: frames per second; width, height: image size in pixels.
+        timings: seconds spent per stage (``decode``, ``detect``), for benchmarks.
+    """
+
+    names: tuple[str, ...]
+    uv: np.ndarray
+    confidence: np.ndarray
+    world: np.ndarray | None
+    found: np.ndarray
+    fps: float
+    width: int
+    height: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.uv.shape[0])
+
+    def index(self, name: str) -> int:
+        return self.names.index(name)
+
+    def save(self, path: str | Path) -> None:
+        """Write the track as ``.npz`` (atomic)."""
+        from humokit._io import atomic_path
+
+        with atomic_path(path) as tmp:
+            np.savez_compressed(
+                tmp, names=np.array(self.names), uv=self.uv, confidence=self.confidence,
+                world=self.world if self.world is not None else np.zeros((0,)), found=self.found,
+                fps=self.fps, width=self.width, height=self.height,
+            )
+
+    @classmethod
+    def load(cls, path: str | Path) -> "KeypointTrack":
+        d = np.load(path)
+        world = d["world"] if d["world"].size else None
+        return cls(tuple(str(n) for n in d["names"]), d["uv"], d["confidence"], world, d["found"].astype(bool),
+                   float(d["fps"]), int(d["width"]), int(d["height"]))
+
+
+def prominence(p: PersonKeypoints, width: int, height: int) -> float:
+    """Ranking score: box size relative to the image minus distance of its centre from the image centre."""
+    b = p.bbox()
+    diag = math.hypot(width, height)
+    size = math.sqrt(max(b[2] - b[0], 1.0) * max(b[3] - b[1], 1.0)) / diag
+    c = np.array([(b[0] + b[2]) / 2 - width / 2, (b[1] + b[3]) / 2 - height / 2])
+    return float(size - 0.5 * np.linalg.norm(c) / diag)
+
+
+def _accept(new: PersonKeypoints, last_box: np.ndarray) -> bool:
+    """Same person as in the last frame? (box overlap or small centre jump)."""
+    b = new.bbox()
+    if _iou(b, last_box) > 0.3:
+        return True
+    size = max(last_box[2] - last_box[0], last_box[3] - last_box[1], 1.0)
+    c_new = np.array([(b[0] + b[2]) / 2, (b[1] + b[3]) / 2])
+    c_old = np.array([(last_box[0] + last_box[2]) / 2, (last_box[1] + last_box[3]) / 2])
+    return bool(np.linalg.norm(c_new - c_old) < 0.35 * size)
+
+
+def follow_person(
+    frames: Iterable[tuple[int, float, np.ndarray]],
+    detector: KeypointDetector,
+    *,
+    person: int | None = None,
+    fps: float,
+    total: int | None = None,
+    progress: bool = True,
+) -> KeypointTrack:
+    """Detect and follow one person through ``frames`` (from :func:`~humokit.optim.video.iter_frames`).
+
+    Args:
+        person: index in the prominence ranking of the people on the first
+            frame where anyone is seen (0 = largest/most central); None = 0.
+    Raises:
+        InputError: nobody is found in any frame, or fewer than ``person + 1`` people.
+    """
+    if person is not None and person < 0:
+        raise InputError(f"--person must be >= 0, got {person}")
+    want = 0 if person is None else int(person)
+    detector.reset()
+    rows: list[PersonKeypoints | None] = []
+    last_box: np.ndarray | None = None
+    misses = 0
+    max_seen = 0
+    W = H = 0
+    t_decode = t_detect = 0.0
+    it = iter(frames)
+    bar = tqdm(total=total, desc="keypoints", unit="frame", **({} if progress else {"disable": True}))
+    while True:
+        t0 = time.perf_counter()
+        try:
+            _, _, img = next(it)
+        except StopIteration:
+            break
+        t1 = time.perf_counter()
+        t_decode += t1 - t0
+        H, W = img.shape[:2]
+        found: PersonKeypoints | None = None
+        if last_box is None and not any(r is not None for r in rows):
+            people = detector.detect(img, max_people=max(want + 1, 3))
+            max_seen = max(max_seen, len(people))
+            if len(people) > want:
+                people.sort(key=lambda p: -prominence(p, W, H))
+                found = people[want]
+        elif last_box is not None:
+            roi = _grow(last_box, 1.6, W, H, square=True)
+            cand = detector.track(img, roi)
+            if cand is not None and _accept(cand, last_box):
+                found = cand
+            else:
+                people = detector.detect(img, max_people=max(want + 1, 3))
+                ok = [p for p in people if _accept(p, last_box)]
+                if ok:
+                    found = max(ok, key=lambda p: _iou(p.bbox(), last_box))
+                    detector.reset()  # re-seed tracking from the new detection
+        t_detect += time.perf_counter() - t1
+        if found is not None:
+            last_box = found.bbox()
+            misses = 0
+        else:
+            misses += 1
+            if misses > 2 * fps and last_box is not None:  # lost for long: widen the search
+                last_box = np.array([0.0, 0.0, W, H], dtype=float)
+        rows.append(found)
+        bar.update(1)
+    bar.close()
+    if not rows:
+        raise InputError("the video has no frames")
+    if all(r is None for r in rows):
+        raise InputError("no person found in the video")
+    if max_seen <= want:
+        raise InputError(f"--person {want}: only {max_seen} person(s) found on the first frame with people")
+    ref = next(r for r in rows if r is not None)
+    K = ref.uv.shape[0]
+    T = len(rows)
+    uv = np.full((T, K, 2), np.nan)
+    conf = np.zeros((T, K))
+    has_world = ref.world is not None
+    world = np.full((T, K, 3), np.nan) if has_world else None
+    found_mask = np.zeros(T, dtype=bool)
+    for t, r in enumerate(rows):
+        if r is None:
+            continue
+        uv[t], conf[t], found_mask[t] = r.uv, r.confidence, True
+        if world is not None and r.world is not None:
+            world[t] = r.world
+    return KeypointTrack(tuple(detector.landmark_names) or tuple(f"kp{i}" for i in range(K)), uv, conf, world,
+                         found_mask, float(fps), int(W), int(H), {"decode": t_decode, "detect": t_detect})
+
+
+def detect_track(
+    video: str | Path,
+    detector: KeypointDetector | None = None,
+    *,
+    person: int | None = None,
+    fps: float | None = None,
+    progress: bool = True,
+) -> KeypointTrack:
+    """Keypoint track of one person in a video file (see :func:`follow_person`)."""
+    from humokit.optim.keypoints import create_detector
+    from humokit.optim.video import iter_frames, probe_video
+
+    info = probe_video(video)
+    rate = float(fps) if fps else info.fps
+    det = detector or create_detector("mediapipe")
+    total = int(round(info.duration * rate)) or None
+    return follow_person(iter_frames(video, fps=rate), det, person=person, fps=rate, total=total, progress=progress)
+
+
+# ----------------------------------------------------------------------------- cleaning
+
+
+def fill_gaps(values: np.ndarray, weight: np.ndarray, *, min_weight: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
+    """Linear interpolation over frames whose weight is below ``min_weight``.
+
+    Args:
+        values: ``(T, K, D)``; weight: ``(T, K)``.
+    Returns:
+        ``(filled (T, K, D), weight (T, K))``: filled samples keep their low
+        weight (at most ``min_weight / 2``); leading/trailing gaps hold the
+        nearest good value; a landmark never seen stays NaN with weight 0.
+    """
+    T, K, D = values.shape
+    out = values.copy()
+    w = weight.copy()
+    t = np.arange(T)
+    for k in range(K):
+        good = (weight[:, k] >= min_weight) & np.isfinite(values[:, k]).all(-1)
+        if good.all():
+            continue
+        if not good.any():
+            w[:, k] = 0.0
+            continue
+        for d in range(D):
+            out[~good, k, d] = np.interp(t[~good], t[good], values[good, k, d])
+        w[~good, k] = np.minimum(np.nan_to_num(weight[~good, k]), min_weight / 2)
+    return out, w
+
+
+def one_euro(
+    x: np.ndarray,
+    weight: np.ndarray,
+    fps: float,
+    *,
+    min_cutoff: float = 1.5,
+    beta: float = 0.5,
+    d_cutoff: float = 1.0,
+) -> np.ndarray:
+    """Confidence-weighted one-euro filter, run forward and backward and averaged (no lag).
+
+    The smoothing factor of each sample is the one-euro ``alpha`` (cutoff =
+    ``min_cutoff + beta * |speed|`` Hz) times the sample's weight, so a
+    low-confidence sample moves the estimate little while fast, confident
+    motion passes almost unfiltered.
+
+    Args:
+        x: ``(T, K, D)`` signal (units per frame; speed in units/s feeds the cutoff).
+        weight: ``(T, K)`` in [0, 1].
+    Returns:
+        ``(T, K, D)`` smoothed signal.
+    """
+    if x.shape[0] < 3:
+        return x.copy()
+    w = np.clip(np.nan_to_num(weight), 0.0, 1.0)[..., None]
+
+    def alpha(cutoff: np.ndarray) -> np.ndarray:
+        tau = 1.0 / (2 * math.pi * cutoff)
+        return 1.0 / (1.0 + tau * fps)
+
+    def run(sig: np.ndarray, wt: np.ndarray) -> np.ndarray:
+        out = np.empty_like(sig)
+        prev = sig[0].copy()
+        dprev = np.zeros_like(prev)
+        out[0] = prev
+        a_d = alpha(np.asarray(d_cutoff))
+        for i in range(1, len(sig)):
+            dx = (sig[i] - prev) * fps
+            dprev = dprev + a_d * wt[i] * (dx - dprev)
+            speed = np.linalg.norm(dprev, axis=-1, keepdims=True)
+            a = alpha(min_cutoff + beta * speed) * np.maximum(wt[i], 0.05)
+            prev = prev + a * (sig[i] - prev)
+            out[i] = prev
+        return out
+
+    fwd = run(x, w)
+    bwd = run(x[::-1], w[::-1])[::-1]
+    return 0.5 * (fwd + bwd)
+
+
+def clean_track(track: KeypointTrack, *, min_cutoff: float = 1.5, beta: float = 0.7) -> KeypointTrack:
+    """Gap-filled, confidence-weighted smoothed copy of ``track`` (see module docstring).
+
+    2D landmarks are filtered in units of the person's median box height (so
+    ``beta`` is resolution-free); world landmarks in metres.
+    """
+    uv, w = fill_gaps(track.uv, track.confidence)
+    boxes = [np.ptp(uv[t][track.confidence[t] > 0.3], axis=0) for t in range(track.num_frames)
+             if (track.confidence[t] > 0.3).sum() >= 2]
+    scale = float(np.median([b[1] for b in boxes])) if boxes else float(track.height)
+    scale = max(scale, 1.0)
+    fin = np.isfinite(uv).all(-1)
+    uv_s = uv.copy()
+    if fin.any():
+        sm = one_euro(np.nan_to_num(uv) / scale, np.where(fin, w, 0.0), track.fps, min_cutoff=min_cutoff, beta=beta)
+        uv_s = np.where(fin[..., None], sm * scale, np.nan)
+    world = None
+    if track.world is not None:
+        wf, _ = fill_gaps(track.world, np.where(track.found[:, None], np.maximum(track.confidence, 0.25), 0.0))
+        finw = np.isfinite(wf).all(-1)
+        world = np.where(finw[..., None], one_euro(np.nan_to_num(wf), np.where(finw, w.clip(0.25), 0.0), track.fps,
+                                                   min_cutoff=min_cutoff, beta=beta), np.nan)
+    return replace(track, uv=uv_s, confidence=w, world=world)
