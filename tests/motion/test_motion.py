@@ -152,3 +152,14 @@ def test_save_is_atomic(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         m.save(str(target))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_saved_files_have_normal_permissions(tmp_path):
+    import os
+    import stat
+
+    random_motion().save(str(tmp_path / "m.npz"))
+    mode = stat.S_IMODE(os.stat(tmp_path / "m.npz").st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert mode == 0o666 & ~umask
