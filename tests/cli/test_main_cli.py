@@ -57,13 +57,14 @@ def test_body_from_motion_frame(runner, tmp_path, anny_body):
         (["body", "-o", "x.ply", "--motion", "nope.npz"], "no such file"),
     ],
 )
-def test_bad_input_one_line_error(runner, tmp_path, anny_body, args, message):
-    with runner.isolated_filesystem(temp_dir=tmp_path):
-        res = runner.invoke(cli, args)
-        assert res.exit_code == 2, res.output
-        lines = [ln for ln in res.output.strip().splitlines() if ln.startswith("error:")]
-        assert len(lines) == 1 and message in lines[0], res.output
-        assert "Traceback" not in res.output
+def test_bad_input_one_line_error(runner, tmp_path, monkeypatch, anny_body, args, message):
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(cli, args)
+    assert res.exit_code == 2, res.output
+    lines = [ln for ln in res.output.strip().splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1 and message in lines[0], res.output
+    assert "Traceback" not in res.output
+    assert list(tmp_path.iterdir()) == []  # no half-written output
 
 
 def test_console_script_exit_codes(tmp_path):
