@@ -1,22 +1,8 @@
-"""Foot contact labels for motions on a body (the detector itself is :mod:`humokit.motion.contacts`).
+"""Foot contact labels for motions on a body.
 
-Detector summary:
-
-Contacts are ``(T, 4)`` bool in the order of :attr:`Motion.contacts`:
-l_heel (left ankle joint), l_toe (left foot joint), r_heel, r_toe.
-
-A foot joint is in contact when its sole (the joint minus its sole height,
-see :mod:`humokit.optim.physics._body`) is both
-
-- near the clip's own floor: within ``height`` of the low (5th percentile)
-  sole height of all foot joints over the clip, so a clip that floats or
-  sinks by a constant still gets its contacts; and within ``max_height`` of
-  the ground plane, so a clip entirely in the air gets none; and
-- slow: speed below ``speed`` m/s.
-
-Hysteresis: a joint enters contact under these thresholds and leaves it only
-when it exceeds ``release`` times them. Contacts shorter than ``min_frames``
-are dropped, and gaps shorter than ``min_frames`` are filled.
+The detector itself (heights of the foot soles, speeds, hysteresis) is
+:func:`humokit.motion.contacts.detect_contacts`; here the sole heights come
+from the body's mesh when a body is given.
 """
 
 from __future__ import annotations
