@@ -49,6 +49,7 @@ from humokit.motion.rotations import slerp_rotmat
 from humokit.motion.skeleton import FOOT_JOINTS, PARENTS, Skeleton, default_skeleton, forward_kinematics, inverse_kinematics
 from humokit.optim.camera_model import camera_rotation, intrinsics_matrix, make_camera, pitch_roll_from_up, project_torch, solve_translation
 from humokit.optim.contacts import FOOT_REST_HEIGHTS, estimate_contacts
+from humokit.optim.physics.losses import contact_losses
 from humokit.optim.landmarks import joints_from_landmarks, marker_positions, marker_table
 from humokit.optim.priors import GaussianPosePrior, MotionPrior, joint_limit_loss
 from humokit.optim.track import KeypointTrack, one_euro
@@ -283,14 +284,13 @@ def _fit_window(
             racc = (root[2:] - 2 * root[1:-1] + root[:-2]) * fps**2
             loss = loss + racc.pow(2).sum(-1).mean() / cfg.sigma_root_accel**2
         if cm is not None:
-            feet = J[:, list(FOOT_JOINTS)]
-            h = feet[..., 1] - s * rest_h
-            loss = loss + (torch.relu(-h - 0.01) ** 2).sum(-1).mean() / cfg.sigma_ground**2
+            # the physics module's contact terms (normalised per frame here)
+            cl = contact_losses(J, cm, sole=s * rest_h)
+            loss = loss + cl["penetration"] * J.shape[1] / cfg.sigma_ground**2
             if n >= 2:
-                both = cm[1:] * cm[:-1]
-                v = (feet[1:] - feet[:-1]) * fps
-                loss = loss + (both * v.pow(2).sum(-1)).sum() / n / cfg.sigma_slide**2
-            loss = loss + (cm * h.pow(2)).sum() / n / cfg.sigma_ground**2
+                w_slide = (cm[1:] * cm[:-1]).sum() / n
+                loss = loss + cl["skate"] * fps**2 * w_slide / cfg.sigma_slide**2
+            loss = loss + cl["contact_height"] * cm.sum() / n / cfg.sigma_ground**2
         if fixed is not None:
             k = fixed.shape[0]
             loss = loss + (J[:k] - fixed).pow(2).sum(-1).sum(-1).mean() * k / n / cfg.sigma_overlap**2
