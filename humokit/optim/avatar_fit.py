@@ -46,9 +46,9 @@ from humokit.avatars.gaussian_avatar import (
     PoseCorrection,
     face_frames,
     pose_on_mesh,
+    posed_mesh,
     render_avatar,
 )
-from humokit.avatars.body import pose_rest_body
 from humokit.errors import FileFormatError, InputError
 from humokit.render.camera import CameraTrajectory
 
@@ -107,7 +107,11 @@ class AvatarTrainConfig:
     """Settings of :func:`train_avatar` (learning rates per Adam group; weights of the loss terms).
 
     ``refine_poses`` turns on per-frame pose refinement (for noisy recovered poses).
-    ``densify_every = 0`` disables densification and pruning.
+    ``densify_every = 0`` disables densification and pruning. ``device``:
+    ``"cpu"``, ``"cuda"`` (renders with gsplat when installed) or ``"auto"``
+    (CUDA when available). ``threads``: torch
+    CPU threads while training (1 by default: the splatting path is many small
+    ops, and with other jobs on the cores two threads were measured 10x slower).
     """
 
     iters: int = 2000
@@ -136,7 +140,8 @@ class AvatarTrainConfig:
     lr_decay: float = 0.1
     cull_backfaces: bool = True
     seed: int = 0
-    threads: int | None = None
+    threads: int = 1
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
         if self.iters < 0:
@@ -218,25 +223,28 @@ def _neighbours(avatar: GaussianAvatar, k: int = 6) -> torch.Tensor:
     from scipy.spatial import cKDTree
 
     tri = avatar.rest.vertices.detach()[avatar.rest.faces[avatar.face_ids]]
-    pts = torch.einsum("nk,nkc->nc", avatar.bary.detach(), tri).numpy()
+    pts = torch.einsum("nk,nkc->nc", avatar.bary.detach(), tri).cpu().numpy()
     k = min(k, max(len(pts) - 1, 1))
     _, idx = cKDTree(pts).query(pts, k=k + 1)
-    return torch.from_numpy(np.asarray(idx)[:, 1:].reshape(len(pts), k)).to(torch.int64)
+    return torch.from_numpy(np.asarray(idx)[:, 1:].reshape(len(pts), k)).to(torch.int64).to(avatar.bary.device)
 
 
 class _State:
     """Leaf tensors, optimiser and densification statistics of one training run."""
 
-    def __init__(self, avatar: GaussianAvatar, frames: AvatarFrames, cfg: AvatarTrainConfig) -> None:
+    def __init__(self, avatar: GaussianAvatar, frames: AvatarFrames, cfg: AvatarTrainConfig,
+                 device: torch.device = torch.device("cpu")) -> None:
         self.cfg = cfg
+        self.dev = device
+        avatar = avatar.to(device)
         self.avatar = avatar
         self.p: dict[str, torch.Tensor] = {k: getattr(avatar, k).detach().clone().requires_grad_(True) for k in _GAUSS}
         self.corr: dict[str, torch.Tensor] = {}
         if avatar.correction is not None:
             self.corr = {k: v.detach().clone().requires_grad_(True) for k, v in avatar.correction.tensors().items()}
         T = frames.num_frames
-        self.dR = torch.zeros(T, 22, 3, requires_grad=True)
-        self.droot = torch.zeros(T, 3, requires_grad=True)
+        self.dR = torch.zeros(T, 22, 3, device=device, requires_grad=True)
+        self.droot = torch.zeros(T, 3, device=device, requires_grad=True)
         self.fid = avatar.face_ids.clone()
         self.bary = avatar.bary.clone()
         self.s0 = float(torch.exp(avatar.log_scales[:, :2]).median())
@@ -259,16 +267,16 @@ class _State:
 
     def _reset_stats(self) -> None:
         n = self.p["offsets"].shape[0]
-        self.grad_acc = torch.zeros(n)
-        self.grad_cnt = torch.zeros(n)
+        self.grad_acc = torch.zeros(n, device=self.dev)
+        self.grad_cnt = torch.zeros(n, device=self.dev)
 
     def current(self) -> GaussianAvatar:
         corr = PoseCorrection(**self.corr) if self.corr else None
         return replace(self.avatar, face_ids=self.fid, bary=self.bary, correction=corr, **self.p)
 
     def pose(self, t: int, frames: AvatarFrames) -> tuple[torch.Tensor, torch.Tensor]:
-        R = torch.as_tensor(frames.R_local[t], dtype=torch.float32)
-        root = torch.as_tensor(frames.root[t], dtype=torch.float32)
+        R = torch.as_tensor(frames.R_local[t], dtype=torch.float32, device=self.dev)
+        root = torch.as_tensor(frames.root[t], dtype=torch.float32, device=self.dev)
         if self.cfg.refine_poses:
             R = R @ _rotvec_to_rotmat(self.dR[t])
             root = root + self.droot[t]
@@ -324,12 +332,12 @@ class _State:
                 from humokit.render.gaussians import quat_to_rotmat
 
                 ns = split.numel()
-                rows_copy = torch.arange(idx.numel() - ns, idx.numel())
+                rows_copy = torch.arange(idx.numel() - ns, idx.numel(), device=self.dev)
                 pos_base = torch.searchsorted(base, split)  # parent row inside `base` (base is sorted)
                 for rows in (pos_base, rows_copy):
                     Rq = quat_to_rotmat(vals["quats"][rows])
                     s = torch.exp(vals["log_scales"][rows])
-                    z = torch.randn(ns, 3, generator=self.gen)
+                    z = torch.randn(ns, 3, generator=self.gen).to(self.dev)
                     vals["offsets"][rows] = self.p["offsets"].detach()[split] + (Rq @ (s * z)[..., None])[..., 0]
                     vals["log_scales"][rows] = self.p["log_scales"].detach()[split] - math.log(1.6)
             self._reindex(idx, vals)
@@ -354,7 +362,7 @@ def save_checkpoint(path: str | Path, state: _State) -> None:
 
 def _load_checkpoint(path: str | Path, state: _State) -> None:
     try:
-        d = torch.load(path, weights_only=False)
+        d = torch.load(path, weights_only=False, map_location=state.dev)
     except Exception as exc:  # noqa: BLE001
         raise FileFormatError(path, f"not a readable avatar checkpoint ({exc})") from None
     if d["dR"].shape != state.dR.shape:
@@ -368,7 +376,7 @@ def _load_checkpoint(path: str | Path, state: _State) -> None:
     state.opt.load_state_dict(d["opt"])
     for gr in state.opt.param_groups:
         gr.setdefault("base_lr", gr["lr"])
-    state.gen.set_state(d["gen"])
+    state.gen.set_state(d["gen"].cpu())
     state.grad_acc, state.grad_cnt = d["grad_acc"], d["grad_cnt"]
     state.iter = int(d["iter"])
     state.nbr = _neighbours(state.current())
@@ -378,12 +386,12 @@ def _load_checkpoint(path: str | Path, state: _State) -> None:
 # The loop
 
 
-def _frame_tensors(frames: AvatarFrames, t: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-    img = torch.from_numpy(frames.images[t]).to(torch.float32) / 255.0
+def _frame_tensors(frames: AvatarFrames, t: int, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor | None]:
+    img = torch.from_numpy(frames.images[t]).to(device=device, dtype=torch.float32) / 255.0
     m = None
     if frames.masks is not None:
-        m = torch.from_numpy(np.asarray(frames.masks[t], dtype=np.float32))
-        bg = torch.tensor(frames.background, dtype=torch.float32)
+        m = torch.from_numpy(np.asarray(frames.masks[t], dtype=np.float32)).to(device)
+        bg = torch.tensor(frames.background, dtype=torch.float32, device=device)
         img = img * m[..., None] + (1 - m[..., None]) * bg
     return img, m
 
@@ -393,11 +401,11 @@ def avatar_loss(state: _State, frames: AvatarFrames, t: int) -> tuple[torch.Tens
     cfg = state.cfg
     av = state.current()
     R, root = state.pose(t, frames)
-    V = pose_rest_body(av.rest, R[None], root[None]).vertices[0]
+    V = posed_mesh(av.rest, R[None], root[None])[0]
     posed = pose_on_mesh(av, V, R)
     cam = frames.cameras[t]
     out = render_avatar(posed, cam, background=frames.background, cull_backfaces=cfg.cull_backfaces)
-    gt, mask = _frame_tensors(frames, t)
+    gt, mask = _frame_tensors(frames, t, state.dev)
     l1 = (out.rgb - gt).abs().mean()
     loss = (1 - cfg.w_ssim) * l1
     if cfg.w_ssim > 0:
@@ -416,7 +424,7 @@ def avatar_loss(state: _State, frames: AvatarFrames, t: int) -> tuple[torch.Tens
         loss = loss + cfg.w_correction * (av.correction(R) ** 2).sum(-1).mean() / s0**2
     if cfg.refine_poses:
         loss = loss + cfg.w_pose * ((state.dR[t] ** 2).sum() + (state.droot[t] ** 2).sum() / 0.05**2)
-    return loss, {"l1": float(l1), "psnr": psnr(out.rgb, gt)}, out.means2d
+    return loss, {"l1": float(l1.detach()), "psnr": psnr(out.rgb, gt)}, out.means2d
 
 
 def train_avatar(
@@ -429,6 +437,7 @@ def train_avatar(
     resume: bool = False,
     progress: bool = True,
     time_limit: float | None = None,
+    max_steps: int | None = None,
     callback: Callable[[int, dict[str, float]], None] | None = None,
 ) -> TrainResult:
     """Optimise ``avatar`` on ``frames`` (see the module docstring).
@@ -437,28 +446,34 @@ def train_avatar(
         checkpoint: file to write every ``checkpoint_every`` steps and at the end.
         resume: continue from ``checkpoint`` when it exists.
         time_limit: stop after this many seconds (the result is still valid).
+        max_steps: stop after this many steps of this call (train in resumable chunks).
         callback: called as ``callback(iteration, stats)`` every 25 steps.
     """
     from tqdm import tqdm
 
     cfg = config or AvatarTrainConfig()
     threads = torch.get_num_threads()
-    if cfg.threads:
-        torch.set_num_threads(int(cfg.threads))
+    torch.set_num_threads(max(1, int(cfg.threads)))
     torch.manual_seed(cfg.seed)
     t_start = time.perf_counter()
     try:
-        state = _State(avatar, frames, cfg)
+        dev = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available()
+                           else "cpu" if cfg.device == "auto" else cfg.device)
+        state = _State(avatar, frames, cfg, dev)
         if resume and checkpoint is not None and Path(checkpoint).exists():
             _load_checkpoint(checkpoint, state)
         history: list[dict[str, float]] = []
         T = frames.num_frames
         W, H = frames.cameras.width, frames.cameras.height
-        ndc = torch.tensor([W / 2.0, H / 2.0])
+        ndc = torch.tensor([W / 2.0, H / 2.0], device=dev)
         run_loss, run_psnr = 0.0, 0.0
-        bar = tqdm(total=cfg.iters, initial=state.iter, desc="avatar", unit="it", disable=not progress, leave=False)
+        steps = 0
+        bar = tqdm(total=cfg.iters, initial=state.iter, desc="avatar", unit="it", leave=False,
+                   **({} if progress else {"disable": True}))
         while state.iter < cfg.iters:
             if time_limit is not None and time.perf_counter() - t_start > time_limit:
+                break
+            if max_steps is not None and steps >= max_steps:
                 break
             it = state.iter
             frac = it / max(cfg.iters, 1)
@@ -475,13 +490,15 @@ def train_avatar(
             state.opt.step()
             with torch.no_grad():
                 if means2d.grad is not None:
-                    g = (means2d.grad * ndc).norm(dim=-1)
+                    g = (means2d.grad.reshape(-1, 2) * ndc).norm(dim=-1)
                     seen = g > 0
                     state.grad_acc += torch.where(seen, g, torch.zeros_like(g))
                     state.grad_cnt += seen.to(torch.float32)
             state.iter += 1
-            run_loss = 0.9 * run_loss + 0.1 * float(loss) if it else float(loss)
-            run_psnr = 0.9 * run_psnr + 0.1 * parts["psnr"] if it else parts["psnr"]
+            lv = float(loss.detach())
+            run_loss = 0.9 * run_loss + 0.1 * lv if steps else lv
+            run_psnr = 0.9 * run_psnr + 0.1 * parts["psnr"] if steps else parts["psnr"]
+            steps += 1
             if (cfg.densify_every and cfg.densify_from <= state.iter <= cfg.densify_until
                     and state.iter % cfg.densify_every == 0):
                 state.densify()
@@ -499,9 +516,9 @@ def train_avatar(
         if checkpoint is not None:
             save_checkpoint(checkpoint, state)
         with torch.no_grad():
-            R_ref = np.stack([state.pose(i, frames)[0].numpy() for i in range(T)]).astype(np.float32)
-            root_ref = np.stack([state.pose(i, frames)[1].numpy() for i in range(T)]).astype(np.float32)
-        return TrainResult(state.current().detach(), R_ref, root_ref, history, time.perf_counter() - t_start)
+            R_ref = np.stack([state.pose(i, frames)[0].cpu().numpy() for i in range(T)]).astype(np.float32)
+            root_ref = np.stack([state.pose(i, frames)[1].cpu().numpy() for i in range(T)]).astype(np.float32)
+        return TrainResult(state.current().detach().to("cpu"), R_ref, root_ref, history, time.perf_counter() - t_start)
     finally:
         torch.set_num_threads(threads)
 
@@ -512,19 +529,30 @@ def evaluate_avatar(
     *,
     R_local: np.ndarray | None = None,
     root: np.ndarray | None = None,
+    threads: int = 1,
 ) -> dict[str, float]:
     """Mean PSNR / SSIM over ``frames`` (full image and person bounding box) and render frames/s.
 
     ``psnr_fg`` is over pixels where the ground truth or the render has the
     person (mask or alpha > 0.01); masks come from ``frames.masks`` when present.
     """
+    old = torch.get_num_threads()
+    torch.set_num_threads(max(1, int(threads)))
+    try:
+        return _evaluate(avatar, frames, R_local, root)
+    finally:
+        torch.set_num_threads(old)
+
+
+def _evaluate(avatar: GaussianAvatar, frames: AvatarFrames, R_local: np.ndarray | None,
+              root: np.ndarray | None) -> dict[str, float]:
     ps, ss, pf, secs = [], [], [], 0.0
     with torch.no_grad():
         for t in range(frames.num_frames):
             R = torch.as_tensor(R_local[t] if R_local is not None else frames.R_local[t], dtype=torch.float32)
             rt = torch.as_tensor(root[t] if root is not None else frames.root[t], dtype=torch.float32)
             t0 = time.perf_counter()
-            V = pose_rest_body(avatar.rest, R[None], rt[None]).vertices[0]
+            V = posed_mesh(avatar.rest, R[None], rt[None])[0]
             out = render_avatar(pose_on_mesh(avatar, V, R), frames.cameras[t], background=frames.background)
             secs += time.perf_counter() - t0
             gt, m = _frame_tensors(frames, t)
