@@ -115,13 +115,13 @@ def pose_rest_body(
         root_position: ``(T, 3)`` pelvis positions, metres.
         chunk: frames skinned at a time (bounds memory for long motions).
     """
-    offsets = torch.as_tensor(rest.skeleton.offsets, dtype=R_local.dtype)
+    offsets = torch.as_tensor(rest.skeleton.offsets, dtype=R_local.dtype, device=R_local.device)
     joints, R_world = forward_kinematics(R_local, root_position, offsets, PARENTS)
-    C = rest.R_rest_to_canonical.to(R_local.dtype)
+    C = rest.R_rest_to_canonical.to(R_local)
     verts = []
     for s in range(0, R_local.shape[0], chunk):
-        A, b = skinning_transforms(R_world[s : s + chunk], joints[s : s + chunk], rest.joints, C)
-        verts.append(linear_blend_skinning(rest.vertices, rest.weights, A, b))
+        A, b = skinning_transforms(R_world[s : s + chunk], joints[s : s + chunk], rest.joints.to(R_local.device), C)
+        verts.append(linear_blend_skinning(rest.vertices.to(A.device), rest.weights.to(A.device), A, b))
     V = torch.cat(verts) if verts else torch.zeros((0, rest.num_vertices, 3), dtype=R_local.dtype)
     return BodyOutput(vertices=V, joints=joints, R_world=R_world, faces=rest.faces)
 

@@ -406,13 +406,13 @@ def render_avatar(
     """Splat a posed avatar.
 
     Back-ends: ``"torch"``: the pair-list rasterizer of
-    :mod:`humokit.avatars.avatar_raster` (CPU or GPU, differentiable);
+    :mod:`humokit.render.gaussians_fast` (CPU or GPU, differentiable);
     ``"gsplat"``: gsplat's CUDA kernels (``humokit[gsplat]``, tensors on CUDA);
     ``"auto"``: gsplat when the avatar is on CUDA and gsplat is installed.
     ``cull_backfaces`` (torch back-end) skips Gaussians on faces turned away
     from the camera (hidden behind the front of the closed body surface; ~2x faster).
     """
-    from humokit.avatars.avatar_raster import splat
+    from humokit.render.gaussians_fast import splat
     from humokit.render.gaussians import has_gsplat, project_gaussians
 
     g = posed.gaussians

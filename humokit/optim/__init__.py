@@ -27,6 +27,7 @@ _EXPORTS = {
     "GaussianPosePrior": "priors", "LearnedMotionPrior": "priors", "MotionPrior": "priors",
     "Recovery": "recover", "recover_video": "recover", "save_recovery": "recover",
     "render_preview": "preview", "probe_video": "video", "iter_frames": "video", "VideoInfo": "video",
+    "train_avatar": "avatar_fit", "AvatarFrames": "avatar_fit", "AvatarTrainConfig": "avatar_fit",
 }  # fmt: skip
 
 __all__ = sorted(_EXPORTS)

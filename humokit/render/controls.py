@@ -282,9 +282,9 @@ def render_frame(
         s = shade(r, V, clip.faces, camera, vertex_colors=colors, part_labels=clip.part_labels)  # type: ignore[arg-type]
     if "rgb" in signals:
         if avatar == "gaussians" and clip.gaussian_frames is not None:
-            from humokit.render.gaussians import render_gaussians
+            from humokit.render.gaussians_fast import render_gaussians_fast
 
-            g = render_gaussians(clip.gaussian_frames(t), camera)  # type: ignore[arg-type]
+            g = render_gaussians_fast(clip.gaussian_frames(t), camera)  # type: ignore[arg-type]
             out["rgb"] = (g.rgb.clamp(0, 1).numpy() * 255).round().astype(np.uint8)
         else:
             out["rgb"] = (s.rgb.numpy() * 255).round().astype(np.uint8)

@@ -103,6 +103,16 @@ class _Track:
     root: torch.Tensor | None = None
 
 
+@dataclass
+class _AvatarTrack:
+    """A Gaussian avatar driven by a track's motion: one splat node per sampled frame."""
+
+    track: _Track
+    every: int
+    nodes: list[Any]
+    shown: int = -1
+
+
 class ViewerApp:
     """A running browser viewer.
 
@@ -147,6 +157,7 @@ class ViewerApp:
         self._lock = threading.RLock()
         self._tracks: list[_Track] = []
         self._objects: dict[str, Any] = {}
+        self._avatars: list[_AvatarTrack] = []
         self._body_name = body
         self._shape: dict[str, float] | None = None
         self._rest = None
@@ -271,6 +282,37 @@ class ViewerApp:
                 opacities=splats.opacities,
             )
             self._refresh_lists()
+        return name
+
+    def add_avatar(self, avatar: Any, motion: Motion, name: str = "avatar", *, every: int = 1) -> str:
+        """Show a Gaussian avatar (:mod:`humokit.avatars.gaussian_avatar`) performing ``motion``.
+
+        The avatar is posed on the server for every ``every``-th frame and each
+        pose is sent once as a splat node; the timeline shows the node of the
+        current frame. The motion's body mesh is hidden (toggle it in Layers).
+        """
+        from humokit.avatars.gaussian_avatar import avatar_splats_per_frame
+
+        if every < 1:
+            raise InputError(f"add_avatar: every must be >= 1, got {every}")
+        name = self.add_motion(motion, name)
+        splats = avatar_splats_per_frame(avatar, motion, every=every)
+        with self._lock:
+            track = next(t for t in self._tracks if t.name == name)
+            track.handles["body"].visible = False
+            nodes = []
+            for k, sp in enumerate(splats):
+                node = self.server.scene.add_gaussian_splats(
+                    f"/tracks/{track.key}/avatar_{k:05d}",
+                    centers=sp.centers + track.offset.astype(np.float32),
+                    covariances=sp.covariances,
+                    rgbs=sp.rgbs,
+                    opacities=sp.opacities,
+                    visible=False,
+                )
+                nodes.append(node)
+            self._avatars.append(_AvatarTrack(track, every, nodes))
+            self._show()
         return name
 
     def set_frame(self, i: int) -> None:
@@ -441,6 +483,13 @@ class ViewerApp:
                     continue
                 tr.shown = i
                 self._pose_track(tr, i)
+            for av in self._avatars:
+                k = min(av.track.shown // av.every, len(av.nodes) - 1)
+                if k != av.shown and av.nodes:
+                    if av.shown >= 0:
+                        av.nodes[av.shown].visible = False
+                    av.nodes[k].visible = True
+                    av.shown = k
             tl = min(int(round(self._t * fps_tl)), self._gui["frame"].max)
             if self._gui["frame"].value != tl:
                 self._syncing_slider = True

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from humokit.errors import MissingDependencyError
+from humokit.errors import HumokitError, MissingDependencyError
 
 log = logging.getLogger("humokit.viewer")
 
@@ -21,9 +21,13 @@ log = logging.getLogger("humokit.viewer")
               help="Interface to bind; 0.0.0.0 exposes the viewer to the network (a warning is printed).")
 @click.option("--skinning", default="client", show_default=True, type=click.Choice(["client", "server"]),
               help="Skin the body in the browser (bones) or here (stream vertices).")
+@click.option("--avatar", "avatar_dir", default=None, type=click.Path(file_okay=False, path_type=Path),
+              help="Gaussian avatar folder (humokit avatar train); it performs the first motion given.")
+@click.option("--avatar-every", default=2, show_default=True, help="Pose the avatar every N-th frame.")
 @click.option("--builtin", "builtin", default=None, type=click.Choice(["walk", "wave", "squat"]),
               help="Also show a built-in procedural motion.")
-def view(paths: tuple[Path, ...], body_name: str, port: int, host: str, skinning: str, builtin: str | None) -> None:
+def view(paths: tuple[Path, ...], body_name: str, port: int, host: str, skinning: str, avatar_dir: Path | None,
+         avatar_every: int, builtin: str | None) -> None:
     """Open MOTION.npz / BVH / GLB / Gaussian .ply files in a browser viewer.
 
     Prints the URL; over SSH, forward the port (ssh -L 8080:127.0.0.1:8080 host)
@@ -36,7 +40,24 @@ def view(paths: tuple[Path, ...], body_name: str, port: int, host: str, skinning
         raise MissingDependencyError("the browser viewer (viser)", "viewer")
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: binding to {host}: anyone who can reach this machine can open the viewer", err=True)
+    avatar = None
+    if avatar_dir is not None:
+        from humokit.avatars.gaussian_avatar import load_avatar
+
+        avatar = load_avatar(avatar_dir)  # errors before the server starts
+        if not paths and not builtin:
+            raise HumokitError("--avatar needs a motion to perform (a MOTION.npz argument or --builtin)")
     app = ViewerApp(host, port, body=body_name, skinning=skinning)  # type: ignore[arg-type]
+    if avatar is not None:
+        from humokit.avatars.avatar_render import load_driving_motion
+        from humokit.motion.builtin import builtin_motion
+
+        if paths:
+            motion = load_driving_motion(paths[0])
+            paths = paths[1:]
+        else:
+            motion, builtin = builtin_motion(builtin), None
+        app.add_avatar(avatar, motion, f"avatar:{avatar_dir.name}", every=avatar_every)  # type: ignore[union-attr]
     if builtin:
         from humokit.motion.builtin import builtin_motion
 

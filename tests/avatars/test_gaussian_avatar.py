@@ -47,7 +47,7 @@ def test_zero_offsets_follow_the_mesh(rest, walk):
 
 
 def test_fast_splat_matches_tiled_renderer():
-    from humokit.avatars.avatar_raster import render_gaussians_fast
+    from humokit.render.gaussians_fast import render_gaussians_fast
     from humokit.render.camera import look_at
     from humokit.render.gaussians import Gaussians, render_gaussians
 

@@ -238,3 +238,25 @@ def test_bvh_that_cannot_be_retargeted_is_reported(app, tmp_path):
     assert app.load(p) is None
     assert "odd.bvh" in app.errors[-1]
     assert _alive(app)
+
+
+def test_avatar_follows_the_timeline(app):
+    """A Gaussian avatar performs its motion: one splat node per sampled frame, the current one visible."""
+    from humokit.avatars.body import create_body
+    from humokit.avatars.gaussian_avatar import init_avatar
+    from humokit.motion.builtin import builtin_motion
+
+    avatar = init_avatar(create_body("anny").rest(), num_gaussians=300, seed=0)
+    motion = builtin_motion("walk", seconds=0.5, fps=20)
+    name = app.add_avatar(avatar, motion, "me", every=2)
+    av = app._avatars[0]
+    assert len(av.nodes) == 5 and av.track.name == name
+    assert not av.track.handles["body"].visible
+    app.set_frame(0)
+    assert [n.visible for n in av.nodes] == [True, False, False, False, False]
+    app.set_frame(7)
+    assert [n.visible for n in av.nodes] == [False, False, False, True, False]
+    # the splats of different frames are at different places (the avatar walks)
+    c0 = np.asarray(av.nodes[0].centers).mean(0)
+    c3 = np.asarray(av.nodes[3].centers).mean(0)
+    assert np.linalg.norm(c3 - c0) > 0.1
