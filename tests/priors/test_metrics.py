@@ -1,0 +1,63 @@
+"""Evaluation metrics on constructed cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from humokit.errors import InputError
+from humokit.motion import metrics as M
+
+
+def _pairs(n: int = 320, d: int = 16, noise: float = 0.05, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    t = rng.standard_normal((n, d))
+    return t, t + noise * rng.standard_normal((n, d))
+
+
+def test_fid_identical_is_zero_and_shift_is_positive() -> None:
+    a, _ = _pairs()
+    assert M.fid(a, a) == pytest.approx(0.0, abs=1e-6)
+    assert M.fid(a, a + 1.0) == pytest.approx(16.0, rel=1e-3)  # |mean shift|^2 = 16 * 1
+
+
+def test_r_precision_matched_and_shuffled() -> None:
+    t, m = _pairs()
+    assert M.r_precision(t, m)[0] == pytest.approx(1.0)
+    rng = np.random.default_rng(1)
+    chance = np.mean([M.r_precision(t, m[rng.permutation(len(m))]) for _ in range(20)], axis=0)
+    np.testing.assert_allclose(chance, [1 / 32, 2 / 32, 3 / 32], atol=0.02)
+    assert np.all(np.diff(M.r_precision(t, m[rng.permutation(len(m))])) >= 0)
+
+
+def test_mm_dist_diversity_multimodality() -> None:
+    t, m = _pairs(noise=0.0)
+    assert M.mm_dist(t, m) == 0.0
+    assert M.diversity(t) > 1.0
+    same = np.repeat(t[:8, None], 5, axis=1)
+    assert M.multimodality(same) == 0.0
+    with pytest.raises(InputError):
+        M.multimodality(t)
+    with pytest.raises(InputError):
+        M.r_precision(t[:10], m[:10])
+
+
+def test_physical_metrics() -> None:
+    T = 20
+    J = np.zeros((T, 22, 3))
+    J[:, :, 1] = 0.5
+    J[:, 10, 1] = 0.0  # left foot on the floor, sliding 1 cm per frame
+    J[:, 10, 0] = 0.01 * np.arange(T)
+    J[:, 11, 1] = 0.0
+    assert M.foot_skating(J) == pytest.approx(0.01 * 1000 / 2, rel=1e-6)  # two contact feet, one sliding
+    assert M.ground_penetration(J) == 0.0 and M.floating(J) == 0.0
+    J2 = J.copy()
+    J2[..., 1] -= 0.02
+    assert M.ground_penetration(J2) == pytest.approx(20.0)
+    J3 = J.copy()
+    J3[..., 1] += 0.03
+    assert M.floating(J3) == pytest.approx(30.0)
+    assert M.jerk(J, 20.0) == pytest.approx(0.0, abs=1e-9)
+    J4 = J.copy()
+    J4[:, 0, 0] = (np.arange(T) / 20.0) ** 3  # x = t^3 -> third derivative 6 m/s^3
+    assert M.jerk(J4, 20.0) == pytest.approx(6.0 / 22, rel=1e-3)
