@@ -96,7 +96,7 @@ def main() -> None:
     print(line(f"  + kinematic projection", measure(proj, body, humanoid)))
 
     try:
-        from humokit.motion.priors.generate import MODELS, generate
+        from humokit.motion.priors.sampling import MODELS, generate
     except ImportError as exc:
         print(line("generated", f"not available ({exc})"))
     else:

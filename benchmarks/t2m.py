@@ -38,7 +38,7 @@ def main() -> None:
     from humokit._paths import checkpoints_dir
     from humokit.motion.priors.checkpoint import load_checkpoint
     from humokit.motion.priors.evaluate import embed_motions, embed_texts, generate_set, load_eval_set, score, time_one
-    from humokit.motion.priors.generate import load_generator
+    from humokit.motion.priors.sampling import load_generator
 
     base = Path(args.checkpoints) if args.checkpoints else checkpoints_dir()
     ev = load_checkpoint(base / "evaluator", "evaluator")

@@ -141,14 +141,16 @@ def _parse_phenotype(items: tuple[str, ...]) -> dict[str, float]:
 @cli.command()
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("demo_out"),
               show_default=True, help="Folder for the demo outputs.")
-@click.option("--text", default=None, help="Prompt for the text-to-motion model (when one is installed).")
+@click.option("--text", default=None, help='Prompt for the text-to-motion model [default: "a person walks forward"].')
+@click.option("--model", default="mask", show_default=True, type=click.Choice(["mask", "diffusion", "cvae", "builtin"]),
+              help="Shipped text-to-motion model, or the procedural built-in walk.")
 @click.option("--seconds", default=4.0, show_default=True, help="Length of the motion.")
 @click.option("--size", default=384, show_default=True, help="Preview video size in pixels.")
-def demo(output: Path, text: str | None, seconds: float, size: int) -> None:
-    """Animate the default body with a motion; write motion, meshes and a preview video."""
+def demo(output: Path, text: str | None, model: str, seconds: float, size: int) -> None:
+    """Generate a motion from text, animate the default body; write motion, meshes and a preview video."""
     from humokit.demo import run_demo
 
-    paths = run_demo(output, text=text, seconds=seconds, size=size)
+    paths = run_demo(output, text=text, seconds=seconds, size=size, model=model)
     for what, p in paths.items():
         click.echo(f"{what:<10} {p}")
 

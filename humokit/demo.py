@@ -13,25 +13,27 @@ from humokit.motion.builtin import builtin_motion
 from humokit.motion.motion import Motion
 
 
-def _demo_motion(text: str | None, seconds: float) -> Motion:
-    if text:
-        try:
-            from humokit.motion.priors import generate  # type: ignore[attr-defined]
-        except ImportError:
-            from humokit.errors import HumokitError
-
-            raise HumokitError("no text-to-motion model is installed yet; run the demo without --text") from None
-        return generate(text, seconds=seconds)  # pragma: no cover - until the priors land
-    return builtin_motion("walk", seconds=seconds, fps=30.0)
+DEFAULT_PROMPT = "a person walks forward"
 
 
-def run_demo(output: Path, *, text: str | None = None, seconds: float = 4.0, size: int = 384) -> dict[str, Path]:
-    """Animate the Anny body; returns the written paths by kind."""
+def _demo_motion(text: str | None, seconds: float, model: str) -> Motion:
+    """Generate from text with the shipped prior; the built-in walk when ``model == "builtin"``."""
+    if model == "builtin":
+        return builtin_motion("walk", seconds=seconds, fps=30.0)
+    from humokit.motion.priors import generate
+
+    return generate(text or DEFAULT_PROMPT, model=model, seconds=seconds, seed=0)
+
+
+def run_demo(
+    output: Path, *, text: str | None = None, seconds: float = 4.0, size: int = 384, model: str = "mask"
+) -> dict[str, Path]:
+    """Generate a motion from text (or the built-in walk), animate the Anny body; returns written paths."""
     from humokit.render.preview import render_preview_video
 
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
-    motion = _demo_motion(text, seconds)
+    motion = _demo_motion(text, seconds, model)
     motion_path = output / "motion.npz"
     motion.save(str(motion_path))
     body = create_body("anny")

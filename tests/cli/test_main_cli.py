@@ -17,7 +17,8 @@ def runner():
 def test_help_everywhere(runner):
     res = runner.invoke(cli, ["--help"])
     assert res.exit_code == 0 and "demo" in res.output and "body" in res.output
-    for cmd in ("demo", "info", "body"):
+    for cmd in ("demo", "info", "body", "generate", "train", "data", "export", "render", "view", "recover",
+                "metrics", "fix", "avatar"):
         r = runner.invoke(cli, [cmd, "--help"])
         assert r.exit_code == 0, r.output
         assert "Usage" in r.output
@@ -87,9 +88,9 @@ def test_demo_writes_motion_meshes_video(runner, tmp_path, anny_body):
     res = runner.invoke(cli, ["demo", "-o", str(tmp_path / "d"), "--seconds", "1", "--size", "128"])
     assert res.exit_code == 0, res.output
     m = Motion.load(str(tmp_path / "d" / "motion.npz"))
-    assert m.num_frames == 30
+    assert m.num_frames == 20 and m.fps == 20  # generated from text by the shipped masked model
     assert len(list((tmp_path / "d" / "meshes").glob("*.ply"))) == 10
     frames = iio.imread(tmp_path / "d" / "preview.mp4", plugin="pyav")
-    assert frames.shape[0] == 15 and frames.shape[1:3] == (128, 128)
+    assert frames.shape[0] == 20 and frames.shape[1:3] == (128, 128)
     # the body is drawn: the frame is not just background
     assert (np.abs(frames[0].astype(int) - frames[0, 0, 0].astype(int)).sum(-1) > 60).mean() > 0.02

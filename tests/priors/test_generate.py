@@ -15,7 +15,7 @@ from humokit.motion.builtin import builtin_motion
 from humokit.motion.motion import Motion
 from humokit.motion.priors.checkpoint import load_checkpoint
 from humokit.motion.priors.edit import Keyframes
-from humokit.motion.priors.generate import generate
+from humokit.motion.priors.sampling import generate
 from humokit.motion.priors.train import train
 
 

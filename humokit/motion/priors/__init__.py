@@ -17,9 +17,9 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "generate": "humokit.motion.priors.generate",
-    "load_generator": "humokit.motion.priors.generate",
-    "features_to_motion": "humokit.motion.priors.generate",
+    "generate": "humokit.motion.priors.sampling",
+    "load_generator": "humokit.motion.priors.sampling",
+    "features_to_motion": "humokit.motion.priors.sampling",
     "Keyframes": "humokit.motion.priors.edit",
     "load_keyframes": "humokit.motion.priors.edit",
     "TextEncoder": "humokit.motion.priors.text",

@@ -32,7 +32,7 @@ def generate(text: str, model: str, seconds: float, output: Path, seed: int | No
     """Generate a motion from TEXT with a shipped text-to-motion prior."""
     import torch
 
-    from humokit.motion.priors.generate import generate as _generate
+    from humokit.motion.priors.sampling import generate as _generate
 
     torch.set_num_threads(min(torch.get_num_threads(), 4))
     m = _generate(text, model=model, seconds=seconds, seed=seed, keyframes=keyframes, edit_mask=edit_mask,
