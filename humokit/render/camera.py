@@ -55,6 +55,25 @@ def intrinsics(fov_y_deg: float, width: int, height: int) -> np.ndarray:
     return np.array([[f, 0.0, width / 2], [0.0, f, height / 2], [0.0, 0.0, 1.0]])
 
 
+def _check_krt(
+    K: object, R: object, t: object, batch: tuple[int, ...], what: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validate intrinsics ``(*batch, 3, 3)``, rotations ``(*batch, 3, 3)`` and translations ``(*batch, 3)``."""
+    K = np.asarray(K, dtype=np.float64)
+    R = np.asarray(R, dtype=np.float64)
+    t = np.asarray(t, dtype=np.float64)
+    if K.shape != (*batch, 3, 3) or R.shape != (*batch, 3, 3) or t.shape != (*batch, 3):
+        b = "T," if batch else ""
+        raise InputError(f"{what}: K, R, t must be ({b}3,3), ({b}3,3), ({b}3,); got {K.shape}, {R.shape}, {t.shape}")
+    if not (np.isfinite(K).all() and np.isfinite(R).all() and np.isfinite(t).all()):
+        raise InputError(f"{what}: K, R or t contains NaN or inf")
+    if R.size and (np.abs(R @ np.swapaxes(R, -1, -2) - np.eye(3)).max() > 1e-4 or (np.linalg.det(R) < 0).any()):
+        raise InputError(f"{what}: R is not a rotation matrix")
+    if K.size and ((K[..., 0, 0] <= 0).any() or (K[..., 1, 1] <= 0).any()):
+        raise InputError(f"{what}: focal lengths must be positive")
+    return K, R, t
+
+
 @dataclass(frozen=True)
 class Camera:
     """One pinhole camera (OpenCV convention, see module docstring).
@@ -73,17 +92,7 @@ class Camera:
     height: int
 
     def __post_init__(self) -> None:
-        K = np.asarray(self.K, dtype=np.float64)
-        R = np.asarray(self.R, dtype=np.float64)
-        t = np.asarray(self.t, dtype=np.float64).reshape(-1)
-        if K.shape != (3, 3) or R.shape != (3, 3) or t.shape != (3,):
-            raise InputError(f"camera: K, R, t must be (3,3), (3,3), (3,); got {K.shape}, {R.shape}, {t.shape}")
-        if not (np.isfinite(K).all() and np.isfinite(R).all() and np.isfinite(t).all()):
-            raise InputError("camera: K, R or t contains NaN or inf")
-        if np.abs(R @ R.T - np.eye(3)).max() > 1e-4 or np.linalg.det(R) < 0:
-            raise InputError("camera: R is not a rotation matrix")
-        if K[0, 0] <= 0 or K[1, 1] <= 0:
-            raise InputError("camera: focal lengths must be positive")
+        K, R, t = _check_krt(self.K, self.R, np.asarray(self.t).reshape(-1), (), "camera")
         w, h = _check_size(self.width, self.height)
         object.__setattr__(self, "K", K)
         object.__setattr__(self, "R", R)
@@ -154,12 +163,9 @@ class CameraTrajectory:
     height: int
 
     def __post_init__(self) -> None:
-        K = np.asarray(self.K, dtype=np.float64)
-        R = np.asarray(self.R, dtype=np.float64)
-        t = np.asarray(self.t, dtype=np.float64)
-        T = R.shape[0] if R.ndim == 3 else -1
-        if K.shape != (T, 3, 3) or R.shape != (T, 3, 3) or t.shape != (T, 3):
-            raise InputError(f"camera trajectory: K, R, t must be (T,3,3), (T,3,3), (T,3); got {K.shape}, {R.shape}, {t.shape}")
+        R0 = np.asarray(self.R)
+        T = R0.shape[0] if R0.ndim == 3 else -1
+        K, R, t = _check_krt(self.K, self.R, self.t, (T,), "camera trajectory")
         w, h = _check_size(self.width, self.height)
         object.__setattr__(self, "K", K)
         object.__setattr__(self, "R", R)

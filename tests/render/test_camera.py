@@ -131,3 +131,23 @@ def test_bad_inputs():
         hemisphere_cameras(0, [0, 0, 0])
     with pytest.raises(InputError):
         CameraTrajectory.from_cameras([])
+
+
+def test_trajectory_checks_like_a_camera():
+    """A trajectory rejects what a single camera rejects (shared validation)."""
+    import numpy as np
+    import pytest
+
+    from humokit.errors import InputError
+    from humokit.render.camera import CameraTrajectory, look_at
+
+    cam = look_at([0, 1, 3], [0, 1, 0], width=64, height=64)
+    traj = CameraTrajectory.static(cam, 3)
+    R = traj.R.copy()
+    R[1, 0, 0] = np.nan
+    with pytest.raises(InputError, match="NaN"):
+        CameraTrajectory(traj.K, R, traj.t, 64, 64)
+    R = traj.R.copy()
+    R[2] *= 2.0
+    with pytest.raises(InputError, match="rotation"):
+        CameraTrajectory(traj.K, R, traj.t, 64, 64)
