@@ -382,20 +382,39 @@ def render_gaussians(
         :class:`GaussianRender`; an empty (background) frame for an empty set.
     """
     W, H = camera.width, camera.height
-    dev, dt = g.means.device, g.means.dtype
-    bg = torch.zeros(3, dtype=dt, device=dev) if background is None else torch.as_tensor(background, dtype=dt, device=dev)
+    bg = background_color(g, background)
     if len(g) == 0:
-        return GaussianRender(rgb=bg.expand(H, W, 3).clone(), alpha=torch.zeros((H, W), dtype=dt, device=dev),
-                              depth=torch.zeros((H, W), dtype=dt, device=dev))
+        return empty_render(bg, W, H)
     use_gsplat = backend == "gsplat" or (backend == "auto" and has_gsplat_cuda() and g.means.is_cuda)
     if use_gsplat:
         return _render_gsplat(g, camera, bg)
     p = project_gaussians(g, camera)
-    cam_center = torch.as_tensor(camera.center, dtype=dt, device=dev)
+    rgb, alpha, dsum = composite(p, view_colors(g, camera), g.opacities, W, H, tile=tile, alpha_max=alpha_max)
+    return finish_render(rgb, alpha, dsum, bg)
+
+
+def background_color(g: Gaussians, background: tuple[float, ...] | torch.Tensor | None) -> torch.Tensor:
+    """``(3,)`` background RGB on the Gaussians' device and dtype (black by default)."""
+    dev, dt = g.means.device, g.means.dtype
+    return torch.zeros(3, dtype=dt, device=dev) if background is None else torch.as_tensor(background, dtype=dt, device=dev)
+
+
+def empty_render(bg: torch.Tensor, W: int, H: int) -> GaussianRender:
+    """The frame of an empty Gaussian set: background colour, zero alpha and depth."""
+    zeros = torch.zeros((H, W), dtype=bg.dtype, device=bg.device)
+    return GaussianRender(rgb=bg.expand(H, W, 3).clone(), alpha=zeros, depth=zeros.clone())
+
+
+def view_colors(g: Gaussians, camera: Camera) -> torch.Tensor:
+    """``(N, 3)`` RGB of each Gaussian seen from ``camera``'s centre (SH + 0.5, clamped at 0)."""
+    cam_center = torch.as_tensor(camera.center, dtype=g.means.dtype, device=g.means.device)
     dirs = g.means - cam_center
     dirs = dirs / dirs.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-    colors = torch.clamp_min(eval_sh(g.sh, dirs) + 0.5, 0.0)
-    rgb, alpha, dsum = composite(p, colors, g.opacities, W, H, tile=tile, alpha_max=alpha_max)
+    return torch.clamp_min(eval_sh(g.sh, dirs) + 0.5, 0.0)
+
+
+def finish_render(rgb: torch.Tensor, alpha: torch.Tensor, dsum: torch.Tensor, bg: torch.Tensor) -> GaussianRender:
+    """Blend the background under accumulated ``rgb`` and normalise accumulated depth by alpha."""
     rgb = rgb + (1.0 - alpha)[..., None] * bg
     depth = torch.where(alpha > 0, dsum / alpha.clamp_min(1e-12), torch.zeros_like(dsum))
     return GaussianRender(rgb=rgb, alpha=alpha, depth=depth)

@@ -28,7 +28,17 @@ from __future__ import annotations
 import torch
 
 from humokit.render.camera import Camera
-from humokit.render.gaussians import ALPHA_MIN, GaussianRender, Gaussians, Projected, eval_sh, project_gaussians
+from humokit.render.gaussians import (
+    ALPHA_MIN,
+    GaussianRender,
+    Gaussians,
+    Projected,
+    background_color,
+    empty_render,
+    finish_render,
+    project_gaussians,
+    view_colors,
+)
 
 _MAX_PAIRS = 30_000_000
 
@@ -177,22 +187,15 @@ def render_gaussians_fast(
         keep: optional ``(N,)`` bool mask of Gaussians to draw (back-face culling).
     """
     W, H = camera.width, camera.height
-    dev, dt = g.means.device, g.means.dtype
-    bg = torch.zeros(3, dtype=dt, device=dev) if background is None else torch.as_tensor(background, dtype=dt, device=dev)
+    bg = background_color(g, background)
     if len(g) == 0:
-        return GaussianRender(rgb=bg.expand(H, W, 3).clone(), alpha=torch.zeros((H, W), dtype=dt, device=dev),
-                              depth=torch.zeros((H, W), dtype=dt, device=dev))
+        return empty_render(bg, W, H)
     p = project_gaussians(g, camera)
     if colors is None:
-        if g.sh.shape[1] == 1:
+        if g.sh.shape[1] == 1:  # degree 0: view-independent, skip the directions
             colors = torch.clamp_min(g.sh[:, 0] * 0.28209479177387814 + 0.5, 0.0)
         else:
-            cam_center = torch.as_tensor(camera.center, dtype=dt, device=dev)
-            dirs = g.means - cam_center
-            dirs = dirs / dirs.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-            colors = torch.clamp_min(eval_sh(g.sh, dirs) + 0.5, 0.0)
+            colors = view_colors(g, camera)
     rgb, alpha, dsum = splat(p, colors, g.opacities, W, H, alpha_max=alpha_max, keep=keep)
-    rgb = rgb + (1.0 - alpha)[..., None] * bg
-    depth = torch.where(alpha > 0, dsum / alpha.clamp_min(1e-12), torch.zeros_like(dsum))
-    return GaussianRender(rgb=rgb, alpha=alpha, depth=depth)
+    return finish_render(rgb, alpha, dsum, bg)
 
