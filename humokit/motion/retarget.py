@@ -256,18 +256,21 @@ def _yaw_matrix(angle: float) -> np.ndarray:
     return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
 
 
-def place_on_ground(positions: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
+def place_on_ground(
+    positions: np.ndarray, fps: float, skeleton: Skeleton | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Face +Z at frame 0, start at x = z = 0, foot soles at y = 0 over contact frames.
 
     Args:
         positions: ``(T, 22, 3)`` metres, Y up.
+        skeleton: the performer's skeleton if already measured (for sole heights).
     Returns:
         ``(placed positions (T, 22, 3), contacts (T, 4) bool)``.
     """
     R = _yaw_matrix(-facing_yaw(positions[0]))
     P = positions @ R.T
     P = P - np.array([P[0, 0, 0], 0.0, P[0, 0, 2]])
-    sole = performer_skeleton(P).sole_heights()
+    sole = (skeleton or performer_skeleton(P)).sole_heights()
     contacts = detect_contacts(P, fps, sole=sole, max_height=np.inf)
     low = (P[:, [7, 10, 8, 11], 1] - sole).min(axis=1)
     frames = contacts.any(axis=1)
@@ -310,9 +313,14 @@ def performer_skeleton(positions: np.ndarray) -> Skeleton:
     return Skeleton(offsets=off)
 
 
-def positions_to_motion(positions: np.ndarray, fps: float, *, meta: dict[str, str] | None = None) -> Motion:
-    """Canonical joint positions ``(T, 22, 3)`` (metres, placed) -> :class:`Motion` by analytic IK."""
-    skel = performer_skeleton(positions)
+def positions_to_motion(
+    positions: np.ndarray, fps: float, *, meta: dict[str, str] | None = None, skeleton: Skeleton | None = None
+) -> Motion:
+    """Canonical joint positions ``(T, 22, 3)`` (metres, placed) -> :class:`Motion` by analytic IK.
+
+    ``skeleton`` defaults to :func:`performer_skeleton` of the positions.
+    """
+    skel = skeleton or performer_skeleton(positions)
     R, root = inverse_kinematics(
         torch.from_numpy(positions), torch.from_numpy(skel.offsets), skel.parents
     )
@@ -350,9 +358,11 @@ def retarget(
         clip = clip.slice(m.skip_frames)
     if clip.num_frames < 2:
         raise InputError("retarget: clip needs at least 2 frames")
-    P, _ = place_on_ground(mapped_positions(clip, m), clip.fps)
+    mapped = mapped_positions(clip, m)
+    skel = performer_skeleton(mapped)  # rigid placement below leaves it unchanged
+    P, _ = place_on_ground(mapped, clip.fps, skel)
     info = {"retarget_map": m.name, **(meta or {})}
-    motion = positions_to_motion(P, clip.fps, meta=info)
+    motion = positions_to_motion(P, clip.fps, meta=info, skeleton=skel)
     err = check_retarget(motion, P)
     if err > max_error:
         raise InputError(f"retarget: joints off by {err * 100:.1f} cm after IK (degenerate mapping?)")
