@@ -4,9 +4,12 @@
 
 Columns: R@1/2/3 (batches of 32), FID, MM-Dist, Diversity, MultiModality
 (evaluator embeddings; the evaluator was trained on the train split only),
-foot skating (mm/frame of contact feet), ground penetration and floating
-(mm), jerk (m/s^3), and CPU milliseconds to sample one 4-s motion (text
+Penetrate / Float / Skate / Phys-Err (mm, PhysDiff definitions of
+:mod:`humokit.motion.plausibility`, each clip grounded by its soles), mean
+per-clip peak jerk (m/s^3), and CPU milliseconds to sample one 4-s motion (text
 embedding precomputed, median of 10, batch 1). Real-data row = ceiling.
+``--physics`` adds a ``<model>+phys`` row per model: kinematic projection
+inside sampling and after it (:mod:`humokit.optim.physics.guidance`).
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ def main() -> None:
     ap.add_argument("--mm-repeats", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", default=None, help="also write the rows to this JSON file")
+    ap.add_argument("--physics", action="store_true",
+                    help="also score each model with kinematic physics projection inside and after sampling")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -69,13 +74,30 @@ def main() -> None:
         row["ms"] = time_one(gen, es)
         rows[name] = row
         print(f"[{name}: {time.time() - t1:.0f}s]", flush=True)
+        if args.physics:
+            from humokit.optim.physics.guidance import FeatureProjector
+
+            variants = {"+phys": FeatureProjector(gen.mean, gen.std)}  # the defaults
+            if name == "mask":
+                variants["+phys re-enc"] = FeatureProjector(gen.mean, gen.std, reencode="all")
+            if name == "diffusion":
+                variants["+phys post"] = FeatureProjector(gen.mean, gen.std, diffusion_steps=())
+            for suffix, proj in variants.items():
+                t1 = time.time()
+                feats = generate_set(gen, es, list(range(n)), seed=1, projector=proj)
+                mm_feats = generate_set(gen, es, rep, seed=2, projector=proj)
+                mm_emb = embed_motions(ev, mm_feats).reshape(len(mm_idx), args.mm_repeats, -1)
+                row = score(ev, es, feats, text_emb, real_emb, mm_emb)
+                row["ms"] = time_one(gen, es, projector=proj)
+                rows[name + suffix] = row
+                print(f"[{name}{suffix}: {time.time() - t1:.0f}s]", flush=True)
     cols = ["R@1", "R@2", "R@3", "FID", "MM-Dist", "Diversity", "MModality", "skate_mm", "penetrate_mm", "float_mm",
-            "jerk", "ms"]  # fmt: skip
-    head = f"| {'model':<10} | " + " | ".join(f"{c:>9}" for c in cols) + " |"
+            "phys_err_mm", "jerk", "ms"]  # fmt: skip
+    head = f"| {'model':<18} | " + " | ".join(f"{c:>9}" for c in cols) + " |"
     print(head)
     print("|" + "-" * (len(head) - 2) + "|")
     for name, r in rows.items():
-        print(f"| {name:<10} | " + " | ".join(f"{r[c]:9.3f}" for c in cols) + " |")
+        print(f"| {name:<18} | " + " | ".join(f"{r[c]:9.3f}" for c in cols) + " |")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
 

@@ -17,12 +17,12 @@ DEFAULT_PROMPT = "a person walks forward"
 
 
 def _demo_motion(text: str | None, seconds: float, model: str) -> Motion:
-    """Generate from text with the shipped prior; the built-in walk when ``model == "builtin"``."""
+    """Generate from text with the shipped prior and the kinematic physics projection; the built-in walk when ``model == "builtin"``."""
     if model == "builtin":
         return builtin_motion("walk", seconds=seconds, fps=30.0)
-    from humokit.motion.priors import generate
+    from humokit.optim.physics.guidance import generate_physical
 
-    return generate(text or DEFAULT_PROMPT, model=model, seconds=seconds, seed=0)
+    return generate_physical(text or DEFAULT_PROMPT, model=model, seconds=seconds, seed=0)  # type: ignore[return-value]
 
 
 def run_demo(

@@ -1,11 +1,9 @@
-"""Motion quality metrics: text-motion retrieval/distribution metrics on embeddings, and physical metrics on joints.
+"""Text-motion retrieval and distribution metrics on evaluator embeddings (Guo et al. 2022).
 
-Embedding metrics (Guo et al. 2022) take evaluator embeddings ``(N, D)``:
-:func:`r_precision`, :func:`fid`, :func:`mm_dist`, :func:`diversity`,
-:func:`multimodality`. Physical metrics take joint positions ``(T, 22, 3)``
-in metres with the floor at ``y = 0`` (humokit axes, Y up):
-:func:`foot_skating` (mm/frame), :func:`ground_penetration` and
-:func:`floating` (mm), :func:`jerk` (m/s^3).
+Embedding metrics take ``(N, D)`` arrays: :func:`r_precision`, :func:`fid`,
+:func:`mm_dist`, :func:`diversity`, :func:`multimodality`. Physical
+plausibility (Penetrate, Float, Skate, jerk) has one definition, in
+:mod:`humokit.motion.plausibility`.
 """
 
 from __future__ import annotations
@@ -15,7 +13,6 @@ from scipy import linalg
 
 from humokit.errors import InputError
 
-FOOT_JOINTS = (7, 10, 8, 11)  # l_ankle, l_foot, r_ankle, r_foot
 
 
 def _emb(a: np.ndarray, what: str) -> np.ndarray:
@@ -91,44 +88,3 @@ def multimodality(motion: np.ndarray, *, pairs: int = 10, seed: int = 0) -> floa
     j = rng.integers(0, m.shape[1], (len(m), pairs))
     rows = np.arange(len(m))[:, None]
     return float(np.linalg.norm(m[rows, i] - m[rows, j], axis=-1).mean())
-
-
-# ------------------------------------------------------------------ physical
-def _joints(j: np.ndarray, what: str) -> np.ndarray:
-    j = np.asarray(j, dtype=np.float64)
-    if j.ndim != 3 or j.shape[1:] != (22, 3) or len(j) < 2:
-        raise InputError(f"{what}: expected joints (T>=2, 22, 3), got shape {j.shape}")
-    return j
-
-
-def foot_skating(joints: np.ndarray, *, height: float = 0.05) -> float:
-    """Mean horizontal speed (mm per frame) of foot joints while in contact (min height over the step < ``height`` m).
-
-    Feet: ankles and toes; 0 when no foot is ever in contact.
-    """
-    j = _joints(joints, "foot_skating")[:, list(FOOT_JOINTS)]
-    h = np.minimum(j[1:, :, 1], j[:-1, :, 1])
-    contact = h < height
-    speed = np.linalg.norm(j[1:, :, [0, 2]] - j[:-1, :, [0, 2]], axis=-1)
-    return float(speed[contact].mean() * 1000.0) if contact.any() else 0.0
-
-
-def ground_penetration(joints: np.ndarray) -> float:
-    """Mean over frames of how far the lowest joint is below the floor (mm, 0 when above)."""
-    j = _joints(joints, "ground_penetration")
-    return float(np.maximum(-j[..., 1].min(1), 0.0).mean() * 1000.0)
-
-
-def floating(joints: np.ndarray) -> float:
-    """Mean over frames of how far the lowest joint is above the floor (mm, 0 when touching or below)."""
-    j = _joints(joints, "floating")
-    return float(np.maximum(j[..., 1].min(1), 0.0).mean() * 1000.0)
-
-
-def jerk(joints: np.ndarray, fps: float) -> float:
-    """Mean magnitude of the third time derivative of joint positions (m/s^3)."""
-    j = _joints(joints, "jerk")
-    if len(j) < 4:
-        return 0.0
-    d3 = np.diff(j, n=3, axis=0) * fps**3
-    return float(np.linalg.norm(d3, axis=-1).mean())

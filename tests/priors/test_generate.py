@@ -135,3 +135,51 @@ def test_cli_generate_and_errors(tiny_family: Path, tmp_path: Path) -> None:
                       (["walk", "--checkpoints", str(tmp_path / "none")], "no checkpoint")):  # fmt: skip
         r = CliRunner().invoke(cli, [*base, *args])
         assert r.exit_code == 2 and msg in r.output and r.output.count("\n") == 1, r.output
+
+
+class _CountingProjector:
+    """A projector (see ``sample_features``) that records its calls and shifts nothing."""
+
+    def __init__(self, diffusion_steps: tuple[int, ...] = (), reencode: str | None = None) -> None:
+        self.diffusion_steps, self.reencode, self.calls = diffusion_steps, reencode, []
+
+    def __call__(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        self.calls.append((tuple(x.shape), lengths.tolist()))
+        return x
+
+
+@pytest.mark.parametrize(("model", "kw", "calls"), [("diffusion", {"diffusion_steps": (2, 3)}, 3),
+                                                    ("mask", {"reencode": "all"}, 2),
+                                                    ("mask", {"reencode": "base"}, 2),
+                                                    ("mask", {}, 1), ("cvae", {}, 1)])  # fmt: skip
+def test_projection_inside_sampling(tiny_family: Path, model: str, kw: dict, calls: int) -> None:
+    proj = _CountingProjector(**kw)
+    m = generate("a person walks forward.", model=model, seconds=2.0, seed=0, checkpoints=tiny_family,
+                 steps=4 if model != "cvae" else None, projector=proj)  # fmt: skip
+    assert m.num_frames == 40 and len(proj.calls) == calls
+    assert all(c[1] == [40] for c in proj.calls)
+
+
+def test_physical_generation_tiny_models(tiny_family: Path) -> None:
+    from humokit.motion.plausibility import joint_plausibility
+    from humokit.optim.physics import generate_physical
+
+    for model in ("mask", "diffusion", "cvae"):
+        kw = {"model": model, "seconds": 3.0, "seed": 1, "checkpoints": tiny_family, "steps": 4 if model != "cvae" else None}
+        m = generate_physical("a person walks forward.", **kw)
+        assert m.num_frames == 60 and np.isfinite(m.joints()).all()
+        assert joint_plausibility(m.joints(), 20.0).penetrate < 0.5
+
+
+@pytest.mark.skipif(not _shipped("vq", "mask", "res", "diffusion", "cvae"), reason="shipped checkpoints or MiniLM missing")
+def test_physical_generation_shipped_models() -> None:
+    from humokit.motion.plausibility import joint_plausibility
+    from humokit.optim.physics import generate_physical
+
+    for model in ("mask", "diffusion", "cvae"):
+        for seed, text in enumerate(("a person walks forward", "a person waves with the left hand")):
+            kw = {"model": model, "seconds": 3.0, "seed": seed}
+            raw = joint_plausibility(generate(text, **kw).joints(), 20.0)
+            fixed = joint_plausibility(generate_physical(text, **kw).joints(), 20.0)
+            assert fixed.penetrate < 0.5 and fixed.phys_err < 4.0, (model, text, raw, fixed)
+            assert fixed.phys_err < raw.phys_err or raw.phys_err < 1.0, (model, text, raw, fixed)

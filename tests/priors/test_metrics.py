@@ -43,21 +43,29 @@ def test_mm_dist_diversity_multimodality() -> None:
 
 
 def test_physical_metrics() -> None:
+    from humokit.motion.plausibility import joint_plausibility
+    from humokit.motion.skeleton import default_skeleton
+
     T = 20
+    toe = default_skeleton().sole_heights()[1]
     J = np.zeros((T, 22, 3))
     J[:, :, 1] = 0.5
-    J[:, 10, 1] = 0.0  # left foot on the floor, sliding 1 cm per frame
+    J[:, 10, 1] = toe  # left toe on the floor, sliding 1 cm per frame
     J[:, 10, 0] = 0.01 * np.arange(T)
-    J[:, 11, 1] = 0.0
-    assert M.foot_skating(J) == pytest.approx(0.01 * 1000 / 2, rel=1e-6)  # two contact feet, one sliding
-    assert M.ground_penetration(J) == 0.0 and M.floating(J) == 0.0
+    J[:, 11, 1] = toe
+    r = joint_plausibility(J, 20.0)
+    assert r.skate == pytest.approx(0.01 * 1000 / 2, rel=1e-6)  # two contact feet, one sliding
+    assert r.penetrate == 0.0 and r.float == 0.0
     J2 = J.copy()
     J2[..., 1] -= 0.02
-    assert M.ground_penetration(J2) == pytest.approx(20.0)
+    assert joint_plausibility(J2, 20.0).penetrate == pytest.approx(20.0)
+    assert joint_plausibility(J2, 20.0, ground=None).penetrate == 0.0  # grounded by its soles first
     J3 = J.copy()
     J3[..., 1] += 0.03
-    assert M.floating(J3) == pytest.approx(30.0)
-    assert M.jerk(J, 20.0) == pytest.approx(0.0, abs=1e-9)
+    assert joint_plausibility(J3, 20.0).float == pytest.approx(30.0)
+    assert r.jerk_peak == pytest.approx(0.0, abs=1e-9)
     J4 = J.copy()
     J4[:, 0, 0] = (np.arange(T) / 20.0) ** 3  # x = t^3 -> third derivative 6 m/s^3
-    assert M.jerk(J4, 20.0) == pytest.approx(6.0 / 22, rel=1e-3)
+    assert joint_plausibility(J4, 20.0).jerk_peak == pytest.approx(6.0, rel=1e-3)
+    with pytest.raises(InputError):
+        joint_plausibility(np.zeros((0, 22, 3)), 20.0)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -113,11 +114,16 @@ class MotionDiffusion(nn.Module):
         known: torch.Tensor | None = None,
         known_mask: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
+        x0_hook: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        hook_steps: tuple[int, ...] = (),
     ) -> torch.Tensor:
         """DDIM (eta = 0) -> normalised features ``(B, max(lengths), 263)``.
 
         ``known``/``known_mask`` ``(B, T, 263)``: normalised values and bool mask
         imposed on every step's ``x0`` estimate (inpainting).
+        ``x0_hook``: replaces the ``x0`` estimate at the steps in ``hook_steps``
+        (counted from the end, 1 = the last step), e.g. a physics projection
+        (PhysDiff); the following steps continue from the replaced estimate.
         """
         B, T = len(lengths), int(lengths.max())
         valid = lengths_to_mask(lengths, T)
@@ -133,6 +139,10 @@ class MotionDiffusion(nn.Module):
                 x0 = self.denoise(x, tt, valid, text)
             if known is not None and known_mask is not None:
                 x0 = torch.where(known_mask, known, x0)
+            if x0_hook is not None and len(ts) - i in hook_steps:
+                x0 = x0_hook(x0)
+                if known is not None and known_mask is not None:
+                    x0 = torch.where(known_mask, known, x0)
             ab = self.alphas_cumprod[t]
             if i + 1 == len(ts):
                 x = x0

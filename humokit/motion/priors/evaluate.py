@@ -83,12 +83,19 @@ def embed_texts(ev: Checkpoint, es: EvalSet, idx: list[int] | None = None) -> np
 
 
 def physical(feats: list[np.ndarray], fps: float = 20.0) -> dict[str, float]:
-    js = [features_to_joints(f) for f in feats]
+    """Mean PhysDiff metrics (:func:`~humokit.motion.plausibility.joint_plausibility`) of feature clips.
+
+    Each clip is grounded by its lowest foot sole first, as generated motions are.
+    """
+    from humokit.motion.plausibility import joint_plausibility
+
+    rs = [joint_plausibility(features_to_joints(f, full=True), fps, ground=None) for f in feats]
     return {
-        "skate_mm": float(np.mean([M.foot_skating(j) for j in js])),
-        "penetrate_mm": float(np.mean([M.ground_penetration(j) for j in js])),
-        "float_mm": float(np.mean([M.floating(j) for j in js])),
-        "jerk": float(np.mean([M.jerk(j, fps) for j in js])),
+        "skate_mm": float(np.mean([r.skate for r in rs])),
+        "penetrate_mm": float(np.mean([r.penetrate for r in rs])),
+        "float_mm": float(np.mean([r.float for r in rs])),
+        "phys_err_mm": float(np.mean([r.phys_err for r in rs])),
+        "jerk": float(np.mean([r.jerk_peak for r in rs])),
     }
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from typing import Callable
 from pathlib import Path
 
 import numpy as np
@@ -94,11 +95,19 @@ def sample_features(
     steps: int | None = None,
     guidance: float | None = None,
     text_emb: tuple | None = None,
+    projector: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
 ) -> list[np.ndarray]:
     """Batched sampling: un-normalised features ``(lengths[i], 263)`` per text.
 
     ``known``/``known_mask`` ``(B, T, 263)``: normalised values to inpaint.
     ``text_emb``: precomputed ``(sentence, tokens, token_lengths)``.
+    ``projector``: ``(x (B, T, 263) normalised, lengths (B,)) -> x`` applied
+    inside sampling (diffusion: to ``x0`` at the steps named by its
+    ``diffusion_steps`` attribute, counted from the end; masked tokens: the
+    decoded motion is projected and re-encoded when its ``reencode``
+    attribute is ``"all"`` (every RVQ layer) or ``"base"`` (base layer; the
+    residual transformer re-predicts the others)) and to the final output, e.g.
+    :class:`humokit.optim.physics.guidance.FeatureProjector`.
     """
     g = torch.Generator().manual_seed(int(seed) if seed is not None else int(torch.randint(0, 2**31 - 1, ()).item()))
     if text_emb is None:
@@ -138,9 +147,25 @@ def sample_features(
             ids = mt.generate(sent, n_tok, **kw)
             codes = rt.generate(ids, sent, n_tok, known=known_ids, known_mask=fixed)
             x = vq.decode_codes(codes)
+            reencode = getattr(projector, "reencode", None) if projector is not None else None
+            if reencode:
+                # re-encode the projected motion into tokens ("all": every RVQ layer; "base": the base
+                # layer, with the residual layers re-predicted by the residual transformer)
+                xp = projector(x[:, :T], L)  # type: ignore[misc]
+                pad = x.shape[1] - T
+                xp = torch.cat([xp, xp[:, -1:].expand(-1, pad, -1)], 1) if pad > 0 else xp
+                codes_p = vq.encode(xp)
+                if known_ids is not None and fixed is not None:
+                    codes_p = torch.where(fixed[..., None], known_ids, codes_p)
+                if reencode == "base":
+                    codes_p = rt.generate(codes_p[..., 0], sent, n_tok, known=known_ids, known_mask=fixed)
+                x = vq.decode_codes(codes_p)
         elif gen.family == "diffusion":
             dm = gen.parts["diffusion"].model
             kw = {"generator": g, "known": kn, "known_mask": km}
+            if projector is not None:
+                kw["x0_hook"] = lambda x0: projector(x0, L)
+                kw["hook_steps"] = tuple(getattr(projector, "diffusion_steps", ()))
             if steps is not None:
                 kw["steps"] = steps
             if guidance is not None:
@@ -153,6 +178,8 @@ def sample_features(
         x = _fit_cvae_latent(gen.parts["cvae"].model, tok, tok_len, L, kn, km, g)
     if kn is not None and km is not None:
         x = torch.where(km[:, : x.shape[1]], kn[:, : x.shape[1]], x[:, :T])
+    if projector is not None:
+        x = projector(x[:, :T], L)
     x = x.numpy()
     return [x[i, : lengths[i]] * gen.std + gen.mean for i in range(B)]
 
@@ -200,6 +227,7 @@ def generate(
     checkpoints: str | Path | None = None,
     steps: int | None = None,
     guidance: float | None = None,
+    projector: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
 ) -> Motion:
     """Generate a canonical :class:`Motion` (20 fps, ``round(seconds * 20)`` frames) from ``text``.
 
@@ -215,6 +243,8 @@ def generate(
             :func:`~humokit.motion.priors.edit.parse_edit_mask`).
         checkpoints: folder with the family's checkpoint sub-folders (default: shipped).
         steps, guidance: override the family's sampling steps / classifier-free guidance scale.
+        projector: physics projection inside and after sampling (see :func:`sample_features`;
+            :func:`humokit.optim.physics.generate_physical` supplies the kinematic one).
     """
     if model not in MODELS:
         raise InputError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
@@ -233,7 +263,7 @@ def generate(
     elif edit_mask is not None:
         raise InputError("generate: an edit mask needs keyframes (the motion to edit)")
     feats = sample_features(gen, [text.strip()], [T], seed=seed, known=known, known_mask=known_mask, steps=steps,
-                            guidance=guidance)[0]  # fmt: skip
+                            guidance=guidance, projector=projector)[0]  # fmt: skip
     J = features_to_joints(feats)
     if P is not None and M is not None and M.any():
         J = enforce_keyframes(J, P, M).astype(np.float32)

@@ -20,16 +20,11 @@ import torch
 
 from humokit.errors import InputError
 from humokit.motion.motion import Motion
+from humokit.motion.plausibility import JOINT_RADII  # noqa: F401  (re-exported)
 from humokit.motion.skeleton import FOOT_JOINTS, NUM_JOINTS, PARENTS, Skeleton, default_skeleton
 
 FOOT = list(FOOT_JOINTS)  # (7, 10, 8, 11): l_ankle, l_foot, r_ankle, r_foot
 CONTACT_NAMES = ("l_heel", "l_toe", "r_heel", "r_toe")
-# Toe joint height above the sole of the default Anny body (measured on its rest mesh), metres.
-# Distance from each joint to the body surface below it (approximate, joints-only input), metres.
-JOINT_RADII = np.array(
-    [0.09, 0.08, 0.08, 0.10, 0.055, 0.055, 0.10, 0.0, 0.0, 0.10, 0.0,
-     0.0, 0.05, 0.06, 0.06, 0.10, 0.05, 0.05, 0.04, 0.04, 0.03, 0.03]
-)  # fmt: skip
 # Segment mass fractions (after de Leva 1996) spread over the 22 joints' segments:
 # each joint owns the segment from it towards its child (trunk split along the spine).
 MASS_FRACTIONS = np.array(

@@ -43,6 +43,7 @@ from humokit.optim.physics._body import (
     resolve_body,
 )
 from humokit.optim.physics.contacts import detect_contacts
+from humokit.motion.plausibility import bone_drift, jerk_curve, lowest_points, penetrate_float, skate  # noqa: F401
 
 # Foot outline around the joints, metres: heel behind the ankle, tip beyond the toe joint, half width.
 HEEL_BACK, TOE_FRONT, FOOT_HALF_WIDTH = 0.06, 0.06, 0.045
@@ -109,58 +110,6 @@ class PhysicsMetrics:
 
 
 # ------------------------------------------------------------ pure metrics
-def lowest_points(joints: np.ndarray, radii: np.ndarray) -> np.ndarray:
-    """``(T,)`` height of the lowest body point estimated from joints ``(T, 22, 3)`` and radii ``(22,)``."""
-    return (joints[..., 1] - radii).min(axis=-1)
-
-
-def penetrate_float(
-    lowest: np.ndarray, contact_frames: np.ndarray, *, ground: float = 0.0, tolerance: float = 0.005
-) -> tuple[float, float]:
-    """``(penetrate, float)`` in mm from the per-frame lowest point ``(T,)`` metres.
-
-    Penetrate averages over all frames, Float over ``contact_frames`` ``(T,)`` bool.
-    """
-    h = np.asarray(lowest, dtype=np.float64) - ground
-    pen = np.where(h < -tolerance, -h, 0.0)
-    flo = np.where(h > tolerance, h, 0.0)
-    c = np.asarray(contact_frames, dtype=bool)
-    return float(pen.mean() * 1000), float(flo[c].mean() * 1000) if c.any() else 0.0
-
-
-def skate(
-    joints: np.ndarray, sole: np.ndarray, *, ground: float = 0.0, contact_height: float = 0.01
-) -> tuple[float, int]:
-    """``(skate mm, number of frame pairs with contact)`` of foot joints.
-
-    Args:
-        joints: ``(T, 22, 3)`` metres.
-        sole: ``(4,)`` sole heights of the foot joints.
-        contact_height: a foot joint touches the ground when its sole is below this, metres.
-    """
-    feet = joints[:, FOOT]
-    if len(feet) < 2:
-        return 0.0, 0
-    touch = feet[..., 1] - sole - ground < contact_height  # (T, 4)
-    both = touch[1:] & touch[:-1]
-    disp = np.linalg.norm((feet[1:] - feet[:-1])[..., [0, 2]], axis=-1)
-    n = both.sum(axis=1)
-    per = np.where(n > 0, (disp * both).sum(axis=1) / np.maximum(n, 1), 0.0)
-    return float(per.mean() * 1000), int((n > 0).sum())
-
-
-def jerk_curve(joints: np.ndarray, fps: float) -> np.ndarray:
-    """``(T-3,)`` per-frame jerk, the largest over joints of ``|d^3 p / dt^3|``, m/s^3."""
-    if len(joints) < 4:
-        return np.zeros(0)
-    j = np.diff(joints, n=3, axis=0) * fps**3
-    return np.linalg.norm(j, axis=-1).max(axis=-1)
-
-
-def bone_drift(joints: np.ndarray) -> float:
-    """Largest deviation of any bone's length from its median length over the clip, mm."""
-    L = np.linalg.norm(bone_vectors(joints), axis=-1)  # (T, 21)
-    return float(np.abs(L - np.median(L, axis=0)).max() * 1000)
 
 
 def _foot_points(joints_t: np.ndarray, contact_t: np.ndarray) -> np.ndarray:

@@ -61,6 +61,32 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
     return x * x * (3 - 2 * x)
 
 
+def _clearance(foot: np.ndarray, floor: np.ndarray, held: np.ndarray, fps: float, clear: float,
+               min_speed: float = 0.05) -> np.ndarray:  # fmt: skip
+    """``(T,)`` upward lift of a whole foot so that where it is not held and moves, it clears the ground.
+
+    ``foot`` ``(T, 2, 3)`` ankle and toe positions, ``floor`` ``(T, 2)`` the
+    height each joint has when standing on the ground, ``held`` ``(T, 2)``
+    bool; a joint moving faster than ``min_speed`` m/s (x/z) that is not held
+    is raised to ``clear`` metres above its floor. Held frames are never
+    lifted (they are in contact).
+    """
+    h = foot[..., 1] - floor  # (T, 2)
+    v = np.zeros(h.shape)
+    d = np.linalg.norm(np.diff(foot[..., [0, 2]], axis=0), axis=-1) * fps
+    v[1:] = np.maximum(v[1:], d)
+    v[:-1] = np.maximum(v[:-1], d)
+    need = np.where(~held & (v > min_speed) & (h < clear), clear - h, 0.0).max(axis=1)
+    return np.where(held.any(axis=1), 0.0, need)
+
+
+def _gaussian_matrix(T: int, sigma: float) -> np.ndarray:
+    """``(T, T)`` row-normalised Gaussian smoothing matrix (``sigma`` in frames; edges renormalised)."""
+    t = np.arange(T, dtype=np.float64)
+    K = np.exp(-0.5 * ((t[:, None] - t[None, :]) / max(sigma, 1e-6)) ** 2)
+    return K / K.sum(axis=1, keepdims=True)
+
+
 def _fill_between(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     """Linear interpolation of ``values (T,)`` over frames where ``known`` is False (ends held)."""
     t = np.arange(len(values))
@@ -69,33 +95,139 @@ def _fill_between(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     return np.interp(t, t[known], values[known])
 
 
+def _split_sliding(
+    runs: list[tuple[int, int]], foot: np.ndarray, max_slide: float, gap: int = 1
+) -> list[tuple[int, int]]:
+    """Contact runs cut where the foot ``(T, 3)`` has moved more than ``max_slide`` (x/z) from where the run began.
+
+    A label that holds a foot still while the motion carries it away (e.g.
+    contact channels predicted by a generator) would otherwise drag the body
+    along; the rest of such a run, after ``gap`` free frames to blend, is a
+    new hold where the foot then is.
+    """
+    out = []
+    todo = list(runs)
+    while todo:
+        a, b = todo.pop(0)
+        drift = np.linalg.norm(foot[a:b, [0, 2]] - foot[a, [0, 2]], axis=-1)
+        over = np.nonzero(drift > max_slide)[0]
+        if not len(over):
+            out.append((a, b))
+            continue
+        cut = a + int(over[0])
+        out.append((a, cut))
+        if cut + gap < b:  # the foot is held again where it is, after a gap to fade between the two holds
+            todo.insert(0, (cut + gap, b))
+    return [(a, b) for a, b in out if b > a]
+
+
 def _foot_corrections(
-    P: np.ndarray, contacts: np.ndarray, sole: np.ndarray, ground: float, nb: int
+    P: np.ndarray, contacts: np.ndarray, sole: np.ndarray, ground: float, nb: int, max_slide: float = 0.1
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per foot joint target correction ``(T, 4, 3)`` and its weight ``(T, 4)`` in [0, 1].
 
-    ``sole`` is ``(T, 4)`` per-frame sole heights.
+    ``sole`` is ``(T, 4)`` per-frame sole heights; contact runs are cut where
+    the foot slides more than ``max_slide`` metres (:func:`_split_sliding`).
     """
     T = P.shape[0]
     feet = P[:, list(FOOT_JOINTS)]
     delta = np.zeros((T, 4, 3))
     weight = np.zeros((T, 4))
     for k, runs in enumerate(contact_runs(contacts)):
-        for a, b in runs:
+        for a, b in _split_sliding(runs, feet[:, k], max_slide, gap=max(nb, 1)):
             delta[a:b, k, 0] = feet[a, k, 0] - feet[a:b, k, 0]
             delta[a:b, k, 2] = feet[a, k, 2] - feet[a:b, k, 2]
             delta[a:b, k, 1] = ground + sole[a:b, k] - feet[a:b, k, 1]
             weight[a:b, k] = 1.0
-            # fade the end correction out after the contact and the height correction in before it
+            # fade the end correction out after the contact and the hold in before it
             for i in range(1, nb + 1):
                 w = float(_smoothstep(np.array(1.0 - i / (nb + 1))))
                 if b - 1 + i < T and weight[b - 1 + i, k] < w:
                     delta[b - 1 + i, k] = delta[b - 1, k]
                     weight[b - 1 + i, k] = w
                 if a - i >= 0 and weight[a - i, k] < w:
-                    delta[a - i, k] = np.array([0.0, delta[a, k, 1], 0.0])
+                    # the foot comes down onto where it will be held (landing, not sliding in)
+                    delta[a - i, k] = feet[a, k] - feet[a - i, k]
+                    delta[a - i, k, 1] = delta[a, k, 1]
                     weight[a - i, k] = w
     return delta, weight
+
+
+def stance_contacts(
+    P: np.ndarray,
+    sole: np.ndarray,
+    fps: float,
+    ground: float = 0.0,
+    tolerance: float = 0.02,
+    max_height: float = 0.3,
+    max_speed: float = 1.5,
+) -> np.ndarray:
+    """``(T, 4)`` bool: the joints of the lower foot where that foot is on the clip's floor.
+
+    Per frame, the foot (heel + toe joints) whose lowest sole is lower is the
+    stance foot when that sole is within ``tolerance`` metres of the clip's
+    floor (5th percentile of the lowest sole, so a clip that floats by a
+    constant still has stance feet) and within ``max_height`` of the ground;
+    its joints within ``tolerance`` of the floor count as contacts. Unlike
+    :func:`detect_contacts` this ignores speed, so a foot that slides along the
+    floor (a common artefact of generated motion) is recognised as a stance
+    foot that must be held, unless it moves faster than ``max_speed`` m/s
+    (no stance foot moves like that). ``P`` ``(T, 22, 3)``, ``sole`` ``(T, 4)``.
+    """
+    h = P[:, list(FOOT_JOINTS), 1] - sole - ground  # (T, 4)
+    low = np.minimum(h[:, 0:2].min(axis=1), h[:, 2:4].min(axis=1))  # (T,)
+    floor = float(np.percentile(low, 5)) if len(low) else 0.0
+    rel = np.where(np.abs(h) < max_height, h - floor, np.inf)
+    left_lower = h[:, 0:2].min(axis=1) <= h[:, 2:4].min(axis=1)
+    out = np.zeros(h.shape, dtype=bool)
+    out[:, 0:2] = left_lower[:, None] & (rel[:, 0:2] < tolerance)
+    out[:, 2:4] = ~left_lower[:, None] & (rel[:, 2:4] < tolerance)
+    if len(P) > 1:
+        speed = np.linalg.norm(np.gradient(P[:, list(FOOT_JOINTS)], axis=0), axis=-1) * fps
+        out &= speed < max_speed
+    return out
+
+
+def _long_flights(contacts: np.ndarray, fps: float, max_flight: float) -> np.ndarray:
+    """``(T,)`` bool: frames inside contact-free stretches longer than ``max_flight`` seconds."""
+    from humokit.motion.contacts import _runs
+
+    out = np.zeros(len(contacts), dtype=bool)
+    for a, b in _runs(~contacts.any(axis=1)):
+        if (b - a) / fps > max_flight:
+            out[a:b] = True
+    return out
+
+
+def _root_slip_correction(P: np.ndarray, contacts: np.ndarray, nb: int) -> np.ndarray:
+    """``(T, 3)`` horizontal root offsets that cancel the sliding of contacting feet.
+
+    Per frame the x/z displacement of the least-moving foot joint in contact
+    in both this and the previous frame is the slip (the planted one: a
+    rolling heel or toe moves while the other holds); the root's velocity is reduced
+    by it (smoothed over ``nb`` frames so the body's path stays smooth) and
+    integrated (an exponential moving average, causal, so frames before the slip
+    are not moved). A planted foot then stays planted and the body travels only as
+    far as its steps carry it.
+    """
+    T = P.shape[0]
+    vel = np.zeros((T, 3))
+    if T < 2:
+        return vel
+    feet = P[:, list(FOOT_JOINTS)]
+    both = contacts[1:] & contacts[:-1]  # (T-1, 4)
+    disp = (feet[1:] - feet[:-1]) * np.array([1.0, 0.0, 1.0])
+    # the least-moving contacting joint is the one planted (a rolling heel or toe moves while the other holds)
+    size = np.where(both, np.linalg.norm(disp, axis=-1), np.inf)
+    k = size.argmin(axis=1)
+    slip = np.where(both.any(axis=1)[:, None], disp[np.arange(T - 1), k], 0.0)
+    vel[1:, [0, 2]] = -slip[:, [0, 2]]
+    if nb > 0:  # causal smoothing: frames before a slip starts stay where they were
+        from scipy.signal import lfilter
+
+        a = 1.0 / (1.0 + nb / 3.0)
+        vel = lfilter([a], [1.0, a - 1.0], vel, axis=0)
+    return np.cumsum(vel, axis=0)
 
 
 def _root_height_shift(
@@ -165,6 +297,9 @@ def project_joints(
     ground: float = 0.0,
     blend: float = 0.15,
     lock_height: float = 0.01,
+    fix_slip: bool = False,
+    smooth: float = 0.0,
+    max_flight: float = 0.5,
     return_info: bool = False,
 ) -> torch.Tensor | np.ndarray | tuple[torch.Tensor | np.ndarray, ProjectionInfo]:
     """Project joint positions onto physically plausible ground contact.
@@ -183,6 +318,18 @@ def project_joints(
         lock_height: foot joints whose sole is this close to the ground after
             the height correction, and slow, are locked too (so no foot slides
             on the ground), metres.
+        smooth: first low-pass the joint trajectories with a Gaussian of
+            this standard deviation, seconds (0: off); removes frame-to-frame
+            jitter that no contact handling can make plausible.
+        fix_slip: move the root so that feet in contact stop sliding
+            (:func:`_root_slip_correction`) before they are locked. Off by
+            default: only where both feet are down (standing, double
+            support); elsewhere the root path is kept and a sliding stance
+            foot is held in place (cut into new holds every 0.1 m) or lifted
+            clear.
+        max_flight: seconds; with detected contacts, a longer stretch without
+            any contact gets the lowest foot on the floor as its stance foot
+            however fast it slides (held, so a glide becomes short steps).
         return_info: also return :class:`ProjectionInfo` (a list for batches).
     Returns:
         Projected joints, same shape and type as ``joints`` (and the info).
@@ -194,7 +341,8 @@ def project_joints(
         for b in range(X.shape[0]):
             cb = None if contacts is None else np.asarray(contacts)[b]
             o, i = project_joints(X[b], fps, contacts=cb, sole=sole, ground=ground, blend=blend,
-                                  lock_height=lock_height, return_info=True)  # type: ignore[misc]
+                                  lock_height=lock_height, fix_slip=fix_slip, smooth=smooth,
+                                  max_flight=max_flight, return_info=True)  # type: ignore[misc]
             outs.append(o)
             infos.append(i)
         Y = torch.stack(outs)
@@ -203,6 +351,9 @@ def project_joints(
     check_joints(X, "project_joints")
     if not (np.isfinite(fps) and fps > 0):
         raise InputError(f"project_joints: fps must be positive, got {fps}")
+    if smooth > 0 and X.shape[0] > 2:
+        K = torch.as_tensor(_gaussian_matrix(X.shape[0], smooth * fps), dtype=X.dtype, device=X.device)
+        X = torch.einsum("ts,sjc->tjc", K, X)
     P = X.detach().cpu().double().numpy()
     T = P.shape[0]
     s = sole_heights() if sole is None else np.asarray(sole, dtype=np.float64)
@@ -210,8 +361,14 @@ def project_joints(
     if s is None:
         raise InputError(f"project_joints: sole must have shape (4,) or ({T}, 4)")
     warnings: list[str] = []
+    given = contacts is not None  # labels given by the caller are held however far the foot slid
     if contacts is None:
-        contacts = detect_contacts(P, fps, sole=np.median(s, axis=0), ground=ground)
+        contacts = detect_contacts(P, fps, sole=np.median(s, axis=0), ground=ground) | stance_contacts(P, s, fps, ground)
+        # nobody stays in the air for long: in long contact-free stretches the lowest foot on the floor is
+        # a stance foot however fast it slides (held where it lands, the body keeping its path: a glide
+        # becomes short steps)
+        forced = _long_flights(contacts, fps, max_flight)[:, None] & stance_contacts(P, s, fps, ground, max_speed=np.inf)
+        contacts = contacts | forced
     contacts = np.asarray(contacts, dtype=bool)
     if contacts.shape != (T, 4):
         raise InputError(f"project_joints: contacts must have shape ({T}, 4), got {contacts.shape}")
@@ -229,6 +386,14 @@ def project_joints(
     # 1. root height
     shift = np.zeros((T, 3))
     shift[:, 1] = _root_height_shift(P, contacts, s, lowest, ground)
+    if fix_slip and contacts.any():
+        shift += _root_slip_correction(P, contacts, nb)
+    else:
+        # both feet down (standing, double support): the body moves only with its feet
+        double = contacts[:, 0:2].any(axis=1) & contacts[:, 2:4].any(axis=1)
+        slip_frames = contacts & double[:, None]
+        if slip_frames.any():
+            shift += _root_slip_correction(P, slip_frames, nb)
     P1 = P + shift[:, None, :]
     # 2. foot targets; slow feet left on the ground are held too
     lock = contacts.copy()
@@ -236,17 +401,9 @@ def project_joints(
         feet = P1[:, list(FOOT_JOINTS)]
         speed = np.linalg.norm(np.gradient(feet, axis=0), axis=-1) * fps
         lock |= (feet[..., 1] - s - ground < lock_height) & (speed < 1.0)
-    delta, weight = _foot_corrections(P1, lock, s, ground, nb)
-    # feet moving fast at ground level (scraping) are lifted to ``lock_height`` clearance
-    if lock_height > 0 and T > 1:
-        h = feet[..., 1] - s - ground
-        lift = np.where(~lock & (h < lock_height), lock_height - h, 0.0)
-        if nb > 0 and lift.any():
-            from scipy.ndimage import gaussian_filter1d
-
-            lift = np.maximum(lift, gaussian_filter1d(lift, sigma=nb / 3.0, axis=0, mode="nearest")) * (1 - weight)
-        delta[..., 1] = weight * delta[..., 1] + lift
-        weight = np.where(lift > 0, 1.0, weight)
+    delta, weight = _foot_corrections(P1, lock, s, ground, nb, max_slide=np.inf if given else 0.1)
+    # the contacts the projection holds (runs cut for sliding are not in contact)
+    held_contacts = weight >= 0.999
     # 3. root trajectory: move horizontally where a target is out of reach
     targets = P1[:, list(FOOT_JOINTS)] + delta * weight[..., None]
     horiz = np.zeros((T, 3))
@@ -279,6 +436,9 @@ def project_joints(
         d_ankle = wa * dt[:, ka] + (1 - wa) * wt * dt[:, kt]
         d_toe = wt * dt[:, kt] + (1 - wt) * wa * dt[:, ka]
         target = Y[:, ankle] + d_ankle
+        # the heel does not go through the floor either
+        heel_floor = torch.as_tensor(ground + s[:, ka], dtype=X.dtype, device=X.device)
+        target = torch.cat([target[:, :1], torch.maximum(target[:, 1:2], heel_floor[:, None]), target[:, 2:]], dim=1)
         new_knee, new_ankle = _two_bone_ik(Y[:, hip], Y[:, knee], Y[:, ankle], target)
         foot_vec = Y[:, toe] - Y[:, ankle]
         toe_goal = Y[:, toe] + d_toe
@@ -289,9 +449,19 @@ def project_joints(
         mixed = wt * held + (1 - wt) * foot_vec
         floor_t = torch.as_tensor(ground + s[:, kt], dtype=X.dtype, device=X.device)[:, None]
         new_toe = _toe_above_ground(new_ankle, mixed, foot_vec.norm(dim=-1, keepdim=True), floor_t)
+        if lock_height > 0 and T > 1:
+            # 5. clearance: a foot that is not held and moves must not touch the ground
+            lift = _clearance(torch.stack([new_ankle, new_toe], 1).detach().cpu().double().numpy(),
+                              s[:, [ka, kt]] + ground, held_contacts[:, [ka, kt]], fps, lock_height + 0.002)
+            if lift.any():
+                up = torch.zeros_like(new_ankle)
+                up[:, 1] = torch.as_tensor(lift, dtype=X.dtype, device=X.device)
+                new_knee, lifted = _two_bone_ik(Y[:, hip], new_knee, new_ankle, new_ankle + up)
+                new_toe = new_toe + (lifted - new_ankle)
+                new_ankle = lifted
         cols[knee], cols[ankle], cols[toe] = new_knee, new_ankle, new_toe
     out = torch.stack(cols, dim=1)
-    info = ProjectionInfo(contacts=contacts, root_shift=shift, warnings=tuple(warnings))
+    info = ProjectionInfo(contacts=held_contacts, root_shift=shift, warnings=tuple(warnings))
     res = out.numpy() if was_numpy else out
     return (res, info) if return_info else res
 
@@ -327,13 +497,16 @@ def project_motion(
     ground: float = 0.0,
     blend: float = 0.15,
     contacts: np.ndarray | None = None,
+    use_stored_contacts: bool = False,
     return_info: bool = False,
 ) -> Motion | tuple[Motion, ProjectionInfo]:
     """Kinematic projection of a :class:`Motion` (see :func:`project_joints`).
 
     ``body`` (BodyModel, name or None) supplies sole heights from its mesh.
-    Contacts: ``contacts``, else the motion's own, else detected; the result
-    stores the contacts used.
+    Contacts: ``contacts`` when given, else the motion's own labels when
+    ``use_stored_contacts`` (labels predicted by a generator are often wrong,
+    so the default is to detect them from the kinematics); the result stores
+    the contacts used.
     """
     from humokit.optim.physics._body import resolve_body
 
@@ -342,17 +515,13 @@ def project_motion(
     if motion.num_frames == 0:
         raise InputError("project_motion: the motion has no frames")
     bm = resolve_body(body)
-    if contacts is None:
+    if contacts is None and use_stored_contacts:
         contacts = motion.contacts
     if bm is None:
         sole: np.ndarray = sole_heights(motion.skeleton)
         lowest = None
     else:
         sole, lowest = mesh_soles(bm, motion)
-        if contacts is None:
-            from humokit.optim.physics.contacts import detect_contacts
-
-            contacts = detect_contacts(motion.joints(), motion.fps, sole=np.median(sole, axis=0), ground=ground)
     out = motion
     for it in range(2 if bm is not None else 1):
         if it > 0:  # the mesh moved with the legs: measure it again
@@ -362,6 +531,7 @@ def project_motion(
             Y, info = project_joints(J, motion.fps, contacts=contacts, sole=sole, lowest=lowest, ground=ground,  # type: ignore[misc]
                                      blend=blend, return_info=True)
         out = joints_to_motion(out, Y.numpy()).replace(contacts=info.contacts)
+        contacts = info.contacts  # the second pass keeps the first one's contacts
     return (out, info) if return_info else out
 
 
