@@ -24,9 +24,13 @@ from humokit.errors import InputError
               help="Body proportions and preview mesh (none: canonical skeleton, skeleton preview).")
 @click.option("--keypoints", "keypoints_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also save the cleaned keypoint track (.npz).")
+@click.option("--physics", type=click.Choice(["kinematic", "none"]), default="kinematic", show_default=True,
+              help="Final step: kinematic = lock feet in contact and put them on the ground (leg IK, root "
+                   "adjustment); none = the raw fit.")
 @click.option("--preview-height", default=640, show_default=True, help="Preview height in pixels.")
 def recover(video: Path, output: Path | None, preview: Path | None, person: int | None, fps: float | None,
-            focal: float | None, body_name: str, keypoints_out: Path | None, preview_height: int) -> None:
+            focal: float | None, body_name: str, keypoints_out: Path | None, physics: str,
+            preview_height: int) -> None:
     """Recover the world-grounded 3D motion of one person in VIDEO (static camera, gravity = -Y, metres)."""
 
     from humokit.optim.recover import body_skeleton, recover_video, save_recovery
@@ -40,7 +44,8 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
     output = output or Path(video.stem + ".npz")
     progress = True  # bars obey TQDM_DISABLE (set by the CLI unless -v)
     skeleton, body = body_skeleton(body_name)
-    rec = recover_video(video, person=person, fps=fps, focal=focal, skeleton=skeleton, progress=progress)
+    rec = recover_video(video, person=person, fps=fps, focal=focal, skeleton=skeleton, physics=physics,  # type: ignore[arg-type]
+                        body=body, progress=progress)
     out, cam_path = save_recovery(rec, output, video=video)
     fit = rec.fit
     m = fit.motion

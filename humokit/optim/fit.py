@@ -20,10 +20,13 @@ Steps (:func:`fit_track`):
 
    - 2D: robust (pseudo-Huber) reprojection error of the body markers
      (:data:`humokit.optim.landmarks.MARKERS`) in units of the person's
-     height in pixels, weighted by landmark confidence;
-   - 3D: hip-centred marker positions vs the detector's 3D landmarks;
+     height in pixels, weighted by :func:`visibility_weight` of the landmark
+     confidence (occluded landmarks count for nothing);
+   - 3D: hip-centred marker positions vs the detector's 3D landmarks,
+     weighted by confidence (floored at ``min_weight_3d``);
    - pose prior (:class:`~humokit.optim.priors.GaussianPosePrior` by default,
-     or any :class:`~humokit.optim.priors.MotionPrior`) and joint limits;
+     or any :class:`~humokit.optim.priors.MotionPrior`) and joint limits; a
+     stronger prior on arms whose elbow and wrist are unseen (occluded);
    - smoothness: joint accelerations and root acceleration;
    - contacts (second stage): feet estimated in contact
      (:func:`~humokit.optim.contacts.estimate_contacts`) do not slide and rest
@@ -46,15 +49,16 @@ from tqdm import tqdm
 from humokit.errors import InputError
 from humokit.motion.motion import Motion
 from humokit.motion.rotations import slerp_rotmat
-from humokit.motion.skeleton import FOOT_JOINTS, PARENTS, Skeleton, default_skeleton, forward_kinematics, inverse_kinematics
+from humokit.motion.skeleton import FOOT_JOINTS, JOINT_NAMES, PARENTS, Skeleton, default_skeleton, forward_kinematics, inverse_kinematics
 from humokit.optim.camera_model import camera_rotation, intrinsics_matrix, make_camera, pitch_roll_from_up, project_torch, solve_translation
 from humokit.optim.contacts import FOOT_REST_HEIGHTS, estimate_contacts
 from humokit.optim.physics.losses import contact_losses
 from humokit.optim.landmarks import joints_from_landmarks, marker_positions, marker_table
-from humokit.optim.priors import GaussianPosePrior, MotionPrior, joint_limit_loss
+from humokit.optim.priors import GaussianPosePrior, MotionPrior, joint_limit_loss, unseen_pose_loss
 from humokit.optim.track import KeypointTrack, one_euro
 from humokit.render.camera import Camera
 
+_J = {n: i for i, n in enumerate(JOINT_NAMES)}
 _BONES = ((1, 4), (4, 7), (2, 5), (5, 8), (16, 18), (18, 20), (17, 19), (19, 21))  # thighs, shins, arms
 
 
@@ -69,23 +73,32 @@ class FitConfig:
         sigma_2d: reprojection tolerance as a fraction of the person's height in pixels.
         sigma_3d: tolerance on 3D landmarks, metres.
         w_prior, w_limits: weights of the pose prior and joint limits.
+        w_occluded: weight of the pose prior on the shoulder and elbow of an arm whose elbow and
+            wrist are unseen (:func:`~humokit.optim.priors.unseen_pose_loss`): with no evidence in
+            the image the arm goes to the prior's relaxed pose instead of the detector's guess.
         sigma_accel: joint acceleration tolerance, m/s^2.
         sigma_slide: contact foot speed tolerance, m/s; sigma_ground: contact height tolerance, m.
         sigma_scale: tolerance of log skeleton scale around its warm-start value.
         contact_speed: feet slower than this (m/s) and near the ground are taken as in contact.
+        visible: ``(lo, hi)`` landmark confidences between which the 2D weight rises from 0 to 1
+            (:func:`visibility_weight`): occluded landmarks (MediaPipe visibility < 0.5) are often
+            drawn on another limb in 2D (e.g. a hidden wrist on the visible one).
+        min_weight_3d: floor of the 3D landmark weight of a detected landmark (the 3D term is
+            weighted by raw confidence, at least this).
         fit_camera: re-estimate camera pitch, roll and height from foot contacts between the passes (:func:`refine_ground`).
         prior: pose/motion prior (default :class:`GaussianPosePrior`).
     """
 
     window: int = 120
     overlap: int = 16
-    iters_pose: int = 50
-    iters_contact: int = 60
+    iters_pose: int = 100
+    iters_contact: int = 80
     lr: float = 0.02
     sigma_2d: float = 0.012
     sigma_3d: float = 0.2
     w_prior: float = 0.05
     w_limits: float = 10.0
+    w_occluded: float = 20.0
     sigma_accel: float = 20.0
     sigma_root_accel: float = 8.0
     sigma_slide: float = 0.05
@@ -93,6 +106,8 @@ class FitConfig:
     sigma_scale: float = 0.05
     sigma_overlap: float = 0.005
     contact_speed: float = 0.6
+    visible: tuple[float, float] = (0.3, 0.7)
+    min_weight_3d: float = 0.3
     fit_camera: bool = True
     prior: MotionPrior | None = None
 
@@ -101,6 +116,9 @@ class FitConfig:
             raise InputError(f"fit: need window >= 4 and 0 <= overlap < window/2, got {self.window}, {self.overlap}")
         if self.iters_pose < 0 or self.iters_contact < 0:
             raise InputError("fit: iteration counts must be >= 0")
+        if not 0.0 <= self.visible[0] < self.visible[1] <= 1.0 or not 0.0 <= self.min_weight_3d <= 1.0:
+            raise InputError(f"fit: need 0 <= visible[0] < visible[1] <= 1 and 0 <= min_weight_3d <= 1, "
+                             f"got {self.visible}, {self.min_weight_3d}")
 
 
 @dataclass(frozen=True)
@@ -136,6 +154,13 @@ class _Init:
     height: float
     scale: float
     rel3d: np.ndarray | None  # (T,M,3) scaled 3D landmarks at the marker columns, camera axes, hip-centred
+
+
+def visibility_weight(conf: np.ndarray, band: tuple[float, float] = (0.3, 0.7)) -> np.ndarray:
+    """2D fitting weight from landmark confidence ``(...)`` in [0, 1]: smoothstep from ``band[0]`` to ``band[1]``."""
+    lo, hi = band
+    x = np.clip((np.asarray(conf, dtype=np.float64) - lo) / max(hi - lo, 1e-6), 0.0, 1.0)
+    return x * x * (3 - 2 * x)
 
 
 def _bone_sum(J: np.ndarray) -> np.ndarray:
@@ -209,10 +234,22 @@ class _Problem:
         self.mj = torch.as_tensor(mj, dtype=torch.long)
         self.moff = torch.as_tensor(moff, dtype=torch.float32)
         uv = track.uv[:, cols]
-        conf = np.where(np.isfinite(uv).all(-1), track.confidence[:, cols], 0.0) * mw
+        raw = np.where(np.isfinite(uv).all(-1), track.confidence[:, cols], 0.0)
         self.uv = torch.as_tensor(np.nan_to_num(uv), dtype=torch.float32)
-        self.conf = torch.as_tensor(conf, dtype=torch.float32)
+        self.conf = torch.as_tensor(visibility_weight(raw, cfg.visible) * mw, dtype=torch.float32)
+        self.conf3d = torch.as_tensor(np.clip(raw, cfg.min_weight_3d, None) * (raw > 0) * mw, dtype=torch.float32)
         names = [track.names[c] for c in cols]
+        # per frame, how unseen each arm is (1 - visibility weight of its best-seen elbow/wrist landmark)
+        occ_joints: list[int] = []
+        occ: list[np.ndarray] = []
+        for side in ("left", "right"):
+            ks = [names.index(f"{side}_{p}") for p in ("elbow", "wrist") if f"{side}_{p}" in names]
+            if ks:
+                unseen = 1.0 - visibility_weight(raw[:, ks].max(1), cfg.visible)
+                occ_joints += [_J[f"{side}_shoulder"], _J[f"{side}_elbow"]]
+                occ += [unseen, unseen]
+        self.occ_joints = occ_joints
+        self.occ = torch.as_tensor(np.stack(occ, 1), dtype=torch.float32) if occ else None
         self.hips = (names.index("left_hip"), names.index("right_hip")) if "left_hip" in names and "right_hip" in names else None
         good = (track.confidence[:, cols] > 0.3) & np.isfinite(uv).all(-1)
         heights = [np.ptp(uv[t][good[t]][:, 1]) for t in range(len(uv)) if good[t].sum() >= 3]
@@ -224,6 +261,8 @@ class _Problem:
         self.fps = track.fps
         self.cfg = cfg
         self.prior = cfg.prior if cfg.prior is not None else GaussianPosePrior()
+        g = self.prior if isinstance(self.prior, GaussianPosePrior) else GaussianPosePrior()
+        self.prior_mean, self.prior_std = g.mean, g.std
         self.weights = mw
 
 
@@ -276,8 +315,11 @@ def _fit_window(
             Mc = (M - C) @ Rc.T
             Mc = Mc - 0.5 * (Mc[:, pb.hips[0]] + Mc[:, pb.hips[1]])[:, None]
             d2 = (Mc - rel3d[sl]).pow(2).sum(-1)
-            loss = loss + (conf * d2).sum() / csum * conf.shape[1] / cfg.sigma_3d**2
+            c3 = pb.conf3d[sl]
+            loss = loss + (c3 * d2).sum() / c3.sum().clamp_min(1e-6) * c3.shape[1] / cfg.sigma_3d**2
         loss = loss + cfg.w_prior * pb.prior(R, root, fps) + cfg.w_limits * joint_limit_loss(R)
+        if pb.occ is not None and cfg.w_occluded > 0:
+            loss = loss + cfg.w_occluded * unseen_pose_loss(R, pb.occ[sl], pb.occ_joints, pb.prior_mean, pb.prior_std)
         if n >= 3:
             acc = (J[2:] - 2 * J[1:-1] + J[:-2]) * fps**2
             loss = loss + acc.pow(2).sum(-1).sum(-1).mean() / cfg.sigma_accel**2

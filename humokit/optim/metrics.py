@@ -9,9 +9,11 @@ Definitions (joint positions ``(T, J, 3)`` metres):
   segments of ``segment`` frames.
 - **acceleration error**: mean norm of the difference of second finite
   differences, mm/frame^2 (as in HMR-style video benchmarks).
-- **foot skating**: mean horizontal displacement per frame of a toe joint
-  while it is on the ground (below ``height`` metres above the lowest toe
-  position of the clip in both frames), mm.
+- **foot skating**: the physics module's definition
+  (:func:`humokit.optim.physics.metrics.skate`, as PhysDiff): per pair of
+  consecutive frames, the mean horizontal displacement of the foot joints
+  whose sole is within 1 cm of the ground ``y = 0`` in both frames, averaged
+  over all pairs, mm.
 - **jitter**: mean norm of the third finite difference of joints x fps^3, m/s^3
   (smoothness without ground truth).
 """
@@ -19,8 +21,6 @@ Definitions (joint positions ``(T, J, 3)`` metres):
 from __future__ import annotations
 
 import numpy as np
-
-_TOES = (10, 11)
 
 
 def similarity_transform(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
@@ -76,16 +76,19 @@ def accel_error(pred: np.ndarray, gt: np.ndarray) -> float:
     return float(np.linalg.norm(ap - ag, axis=-1).mean() * 1000)
 
 
-def foot_skate(joints: np.ndarray, *, height: float = 0.05, up: int = 1) -> float:
-    """Mean horizontal toe displacement per frame while on the ground, mm (0 when never on the ground)."""
-    if len(joints) < 2:
-        return 0.0
-    toes = joints[:, list(_TOES)]
-    h = toes[..., up] - toes[..., up].min()
-    on = (h[1:] < height) & (h[:-1] < height)
-    horiz = [i for i in range(3) if i != up]
-    d = np.linalg.norm(toes[1:][..., horiz] - toes[:-1][..., horiz], axis=-1)
-    return float(d[on].mean() * 1000) if on.any() else 0.0
+def foot_skate(joints: np.ndarray, sole: np.ndarray | None = None, *, contact_height: float = 0.01) -> float:
+    """PhysDiff foot skating of ``joints (T, 22, 3)`` (metres, Y up, ground y = 0), mm.
+
+    Args:
+        sole: ``(4,)`` sole heights of l_ankle, l_foot, r_ankle, r_foot (default:
+            the canonical skeleton's, :meth:`Skeleton.sole_heights`).
+        contact_height: a foot joint is on the ground when its sole is below this, metres.
+    """
+    from humokit.motion.skeleton import default_skeleton
+    from humokit.optim.physics.metrics import skate
+
+    s = default_skeleton().sole_heights() if sole is None else np.asarray(sole, dtype=np.float64)
+    return skate(np.asarray(joints, dtype=np.float64), s, contact_height=contact_height)[0]
 
 
 def jitter(joints: np.ndarray, fps: float) -> float:

@@ -103,6 +103,27 @@ class LearnedMotionPrior:
         return -self.model.log_prob(x).mean() / self.frames_per_item  # type: ignore[attr-defined]
 
 
+def unseen_pose_loss(
+    R_local: torch.Tensor,
+    unseen: torch.Tensor,
+    joints: list[int],
+    mean: torch.Tensor,
+    std: torch.Tensor,
+) -> torch.Tensor:
+    """Gaussian pose prior on chosen joints, weighted per frame by how unseen they are.
+
+    Args:
+        R_local: ``(T, 22, 3, 3)`` local rotations.
+        unseen: ``(T, len(joints))`` in [0, 1]: 1 where the image gives no evidence for the joint.
+        joints: joint indices; mean, std: ``(22, 3)`` axis-angle mean and std (radians).
+    Returns:
+        Mean over frames of ``sum_j unseen * ||(rotvec_j - mean_j) / std_j||^2``.
+    """
+    rv = roma.rotmat_to_rotvec(R_local[:, joints])
+    z = ((rv - mean[joints].to(rv)) / std[joints].to(rv)).pow(2).sum(-1)
+    return (unseen.to(z) * z).sum(-1).mean()
+
+
 def joint_limit_loss(R_local: torch.Tensor) -> torch.Tensor:
     """Hinge-joint limits: knees and elbows bend one way, with little sideways rotation.
 

@@ -1,8 +1,9 @@
 """Monocular video -> world-grounded motion: the whole pipeline and its outputs.
 
 :func:`recover_video` runs keypoints (:mod:`~humokit.optim.track`, MediaPipe
-by default) -> cleaning -> IK warm start and temporal fit
-(:mod:`~humokit.optim.fit`). :func:`save_recovery` writes the motion
+by default) -> left/right swap repair and cleaning -> IK warm start and
+temporal fit (:mod:`~humokit.optim.fit`) -> kinematic physics projection
+(:func:`apply_physics`). :func:`save_recovery` writes the motion
 (``Motion.save``: humokit + AMASS keys) and, beside it, ``<stem>.camera.json``
 with the fitted camera, the ground plane and per-frame confidence.
 """
@@ -11,16 +12,23 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal, cast
 
 import numpy as np
 
 from humokit._io import atomic_path
+from humokit.errors import InputError
+from humokit.motion.motion import Motion
 from humokit.motion.skeleton import Skeleton
 from humokit.optim.fit import FitConfig, FitResult, fit_track
 from humokit.optim.keypoints import KeypointDetector
-from humokit.optim.track import KeypointTrack, clean_track, detect_track
+from humokit.optim.track import KeypointTrack, clean_track, detect_track, fix_swaps
+
+
+PhysicsMode = Literal["kinematic", "none"]
+PHYSICS_MODES: tuple[str, ...] = ("kinematic", "none")
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,27 @@ class Recovery:
     track: KeypointTrack
     raw_track: KeypointTrack
     timings: dict[str, float] = field(default_factory=dict)
+
+
+def apply_physics(motion: Motion, physics: PhysicsMode = "kinematic", *, body: object | None = None) -> Motion:
+    """Final clean-up of a fitted motion.
+
+    ``"kinematic"``: :func:`humokit.optim.physics.project_motion` with the
+    fit's own foot contacts (feet in contact are locked where the contact
+    began, leg IK keeps the bone lengths, soles go onto the ground ``y = 0``,
+    the root moves where a locked foot is out of reach); ``body`` (a
+    BodyModel) measures the soles on its mesh, None on the skeleton.
+    ``"none"``: the motion unchanged. The fit's contacts are kept either way.
+    """
+    if physics not in PHYSICS_MODES:
+        raise InputError(f"physics must be one of {PHYSICS_MODES}, got {physics!r}")
+    if physics == "none" or motion.num_frames < 2:
+        return motion
+    from humokit.optim.physics import project_motion
+
+    contacts = motion.contacts
+    out = cast(Motion, project_motion(motion, body, contacts=contacts, use_stored_contacts=contacts is not None))
+    return out.replace(contacts=contacts) if contacts is not None else out
 
 
 def body_skeleton(body: str | None = "anny") -> tuple[Skeleton | None, object | None]:
@@ -61,6 +90,8 @@ def recover_video(
     detector: KeypointDetector | None = None,
     skeleton: Skeleton | None = None,
     config: FitConfig | None = None,
+    physics: PhysicsMode = "kinematic",
+    body: object | None = None,
     progress: bool = True,
 ) -> Recovery:
     """Recover one person's world-grounded motion from a monocular video.
@@ -73,17 +104,26 @@ def recover_video(
         detector: keypoint back-end (default MediaPipe Pose).
         skeleton: body proportions (default canonical adult; the CLI uses Anny's).
         config: fit settings.
+        physics: final step (:func:`apply_physics`): ``"kinematic"`` (default)
+            locks contact feet and puts them on the ground; ``"none"`` keeps
+            the raw fit.
+        body: BodyModel whose mesh gives the sole heights for ``physics``
+            (default: the skeleton's sole heights).
     Raises:
         FileFormatError: unreadable / empty video or unsupported codec.
         InputError: no person found.
         MissingDependencyError: MediaPipe missing.
     """
+    if physics not in PHYSICS_MODES:
+        raise InputError(f"physics must be one of {PHYSICS_MODES}, got {physics!r}")
     raw = detect_track(video, detector, person=person, fps=fps, progress=progress)
     t0 = time.perf_counter()
-    track = clean_track(raw)
+    track = clean_track(fix_swaps(raw))
     t_clean = time.perf_counter() - t0
     fit = fit_track(track, focal=focal, skeleton=skeleton, config=config, progress=progress)
-    timings = {**raw.timings, "clean": t_clean, **fit.timings}
+    t0 = time.perf_counter()
+    fit = replace(fit, motion=apply_physics(fit.motion, physics, body=body))
+    timings = {**raw.timings, "clean": t_clean, **fit.timings, "physics": time.perf_counter() - t0}
     return Recovery(fit, track, raw, timings)
 
 

@@ -310,3 +310,143 @@ def clean_track(track: KeypointTrack, *, min_cutoff: float = 1.5, beta: float = 
         world = np.where(finw[..., None], one_euro(np.nan_to_num(wf), np.where(finw, w.clip(0.25), 0.0), track.fps,
                                                    min_cutoff=min_cutoff, beta=beta), np.nan)
     return replace(track, uv=uv_s, confidence=w, world=world)
+
+
+# ----------------------------------------------------------------------------- left/right swaps
+
+# Limb groups whose left/right labels a detector can swap independently (landmark name suffixes).
+SWAP_GROUPS: dict[str, tuple[str, ...]] = {
+    "legs": ("knee", "ankle", "heel", "foot_index"),
+    "arms": ("elbow", "wrist", "pinky", "index", "thumb"),
+    "torso": ("shoulder", "hip", "eye_inner", "eye", "eye_outer", "ear"),
+}
+
+
+def _swap_pairs(names: tuple[str, ...], parts: tuple[str, ...]) -> list[tuple[int, int]]:
+    idx = {n: i for i, n in enumerate(names)}
+    return [(idx[f"left_{p}"], idx[f"right_{p}"]) for p in parts if f"left_{p}" in idx and f"right_{p}" in idx]
+
+
+def swap_states(
+    x: np.ndarray,
+    weight: np.ndarray,
+    pairs: list[tuple[int, int]],
+    *,
+    tolerance: float,
+    swap_cost: float = 0.5,
+    cap: float = 25.0,
+) -> np.ndarray:
+    """Most likely per-frame swap state of one left/right landmark group (Viterbi over 2 states).
+
+    The cost of a path is, per pair of consecutive frames, the confidence-weighted
+    mean of ``min(|x_t - x_{t-1}|^2 / tolerance^2, cap)`` over the group's
+    landmarks with each frame's labels taken as detected (state 0) or swapped
+    (state 1), plus ``swap_cost`` per swapped frame (so ties keep the labels).
+    A detector that swaps the labels on a few frames makes two big jumps that
+    swapping those frames removes; limbs crossing each other cost about the same
+    either way and are left alone.
+
+    Args:
+        x: ``(T, K, D)`` landmark positions (any units; e.g. relative to the
+            body centre so that body motion cancels); NaN = missing.
+        weight: ``(T, K)`` confidences in [0, 1].
+        pairs: ``(left column, right column)`` of the group.
+        tolerance: expected frame-to-frame motion of a landmark, units of ``x``.
+    Returns:
+        ``(T,)`` bool, True where the group's labels should be swapped.
+    """
+    T = x.shape[0]
+    if T < 2 or not pairs:
+        return np.zeros(T, dtype=bool)
+    L = [a for a, _ in pairs]
+    R = [b for _, b in pairs]
+    cols = np.array(L + R)
+    mirror = np.array(R + L)
+    w = np.where(np.isfinite(x).all(-1), np.nan_to_num(weight), 0.0)
+    xs = np.nan_to_num(x)
+    # views[s]: (T, 2P, D) positions and weights of the group's columns under state s
+    pos = (xs[:, cols], xs[:, mirror])
+    wt = (w[:, cols], w[:, mirror])
+    trans = np.zeros((T - 1, 2, 2))  # trans[t-1, a, b]: frame t-1 in state a -> frame t in state b
+    for a in range(2):
+        for b in range(2):
+            d2 = ((pos[b][1:] - pos[a][:-1]) ** 2).sum(-1) / tolerance**2
+            ww = np.minimum(wt[b][1:], wt[a][:-1])
+            trans[:, a, b] = (ww * np.minimum(d2, cap)).sum(-1) / np.maximum(ww.sum(-1), 1e-6)
+    unary = np.array([0.0, swap_cost])
+    cost = unary.copy()
+    back = np.zeros((T, 2), dtype=np.int64)
+    for t in range(1, T):
+        c = cost[:, None] + trans[t - 1]  # (a, b)
+        back[t] = c.argmin(0)
+        cost = c.min(0) + unary
+    states = np.zeros(T, dtype=np.int64)
+    states[-1] = int(cost.argmin())
+    for t in range(T - 1, 0, -1):
+        states[t - 1] = back[t, states[t]]
+    return states.astype(bool)
+
+
+def fix_swaps(
+    track: KeypointTrack,
+    *,
+    groups: dict[str, tuple[str, ...]] | None = None,
+    tolerance_2d: float = 0.05,
+    tolerance_3d: float = 0.1,
+    swap_cost: float = 1.0,
+) -> KeypointTrack:
+    """Undo per-frame left/right label swaps of the detector, for each limb group independently.
+
+    Each group of :data:`SWAP_GROUPS` (legs, arms, torso+face) gets its own
+    :func:`swap_states` path from the temporal continuity of its 2D landmarks
+    (relative to the mid-hip, in units of the person's median height in
+    pixels, ``tolerance_2d``) and, when present, of its 3D landmarks (metres,
+    ``tolerance_3d``); the labels of the swapped frames are exchanged in
+    ``uv``, ``confidence`` and ``world``.
+
+    Returns:
+        A corrected copy of ``track``.
+    """
+    groups = SWAP_GROUPS if groups is None else groups
+    T = track.num_frames
+    if T < 3:
+        return track
+    names = track.names
+    conf = track.confidence
+    good = conf > 0.3
+    hts = [np.ptp(track.uv[t][good[t]][:, 1]) for t in range(T) if good[t].sum() >= 3]
+    height = max(float(np.median(hts)) if hts else float(track.height) / 2, 8.0)
+    centre = None
+    if "left_hip" in names and "right_hip" in names:
+        centre = 0.5 * (track.uv[:, names.index("left_hip")] + track.uv[:, names.index("right_hip")])
+    uv = track.uv.copy()
+    world = None if track.world is None else track.world.copy()
+    conf = conf.copy()
+    for gname, parts in groups.items():
+        pairs = _swap_pairs(names, parts)
+        if not pairs:
+            continue
+        # body-centred 2D (the torso group uses its own centroid: swapping keeps it)
+        if gname == "torso" or centre is None:
+            cols = [i for p in pairs for i in p]
+            fin = np.isfinite(track.uv[:, cols]).all(-1, keepdims=True)
+            c = (np.nan_to_num(track.uv[:, cols]) * fin).sum(1) / np.maximum(fin.sum(1), 1)
+        else:
+            c = centre
+        x = (track.uv - c[:, None]) / (height * tolerance_2d)
+        feats = [x]
+        wts = [conf]
+        if track.world is not None and np.isfinite(track.world).any():
+            feats.append(track.world / tolerance_3d)
+            wts.append(conf)
+        X = np.concatenate(feats, axis=-1)
+        # 2D and 3D stacked per landmark: a sample counts where both are finite
+        sw = swap_states(X, conf, pairs, tolerance=1.0, swap_cost=swap_cost)
+        if not sw.any():
+            continue
+        for a, b in pairs:
+            for arr in (uv, conf) + ((world,) if world is not None else ()):
+                tmp = arr[sw, a].copy()
+                arr[sw, a] = arr[sw, b]
+                arr[sw, b] = tmp
+    return replace(track, uv=uv, confidence=conf, world=world)

@@ -62,3 +62,5 @@ def test_fit_rejects_bad_input():
         fit_track(track, focal=-1.0, progress=False)
     with pytest.raises(InputError):
         FitConfig(window=10, overlap=8)
+    with pytest.raises(InputError):
+        FitConfig(visible=(0.7, 0.3))
