@@ -89,7 +89,7 @@ class FeatureProjector:
         reencode: how the masked-token sampler re-encodes the projected motion:
             ``"all"`` RVQ layers, the ``"base"`` layer (residual layers
             re-predicted), or None (projection after decoding only).
-        blend, fix_slip, smooth, max_flight: passed to :func:`~humokit.optim.physics.projection.project_joints`.
+        blend, fix_slip, smooth, max_flight, soft_ik: passed to :func:`~humokit.optim.physics.projection.project_joints`.
     """
 
     mean: np.ndarray
@@ -101,6 +101,7 @@ class FeatureProjector:
     fix_slip: bool = False
     smooth: float = 0.0
     max_flight: float = 0.5
+    soft_ik: float = 0.0
 
     def __call__(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         out = x.clone()
@@ -111,7 +112,7 @@ class FeatureProjector:
                 continue
             f = x[b, :n].detach().cpu().double().numpy() * std + mean
             p = project_features(f, self.fps, blend=self.blend, fix_slip=self.fix_slip, smooth=self.smooth,
-                                max_flight=self.max_flight)
+                                max_flight=self.max_flight, soft_ik=self.soft_ik)
             out[b, :n] = torch.as_tensor((p - mean) / std, dtype=x.dtype)
         return out
 

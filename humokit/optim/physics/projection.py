@@ -38,7 +38,8 @@ from humokit.motion.skeleton import FOOT_JOINTS, NUM_JOINTS, PARENTS, forward_ki
 from humokit.optim.physics._body import JOINT_RADII, check_joints, sole_heights
 from humokit.optim.physics.contacts import contact_runs, detect_contacts
 
-LEGS = ((1, 4, 7, 10), (2, 5, 8, 11))  # (hip, knee, ankle, toe) left, right
+LEGS = ((1, 4, 7, 10), (2, 5, 8, 11))
+SOFT_IK = 0.0  # (hip, knee, ankle, toe) left, right
 
 
 @dataclass(frozen=True)
@@ -62,14 +63,15 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
 
 
 def _clearance(foot: np.ndarray, floor: np.ndarray, held: np.ndarray, fps: float, clear: float,
-               min_speed: float = 0.05) -> np.ndarray:  # fmt: skip
+               min_speed: float = 0.05, ramp: int = 0) -> np.ndarray:  # fmt: skip
     """``(T,)`` upward lift of a whole foot so that where it is not held and moves, it clears the ground.
 
     ``foot`` ``(T, 2, 3)`` ankle and toe positions, ``floor`` ``(T, 2)`` the
     height each joint has when standing on the ground, ``held`` ``(T, 2)``
     bool; a joint moving faster than ``min_speed`` m/s (x/z) that is not held
     is raised to ``clear`` metres above its floor. Held frames are never
-    lifted (they are in contact).
+    lifted (they are in contact); within ``ramp`` frames of a hold the lift
+    tapers to zero (smoothstep).
     """
     h = foot[..., 1] - floor  # (T, 2)
     v = np.zeros(h.shape)
@@ -77,7 +79,15 @@ def _clearance(foot: np.ndarray, floor: np.ndarray, held: np.ndarray, fps: float
     v[1:] = np.maximum(v[1:], d)
     v[:-1] = np.maximum(v[:-1], d)
     need = np.where(~held & (v > min_speed) & (h < clear), clear - h, 0.0).max(axis=1)
-    return np.where(held.any(axis=1), 0.0, need)
+    down = held.any(axis=1)
+    need = np.where(down, 0.0, need)
+    if ramp > 0 and down.any() and need.any():
+        # taper the lift into and out of holds (a foot lands and takes off, it does not pop)
+        t = np.arange(len(need))
+        gap = np.abs(t[:, None] - t[down][None, :]).min(axis=1)
+        x = np.clip(gap / (ramp + 1.0), 0.0, 1.0)
+        need = need * x * x * (3 - 2 * x)
+    return need
 
 
 def _gaussian_matrix(T: int, sigma: float) -> np.ndarray:
@@ -243,13 +253,18 @@ def _root_height_shift(
 
 
 def _two_bone_ik(
-    hip: torch.Tensor, knee: torch.Tensor, ankle: torch.Tensor, target: torch.Tensor, eps: float = 1e-6
+    hip: torch.Tensor, knee: torch.Tensor, ankle: torch.Tensor, target: torch.Tensor, eps: float = 1e-6,
+    soft: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Knee and ankle ``(..., 3)`` putting the ankle on ``target`` with the original bone lengths.
 
     The knee stays in the plane of the original leg (its bend direction is
     the original knee's offset from the hip-target line); unreachable targets
-    are approached along the hip-target direction.
+    are approached along the hip-target direction. ``soft`` (metres) eases
+    the reach over the last ``soft`` before full extension (soft IK): the
+    knee of a nearly straight leg otherwise swings by centimetres for
+    millimetres of target motion, which shows as jerk; the ankle then falls
+    short of targets in that band by at most ``soft * e^-1``.
     """
     l1 = (knee - hip).norm(dim=-1, keepdim=True)
     l2 = (ankle - knee).norm(dim=-1, keepdim=True)
@@ -258,6 +273,10 @@ def _two_bone_ik(
     u = d_vec / d_raw
     lo = (l1 - l2).abs() + 1e-4
     hi = l1 + l2 - 1e-4
+    if soft > 0:
+        start = hi - soft
+        eased = start + soft * (1 - torch.exp(-(d_raw - start).clamp_min(0.0) / soft))
+        d_raw = torch.where(d_raw > start, eased, d_raw)
     d = torch.minimum(torch.maximum(d_raw, lo), hi)
     a = (l1 * l1 - l2 * l2 + d * d) / (2 * d)
     h = (l1 * l1 - a * a).clamp_min(0.0).sqrt()
@@ -300,6 +319,7 @@ def project_joints(
     fix_slip: bool = False,
     smooth: float = 0.0,
     max_flight: float = 0.5,
+    soft_ik: float = SOFT_IK,
     return_info: bool = False,
 ) -> torch.Tensor | np.ndarray | tuple[torch.Tensor | np.ndarray, ProjectionInfo]:
     """Project joint positions onto physically plausible ground contact.
@@ -330,6 +350,7 @@ def project_joints(
         max_flight: seconds; with detected contacts, a longer stretch without
             any contact gets the lowest foot on the floor as its stance foot
             however fast it slides (held, so a glide becomes short steps).
+        soft_ik: metres of soft IK before full leg extension (see :func:`_two_bone_ik`).
         return_info: also return :class:`ProjectionInfo` (a list for batches).
     Returns:
         Projected joints, same shape and type as ``joints`` (and the info).
@@ -342,7 +363,7 @@ def project_joints(
             cb = None if contacts is None else np.asarray(contacts)[b]
             o, i = project_joints(X[b], fps, contacts=cb, sole=sole, ground=ground, blend=blend,
                                   lock_height=lock_height, fix_slip=fix_slip, smooth=smooth,
-                                  max_flight=max_flight, return_info=True)  # type: ignore[misc]
+                                  max_flight=max_flight, soft_ik=soft_ik, return_info=True)  # type: ignore[misc]
             outs.append(o)
             infos.append(i)
         Y = torch.stack(outs)
@@ -439,7 +460,7 @@ def project_joints(
         # the heel does not go through the floor either
         heel_floor = torch.as_tensor(ground + s[:, ka], dtype=X.dtype, device=X.device)
         target = torch.cat([target[:, :1], torch.maximum(target[:, 1:2], heel_floor[:, None]), target[:, 2:]], dim=1)
-        new_knee, new_ankle = _two_bone_ik(Y[:, hip], Y[:, knee], Y[:, ankle], target)
+        new_knee, new_ankle = _two_bone_ik(Y[:, hip], Y[:, knee], Y[:, ankle], target, soft=soft_ik)
         foot_vec = Y[:, toe] - Y[:, ankle]
         toe_goal = Y[:, toe] + d_toe
         # toe: keep the foot vector, turned towards its own target where it is held
@@ -456,7 +477,7 @@ def project_joints(
             if lift.any():
                 up = torch.zeros_like(new_ankle)
                 up[:, 1] = torch.as_tensor(lift, dtype=X.dtype, device=X.device)
-                new_knee, lifted = _two_bone_ik(Y[:, hip], new_knee, new_ankle, new_ankle + up)
+                new_knee, lifted = _two_bone_ik(Y[:, hip], new_knee, new_ankle, new_ankle + up, soft=soft_ik)
                 new_toe = new_toe + (lifted - new_ankle)
                 new_ankle = lifted
         cols[knee], cols[ankle], cols[toe] = new_knee, new_ankle, new_toe
