@@ -1,9 +1,16 @@
 """Motion recovery benchmark: accuracy on rendered videos with 3D truth, robustness on real videos, speed.
 
     python benchmarks/recover.py [--motions 4] [--frames 100] [--data /root/humokit_data/v1]
-                                 [--videos ../shared/data/videos] [--keep DIR] [--json out.json]
+                                 [--split test|val] [--videos ../shared/data/videos]
+                                 [--keep DIR] [--set fit_option=value ...] [--json out.json]
 
-(a) **Rendered truth.** Test-split motions of the mocap dataset (``<data>/test.txt``,
+Choose settings on ``--split val`` only; ``test`` (the default) is for the final
+numbers. ``--keep DIR`` keeps the rendered videos, their truth and the raw
+keypoint tracks, and reuses them on the next run with the same split, seed and
+frames (only the fit runs again). ``--set`` overrides :class:`FitConfig`
+fields (``--set w_occluded=10``) for comparing settings.
+
+(a) **Rendered truth.** Split motions of the mocap dataset (``<data>/<split>.txt``,
     ``motions/*.npz``; the built-in walk/squat when the dataset is missing) are
     cut to ``--frames``-frame segments, posed on the shaded Anny body and
     rendered with :mod:`humokit.render.raster` from a random static camera
@@ -43,7 +50,9 @@ from humokit.motion.motion import Motion
 from humokit.motion.skeleton import Skeleton
 from humokit.optim import metrics as M
 from humokit.optim.preview import write_mp4
-from humokit.optim.recover import recover_video
+from humokit.optim.fit import FitConfig
+from humokit.optim.recover import recover_track, recover_video
+from humokit.optim.track import KeypointTrack, detect_track
 from humokit.render.camera import Camera, look_at
 from humokit.render.raster import rasterize, shade
 
@@ -105,9 +114,9 @@ def render_truth_video(path: Path, motion: Motion, bg: str, seed: int) -> tuple[
     return joints, cam, time.perf_counter() - t0
 
 
-def _test_motions(data: Path, n: int, frames: int, seed: int) -> list[tuple[str, Motion]]:
+def _test_motions(data: Path, n: int, frames: int, seed: int, split_name: str = "test") -> list[tuple[str, Motion]]:
     names = []
-    split = data / "test.txt"
+    split = data / f"{split_name}.txt"
     if split.exists():
         names = [ln.strip() for ln in split.read_text().splitlines() if ln.strip() and not ln.startswith("M")]
     out: list[tuple[str, Motion]] = []
@@ -148,6 +157,21 @@ def skate_mm(joints: np.ndarray, skeleton: Skeleton) -> float:
     return M.foot_skate(joints, skeleton.sole_heights())
 
 
+def _config(items: list[str]) -> FitConfig:
+    """FitConfig with ``KEY=VALUE`` overrides (values parsed as Python literals)."""
+    import ast
+    import dataclasses
+
+    fields = {f.name for f in dataclasses.fields(FitConfig)}
+    kw = {}
+    for it in items:
+        key, _, val = it.partition("=")
+        if key not in fields:
+            raise SystemExit(f"--set: unknown FitConfig field {key!r}")
+        kw[key] = ast.literal_eval(val)
+    return FitConfig(**kw)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--motions", type=int, default=4, help="test-split motions to render")
@@ -156,7 +180,12 @@ def main() -> None:
     ap.add_argument("--videos", type=Path,
                     default=Path(os.environ.get("HUMOKIT_SHARED", Path(__file__).resolve().parents[1] / ".." / "shared")) / "data" / "videos")
     ap.add_argument("--backgrounds", default="plain,cluttered")
-    ap.add_argument("--keep", type=Path, default=None, help="keep rendered videos here")
+    ap.add_argument("--split", choices=("test", "val"), default="test",
+                    help="which split's motions to render (tune on val, report test)")
+    ap.add_argument("--keep", type=Path, default=None,
+                    help="keep rendered videos, truth and raw keypoints here and reuse them")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a FitConfig field (repeatable)")
     ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-real", action="store_true")
@@ -164,19 +193,38 @@ def main() -> None:
     torch.set_num_threads(min(2, torch.get_num_threads()))
     body = create_body("anny")
     skel = body.rest(body.default_shape()).skeleton
+    config = _config(args.set)
     results: dict[str, list[dict]] = {"rendered": [], "real": []}
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="humokit_recover_bench_"))
     workdir.mkdir(parents=True, exist_ok=True)
 
     # (a) rendered truth
-    motions = _test_motions(args.data, args.motions, args.frames, args.seed)
+    motions = _test_motions(args.data, args.motions, args.frames, args.seed, args.split)
     for mi, (name, motion) in enumerate(motions):
         for bg in args.backgrounds.split(","):
-            vid = workdir / f"truth_{mi}_{bg}.mp4"
-            gt, cam, t_render = render_truth_video(vid, motion, bg, seed=args.seed * 1000 + mi)
+            stem = f"{args.split}_s{args.seed}_f{args.frames}_{mi}_{bg}"
+            vid = workdir / f"truth_{stem}.mp4"
+            cache = workdir / f"truth_{stem}.npz"
+            track_path = workdir / f"track_{stem}.npz"
+            if args.keep is not None and cache.exists() and track_path.exists() and str(np.load(cache)["name"]) == name:
+                d = np.load(cache)
+                gt, t_render = d["joints"], 0.0
+                cam = Camera(d["K"], d["R"], d["t"], int(d["size"][0]), int(d["size"][1]))
+                raw: KeypointTrack | None = KeypointTrack.load(track_path)
+                raw = KeypointTrack(raw.names, raw.uv, raw.confidence, raw.world, raw.found, raw.fps, raw.width,
+                                    raw.height, {k: float(v) for k, v in zip(d["timing_keys"], d["timing_values"])})
+            else:
+                gt, cam, t_render = render_truth_video(vid, motion, bg, seed=args.seed * 1000 + mi)
+                raw = None
             row = {"name": name, "background": bg, "frames": len(gt), "render_s": t_render}
             try:
-                rec = recover_video(vid, skeleton=skel, progress=False)
+                if raw is None:
+                    raw = detect_track(vid, progress=False)
+                    if args.keep is not None:
+                        raw.save(track_path)
+                        np.savez(cache, name=name, joints=gt, K=cam.K, R=cam.R, t=cam.t, size=[cam.width, cam.height],
+                                 timing_keys=list(raw.timings), timing_values=list(raw.timings.values()))
+                rec = recover_track(raw, skeleton=skel, config=config, progress=False)
             except Exception as exc:  # a failed recovery is a result too
                 row["error"] = str(exc)
                 results["rendered"].append(row)
@@ -193,16 +241,21 @@ def main() -> None:
                 "skate_truth": skate_mm(G, skel),
                 "found": float(rec.raw_track.found.mean()), "timings": rec.timings,
                 "cam_height_err": abs(float(rec.fit.camera.center[1] - (cam.center[1] - 0.0))),
+                "pitch": math.degrees(math.asin(-float(rec.fit.camera.R[2, 1]))),
+                "pitch_truth": math.degrees(math.asin(-float(cam.R[2, 1]))),
+                "height": float(rec.fit.camera.center[1]), "height_truth": float(cam.center[1]),
             })
             results["rendered"].append(row)
             print(f"  {name} [{bg}]: PA-MPJPE {row['pa_mpjpe']:.1f} mm, MPJPE {row['mpjpe']:.1f}, "
-                  f"W-MPJPE {row['w_mpjpe']:.1f}, skate {row['skate']:.1f} (truth {row['skate_truth']:.1f})", flush=True)
+                  f"W-MPJPE {row['w_mpjpe']:.1f}, skate {row['skate']:.1f} (truth {row['skate_truth']:.1f}), "
+                  f"pitch {row['pitch']:.1f} (truth {row['pitch_truth']:.1f}) deg, camera height {row['height']:.2f} "
+                  f"(truth {row['height_truth']:.2f}) m", flush=True)
 
     # (b) real videos
     if not args.skip_real and args.videos.is_dir():
         for vid in sorted(args.videos.glob("*.mp4")):
             try:
-                rec = recover_video(vid, skeleton=skel, progress=False)
+                rec = recover_video(vid, skeleton=skel, config=config, progress=False)
             except Exception as exc:
                 results["real"].append({"name": vid.name, "error": str(exc), "frames": 0, "timings": {}})
                 print(f"  {vid.name}: FAILED {exc}")
@@ -222,7 +275,7 @@ def main() -> None:
 
     # tables
     ok = [r for r in results["rendered"] if "error" not in r]
-    print("\n(a) rendered test-split motions with 3D truth (mm; accel mm/frame^2)")
+    print(f"\n(a) rendered {args.split}-split motions with 3D truth (mm; accel mm/frame^2)")
     print(f"{'motion':<34} {'bg':<9} {'MPJPE':>7} {'PA-MPJPE':>9} {'W-MPJPE':>8} {'accel':>6} {'skate':>6} {'gt sk':>6} {'found':>6}")
     for r in results["rendered"]:
         if "error" in r:

@@ -29,8 +29,16 @@ Steps (:func:`fit_track`):
      stronger prior on arms whose elbow and wrist are unseen (occluded);
    - smoothness: joint accelerations and root acceleration;
    - contacts (second stage): feet estimated in contact
-     (:func:`~humokit.optim.contacts.estimate_contacts`) do not slide and rest
-     on the ground plane; no foot goes below the ground.
+     (:func:`~humokit.optim.contacts.estimate_contacts` on the first pass,
+     or still in the image, :func:`~humokit.optim.contacts.image_still_feet`,
+     and not above the other foot) do not slide and rest on the ground
+     plane; no foot goes below the ground. Planted feet that do not slide
+     give a walk its stride along the camera ray, which the detector's 3D
+     landmarks flatten.
+
+   Between the passes the camera pitch, roll and height are re-estimated from
+   the contacts (:func:`refine_ground`; a walk in depth gives the pitch) and
+   the 3D landmarks are turned by the same change of gravity.
 
 After the fit the world origin is moved under the first frame's pelvis.
 """
@@ -51,7 +59,7 @@ from humokit.motion.motion import Motion
 from humokit.motion.rotations import slerp_rotmat
 from humokit.motion.skeleton import FOOT_JOINTS, JOINT_NAMES, PARENTS, Skeleton, default_skeleton, forward_kinematics, inverse_kinematics
 from humokit.optim.camera_model import camera_rotation, intrinsics_matrix, make_camera, pitch_roll_from_up, project_torch, solve_translation
-from humokit.optim.contacts import FOOT_REST_HEIGHTS, estimate_contacts
+from humokit.optim.contacts import FOOT_REST_HEIGHTS, estimate_contacts, image_still_feet
 from humokit.optim.physics.losses import contact_losses
 from humokit.optim.landmarks import joints_from_landmarks, marker_positions, marker_table
 from humokit.optim.priors import GaussianPosePrior, MotionPrior, joint_limit_loss, unseen_pose_loss
@@ -86,6 +94,16 @@ class FitConfig:
         min_weight_3d: floor of the 3D landmark weight of a detected landmark (the 3D term is
             weighted by raw confidence, at least this).
         fit_camera: re-estimate camera pitch, roll and height from foot contacts between the passes (:func:`refine_ground`).
+        keep_roll: in that re-estimate, correct the pitch alone from the line of contacts of a walk in depth
+            (the roll is seen in the image; the detector's 3D landmarks lean towards an upright,
+            level-camera body, so it is the pitch that comes out too low).
+        retilt_3d: after the re-estimate, turn the 3D landmarks by the same change of gravity.
+        align_3d: compare the 3D landmarks up to one rotation per window (Kabsch, not differentiated):
+            the detector's 3D gives the pose, the 2D term and the ground give its orientation in the camera.
+        still_speed: feet slower than this in the image (person heights per second,
+            :func:`~humokit.optim.contacts.image_still_feet`) and within ``still_height`` metres of
+            the lower foot are also in contact in the second pass; 0 turns the image cue off.
+        still_final: also use that cue for the output contacts (the physics projection locks them).
         prior: pose/motion prior (default :class:`GaussianPosePrior`).
     """
 
@@ -94,11 +112,11 @@ class FitConfig:
     iters_pose: int = 100
     iters_contact: int = 80
     lr: float = 0.02
-    sigma_2d: float = 0.012
+    sigma_2d: float = 0.008
     sigma_3d: float = 0.2
-    w_prior: float = 0.05
+    w_prior: float = 0.2
     w_limits: float = 10.0
-    w_occluded: float = 20.0
+    w_occluded: float = 10.0
     sigma_accel: float = 20.0
     sigma_root_accel: float = 8.0
     sigma_slide: float = 0.05
@@ -109,6 +127,12 @@ class FitConfig:
     visible: tuple[float, float] = (0.3, 0.7)
     min_weight_3d: float = 0.3
     fit_camera: bool = True
+    keep_roll: bool = True
+    retilt_3d: bool = True
+    align_3d: bool = True
+    still_speed: float = 0.25
+    still_height: float = 0.1
+    still_final: bool = False
     prior: MotionPrior | None = None
 
     def __post_init__(self) -> None:
@@ -314,8 +338,11 @@ def _fit_window(
         if rel3d is not None and pb.hips is not None:
             Mc = (M - C) @ Rc.T
             Mc = Mc - 0.5 * (Mc[:, pb.hips[0]] + Mc[:, pb.hips[1]])[:, None]
-            d2 = (Mc - rel3d[sl]).pow(2).sum(-1)
             c3 = pb.conf3d[sl]
+            target = rel3d[sl]
+            if cfg.align_3d:
+                target = target @ _aligning_rotation(target, Mc.detach(), c3).T
+            d2 = (Mc - target).pow(2).sum(-1)
             loss = loss + (c3 * d2).sum() / c3.sum().clamp_min(1e-6) * c3.shape[1] / cfg.sigma_3d**2
         loss = loss + cfg.w_prior * pb.prior(R, root, fps) + cfg.w_limits * joint_limit_loss(R)
         if pb.occ is not None and cfg.w_occluded > 0:
@@ -345,6 +372,14 @@ def _fit_window(
         return _decode6d(x6), root.detach().clone()
 
 
+def _aligning_rotation(src: torch.Tensor, dst: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """``(3, 3)`` rotation ``R`` minimising ``sum w |R src - dst|^2`` over points ``(..., 3)`` with weights ``(...)`` (Kabsch)."""
+    H = (weight[..., None, None] * dst[..., :, None] * src[..., None, :]).reshape(-1, 3, 3).sum(0)
+    U, _, Vt = torch.linalg.svd(H)
+    D = torch.diag(torch.stack([torch.ones(()), torch.ones(()), torch.sign(torch.det(U @ Vt))]))
+    return U @ D @ Vt
+
+
 def _windows(T: int, window: int, overlap: int) -> list[tuple[int, int]]:
     if T <= window:
         return [(0, T)]
@@ -368,13 +403,18 @@ def refine_ground(
     *,
     min_spread: float = 0.25,
     max_tilt_deg: float = 30.0,
+    keep_roll: bool = True,
+    min_depth_slope: float = 0.3,
 ) -> tuple[float, float, float]:
     """Re-estimate gravity and ground from feet in contact.
 
     The sole points under contact feet (world ``joints (T, 22, 3)``,
     ``contacts (T, 4)``) are taken to camera axes. If they spread along a line
     (standard deviation > ``min_spread`` metres) the up vector is made
-    perpendicular to it; if they also spread sideways, up becomes the fitted
+    perpendicular to it (``keep_roll``: by changing the pitch alone, the roll
+    being well seen in the image, as long as the line runs in depth, its unit
+    direction's camera-z component above ``min_depth_slope``; otherwise by the
+    smallest change of up, or not at all with ``keep_roll``); if they also spread sideways, up becomes the fitted
     plane's normal. Changes larger than ``max_tilt_deg`` are rejected. The
     camera height is the median distance of the sole points below the camera.
 
@@ -396,7 +436,12 @@ def refine_ground(
     u = up.copy()
     if spread[0] > min_spread:
         e1 = Vt[0]
-        u = up - (up @ e1) * e1
+        u = up - (up @ e1) * e1 if not keep_roll else up.copy()
+        if keep_roll and abs(e1[2]) > min_depth_slope:
+            # up (sin r cos p, -cos r cos p, -sin p) perpendicular to the contact line, roll kept:
+            # cos p (sin r e1x - cos r e1y) = sin p e1z
+            p_line = math.atan((math.sin(roll) * e1[0] - math.cos(roll) * e1[1]) / e1[2])
+            u = np.array([math.sin(roll) * math.cos(p_line), -math.cos(roll) * math.cos(p_line), -math.sin(p_line)])
         if spread[1] > min_spread:
             nrm = Vt[2] * np.sign(Vt[2] @ up)
             if math.degrees(math.acos(np.clip(nrm @ up, -1, 1))) < max_tilt_deg:
@@ -407,6 +452,29 @@ def refine_ground(
     d = float(np.median(pts @ u))
     p, r = pitch_roll_from_up(u)
     return p, r, max(-d, 0.05)
+
+
+def _low_feet(joints: np.ndarray, scale: float, max_height: float) -> np.ndarray:
+    """``(T, 4)`` foot joints whose sole is within ``max_height`` metres of the frame's lowest sole."""
+    sole = joints[:, list(FOOT_JOINTS), 1] - scale * FOOT_REST_HEIGHTS
+    return sole - sole.min(1, keepdims=True) < max_height
+
+
+def _contacts(joints: np.ndarray, fps: float, scale: float, still: np.ndarray | None, cfg: FitConfig) -> np.ndarray:
+    """Contacts for the second pass: slow and low feet, or feet still in the image and not above the other foot."""
+    c = estimate_contacts(joints, fps, scale=scale, max_speed=cfg.contact_speed)
+    if still is not None:
+        c = c | (still & _low_feet(joints, scale, cfg.still_height))
+    return c
+
+
+def _up_correction(old: tuple[float, float, float], new: tuple[float, float, float]) -> torch.Tensor:
+    """``(3, 3)`` camera-axes rotation taking world up of camera ``old`` to that of camera ``new``."""
+    from humokit.motion.rotations import rotation_between
+
+    Ro = camera_rotation(torch.tensor(old[0]), torch.tensor(old[1])).to(torch.float32)
+    Rn = camera_rotation(torch.tensor(new[0]), torch.tensor(new[1])).to(torch.float32)
+    return rotation_between(Ro[:, 1], Rn[:, 1])
 
 
 def _reexpress(R_all: torch.Tensor, root_all: torch.Tensor, old: tuple[float, float, float],
@@ -471,21 +539,28 @@ def _fit_track(track: KeypointTrack, focal: float | None, skeleton: Skeleton | N
     root_all = torch.as_tensor(init.root, dtype=torch.float32).clone()
     wins = _windows(T, cfg.window, cfg.overlap)
     contacts: np.ndarray | None = None
+    still = (image_still_feet(track.uv, track.confidence, track.names, track.fps, max_speed=cfg.still_speed)
+             if cfg.still_speed > 0 else None)
     bar = tqdm(total=2 * len(wins), desc="fit", unit="window", **({} if progress and len(wins) > 1 else {"disable": True}))
     for pass_idx, iters in enumerate((cfg.iters_pose, cfg.iters_contact)):
         if pass_idx == 1:
             sc = float(torch.exp(log_scale))
             with torch.no_grad():
                 J, _ = forward_kinematics(R_all, root_all, pb.offsets * sc, pb.parents)
-            contacts = estimate_contacts(J.numpy(), track.fps, scale=sc, max_speed=cfg.contact_speed)
+            contacts = _contacts(J.numpy(), track.fps, sc, still, cfg)
             if cfg.fit_camera:
+                cam0 = cam
                 for _ in range(2):
-                    new = refine_ground(J.numpy(), contacts, cam, sc)
+                    new = refine_ground(J.numpy(), contacts, cam, sc, keep_roll=cfg.keep_roll)
                     R_all, root_all = _reexpress(R_all, root_all, cam, new)
                     cam = new
                     with torch.no_grad():
                         J, _ = forward_kinematics(R_all, root_all, pb.offsets * sc, pb.parents)
-                    contacts = estimate_contacts(J.numpy(), track.fps, scale=sc, max_speed=cfg.contact_speed)
+                    contacts = _contacts(J.numpy(), track.fps, sc, still, cfg)
+                if rel3d is not None and cfg.retilt_3d:
+                    # the detector's 3D landmarks lean with its own guess of gravity: turn them by the correction
+                    A = _up_correction(cam0, cam)
+                    rel3d = rel3d @ A.T
         prev_end = 0
         for wi, (s, e) in enumerate(wins):
             sl = slice(s, e)
@@ -517,6 +592,8 @@ def _fit_track(track: KeypointTrack, focal: float | None, skeleton: Skeleton | N
     with torch.no_grad():
         J, _ = forward_kinematics(R_all, root_all, pb.offsets * scale, pb.parents)
     contacts = estimate_contacts(J.numpy(), track.fps, scale=scale)
+    if still is not None and cfg.still_final:
+        contacts = contacts | (still & _low_feet(J.numpy(), scale, cfg.still_height))
     # outputs: world origin under the first pelvis
     shift = root_all[0].clone()
     shift[1] = 0.0

@@ -117,6 +117,27 @@ def recover_video(
     if physics not in PHYSICS_MODES:
         raise InputError(f"physics must be one of {PHYSICS_MODES}, got {physics!r}")
     raw = detect_track(video, detector, person=person, fps=fps, progress=progress)
+    return recover_track(raw, focal=focal, skeleton=skeleton, config=config, physics=physics, body=body, progress=progress)
+
+
+def recover_track(
+    raw: KeypointTrack,
+    *,
+    focal: float | None = None,
+    skeleton: Skeleton | None = None,
+    config: FitConfig | None = None,
+    physics: PhysicsMode = "kinematic",
+    body: object | None = None,
+    progress: bool = True,
+) -> Recovery:
+    """The part of :func:`recover_video` after the detector: swap repair, cleaning, fit, physics.
+
+    ``raw`` is a track as :func:`~humokit.optim.track.detect_track` returns it
+    (e.g. one saved with :meth:`KeypointTrack.save` and loaded again); the
+    other arguments are those of :func:`recover_video`.
+    """
+    if physics not in PHYSICS_MODES:
+        raise InputError(f"physics must be one of {PHYSICS_MODES}, got {physics!r}")
     t0 = time.perf_counter()
     track = clean_track(fix_swaps(raw))
     t_clean = time.perf_counter() - t0
