@@ -44,6 +44,8 @@ def main() -> None:
     from humokit.motion.priors.checkpoint import load_checkpoint
     from humokit.motion.priors.evaluate import embed_motions, embed_texts, generate_set, load_eval_set, score, time_one
     from humokit.motion.priors.sampling import load_generator
+    from humokit.motion import metrics as M
+    from scipy.stats import binomtest
 
     base = Path(args.checkpoints) if args.checkpoints else checkpoints_dir()
     ev = load_checkpoint(base / "evaluator", "evaluator")
@@ -54,6 +56,7 @@ def main() -> None:
     real_emb = embed_motions(ev, es.features)
     mm_idx = list(range(min(args.mm_texts, n)))
     rows: dict[str, dict] = {}
+    paired: list[str] = []
     # real data: MultiModality from the other real motions sharing a caption is undefined -> nan
     rows["real"] = {**score(ev, es, es.features, text_emb, real_emb, None), "ms": float("nan")}
     print(f"[{args.split}: {n} motions, {time.time() - t0:.0f}s]", flush=True)
@@ -82,9 +85,15 @@ def main() -> None:
                 variants["+phys re-enc"] = FeatureProjector(gen.mean, gen.std, reencode="all")
             if name == "diffusion":
                 variants["+phys post"] = FeatureProjector(gen.mean, gen.std, diffusion_steps=())
+            base_top1 = M.retrieval_ranks(text_emb, embed_motions(ev, feats)) == 0
             for suffix, proj in variants.items():
                 t1 = time.time()
                 feats = generate_set(gen, es, list(range(n)), seed=1, projector=proj)
+                top1 = M.retrieval_ranks(text_emb, embed_motions(ev, feats)) == 0
+                lost, won = int((base_top1 & ~top1).sum()), int((~base_top1 & top1).sum())
+                p = binomtest(min(lost, won), lost + won).pvalue if lost + won else 1.0
+                paired.append(f"{name + suffix}: top-1 hits lost {lost}, won {won} of {len(top1)} "
+                              f"(R@1 {(won - lost) / len(top1):+.3f}; exact McNemar p = {p:.2f})")
                 mm_feats = generate_set(gen, es, rep, seed=2, projector=proj)
                 mm_emb = embed_motions(ev, mm_feats).reshape(len(mm_idx), args.mm_repeats, -1)
                 row = score(ev, es, feats, text_emb, real_emb, mm_emb)
@@ -98,6 +107,9 @@ def main() -> None:
     print("|" + "-" * (len(head) - 2) + "|")
     for name, r in rows.items():
         print(f"| {name:<18} | " + " | ".join(f"{r[c]:9.3f}" for c in cols) + " |")
+    if paired:
+        print("\npaired change of top-1 retrieval against the same model without projection (same texts and seeds):")
+        print("\n".join(paired))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
 

@@ -36,19 +36,29 @@ def r_precision(text: np.ndarray, motion: np.ndarray, *, top_k: int = 3, batch_s
     Returns:
         ``(top_k,)`` fraction of texts whose motion ranks within top-1..top_k.
     """
+    rank = retrieval_ranks(text, motion, batch_size=batch_size)
+    return np.array([(rank < k).mean() for k in range(1, top_k + 1)])
+
+
+def retrieval_ranks(text: np.ndarray, motion: np.ndarray, *, batch_size: int = 32) -> np.ndarray:
+    """``(N',)`` per pair, how many motions of its batch are strictly closer to its text than its own motion.
+
+    Batches of ``batch_size`` consecutive pairs; the last incomplete batch is
+    dropped (``N' = N // batch_size * batch_size``). Rank 0 = a top-1 hit;
+    comparing two models' ranks on the same texts gives paired tests.
+    """
     t, m = _emb(text, "r_precision"), _emb(motion, "r_precision")
     if t.shape != m.shape:
         raise InputError(f"r_precision: text {t.shape} and motion {m.shape} differ")
     nb = len(t) // batch_size
     if nb == 0:
         raise InputError(f"r_precision: need at least {batch_size} pairs, got {len(t)}")
-    hits = np.zeros(top_k)
+    ranks = []
     for b in range(nb):
         sl = slice(b * batch_size, (b + 1) * batch_size)
         d = _cdist(t[sl], m[sl])
-        rank = (d < np.diag(d)[:, None]).sum(1)  # how many motions are strictly closer than the match
-        hits += np.array([(rank < k).sum() for k in range(1, top_k + 1)])
-    return hits / (nb * batch_size)
+        ranks.append((d < np.diag(d)[:, None]).sum(1))  # how many motions are strictly closer than the match
+    return np.concatenate(ranks)
 
 
 def fid(a: np.ndarray, b: np.ndarray) -> float:
