@@ -109,8 +109,8 @@ class FitConfig:
 
     window: int = 120
     overlap: int = 16
-    iters_pose: int = 100
-    iters_contact: int = 80
+    iters_pose: int = 200
+    iters_contact: int = 160
     lr: float = 0.02
     sigma_2d: float = 0.008
     sigma_3d: float = 0.2
