@@ -34,9 +34,13 @@ def run_demo(
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     motion = _demo_motion(text, seconds, model)
+    body = create_body("anny")
+    if model != "builtin":
+        from humokit.optim.physics.projection import project_motion
+
+        motion = project_motion(motion, body)  # feet held on the Anny body's own proportions
     motion_path = output / "motion.npz"
     motion.save(str(motion_path))
-    body = create_body("anny")
     posed = body.forward(motion)
     verts = posed.vertices.detach().numpy()
     faces = posed.faces.numpy()

@@ -538,10 +538,17 @@ def project_motion(
     bm = resolve_body(body)
     if contacts is None and use_stored_contacts:
         contacts = motion.contacts
+    scale = 1.0
+    source = motion
     if bm is None:
         sole: np.ndarray = sole_heights(motion.skeleton)
         lowest = None
     else:
+        # project on the body's own skeleton (its limb proportions differ: a foot held on the
+        # canonical skeleton slides on the body); the body poses it identically (root scale 1)
+        rest = bm.rest(bm.shape_from_motion(motion))  # type: ignore[attr-defined]
+        scale = bm.root_scale_for(rest, motion)  # type: ignore[attr-defined]
+        motion = motion.replace(skeleton=rest.skeleton, root_position=(motion.root_position * scale).astype(np.float32))
         sole, lowest = mesh_soles(bm, motion)
     out = motion
     for it in range(2 if bm is not None else 1):
@@ -553,6 +560,8 @@ def project_motion(
                                      blend=blend, return_info=True)
         out = joints_to_motion(out, Y.numpy()).replace(contacts=info.contacts)
         contacts = info.contacts  # the second pass keeps the first one's contacts
+    if bm is not None:
+        out = out.replace(skeleton=source.skeleton, root_position=(out.root_position / scale).astype(np.float32))
     return (out, info) if return_info else out
 
 
