@@ -20,6 +20,7 @@ Contacts are detected by one detector for every row (stored labels are ignored).
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import time
 from pathlib import Path
@@ -73,17 +74,25 @@ def measure(motions: list[Motion], body: str | None, humanoid: object | None) ->
     return dict(zip(COLS, [float(np.nanmedian(a[:, i])) if i == 5 else float(a[:, i].mean()) for i in range(6)]))
 
 
-def text_alignment(model: str, limit: int) -> str:
-    """R@1 / FID / Phys-Err of ``model`` on ``limit`` test captions, without and with projection (features)."""
+@functools.lru_cache(maxsize=1)
+def _eval_set(limit: int) -> tuple:
+    """Evaluator, ``limit`` test entries, their text and real-motion embeddings (loaded once for all models)."""
     from humokit._paths import checkpoints_dir
     from humokit.motion.priors.checkpoint import load_checkpoint
-    from humokit.motion.priors.evaluate import embed_motions, embed_texts, generate_set, load_eval_set, score
-    from humokit.motion.priors.sampling import load_generator
-    from humokit.optim.physics.guidance import FeatureProjector
+    from humokit.motion.priors.evaluate import embed_motions, embed_texts, load_eval_set
 
     ev = load_checkpoint(checkpoints_dir() / "evaluator", "evaluator")
     es = load_eval_set(DATA, "test", limit=limit)
-    te, re_ = embed_texts(ev, es), embed_motions(ev, es.features)
+    return ev, es, embed_texts(ev, es), embed_motions(ev, es.features)
+
+
+def text_alignment(model: str, limit: int) -> str:
+    """R@1 / FID / Phys-Err of ``model`` on ``limit`` test captions, without and with projection (features)."""
+    from humokit.motion.priors.evaluate import generate_set, score
+    from humokit.motion.priors.sampling import load_generator
+    from humokit.optim.physics.guidance import FeatureProjector
+
+    ev, es, te, re_ = _eval_set(limit)
     gen = load_generator(model)
     idx = list(range(len(es.captions)))
     a = score(ev, es, generate_set(gen, es, idx, seed=1), te, re_, None)

@@ -16,13 +16,13 @@ from humokit.motion.motion import Motion
 DEFAULT_PROMPT = "a person walks forward"
 
 
-def _demo_motion(text: str | None, seconds: float, model: str) -> Motion:
-    """Generate from text with the shipped prior and the kinematic physics projection; the built-in walk when ``model == "builtin"``."""
+def _demo_motion(text: str | None, seconds: float, model: str, body: object) -> Motion:
+    """Generate from text with the shipped prior, projected onto ``body``'s ground contact; the built-in walk when ``model == "builtin"``."""
     if model == "builtin":
         return builtin_motion("walk", seconds=seconds, fps=30.0)
     from humokit.optim.physics.guidance import generate_physical
 
-    return generate_physical(text or DEFAULT_PROMPT, model=model, seconds=seconds, seed=0)  # type: ignore[return-value]
+    return generate_physical(text or DEFAULT_PROMPT, model=model, seconds=seconds, seed=0, body=body)  # type: ignore[return-value]
 
 
 def run_demo(
@@ -33,12 +33,8 @@ def run_demo(
 
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
-    motion = _demo_motion(text, seconds, model)
     body = create_body("anny")
-    if model != "builtin":
-        from humokit.optim.physics.projection import project_motion
-
-        motion = project_motion(motion, body)  # feet held on the Anny body's own proportions
+    motion = _demo_motion(text, seconds, model, body)  # feet held on the Anny body's own proportions
     motion_path = output / "motion.npz"
     motion.save(str(motion_path))
     posed = body.forward(motion)

@@ -92,6 +92,15 @@ def bone_drift(joints: np.ndarray) -> float:
     return float(np.abs(L - np.median(L, axis=0)).max() * 1000)
 
 
+def lowest_sole(joints: np.ndarray, sole: np.ndarray) -> float:
+    """Height of the lowest foot sole over a clip of ``joints (T, 22, 3)`` with sole heights ``(4,)``, metres.
+
+    The ground a clip stands on when it is grounded by its soles (as
+    :meth:`~humokit.motion.motion.Motion.to_ground` does).
+    """
+    return float((np.asarray(joints)[:, FOOT, 1] - sole).min())
+
+
 @dataclass(frozen=True)
 class JointPlausibility:
     """PhysDiff metrics of a joint sequence (mm; jerk in m/s^3); see the module docstring."""
@@ -131,7 +140,7 @@ def joint_plausibility(
         raise InputError("joint_plausibility: joint positions contain NaN or inf")
     sole = (skeleton or default_skeleton()).sole_heights()
     if ground is None:
-        ground = float((J[:, FOOT, 1] - sole).min())
+        ground = lowest_sole(J, sole)
     radii = JOINT_RADII.copy()
     radii[FOOT] = sole
     if contacts is None:

@@ -84,6 +84,12 @@ def _check_request(text: str, seconds: float, max_frames: int) -> int:
     return int(round(s * FPS))
 
 
+def _pad_last(x: torch.Tensor, n: int) -> torch.Tensor:
+    """``(B, T, D)`` -> ``(B, max(T, n), D)``, extended by repeating the last frame (token-length padding)."""
+    pad = n - x.shape[1]
+    return torch.cat([x, x[:, -1:].expand(-1, pad, -1)], 1) if pad > 0 else x
+
+
 def sample_features(
     gen: Generator,
     texts: list[str],
@@ -136,9 +142,7 @@ def sample_features(
                 codes = rt.generate(ids, sent, n_tok)
                 x = vq.decode_codes(codes)[:, :T]
                 x = torch.where(km[:, :T], kn[:, :T], x)
-                pad = n_tok.max() * u - x.shape[1]
-                x = torch.cat([x, x[:, -1:].expand(-1, int(pad), -1)], 1) if pad > 0 else x
-                known_ids = vq.encode(x)
+                known_ids = vq.encode(_pad_last(x, int(n_tok.max()) * u))
                 frame_known = km.any(-1)
                 fk = torch.zeros(B, int(n_tok.max()) * u, dtype=torch.bool)
                 fk[:, : frame_known.shape[1]] = frame_known
@@ -151,10 +155,7 @@ def sample_features(
             if reencode:
                 # re-encode the projected motion into tokens ("all": every RVQ layer; "base": the base
                 # layer, with the residual layers re-predicted by the residual transformer)
-                xp = projector(x[:, :T], L)  # type: ignore[misc]
-                pad = x.shape[1] - T
-                xp = torch.cat([xp, xp[:, -1:].expand(-1, pad, -1)], 1) if pad > 0 else xp
-                codes_p = vq.encode(xp)
+                codes_p = vq.encode(_pad_last(projector(x[:, :T], L), x.shape[1]))  # type: ignore[misc]
                 if known_ids is not None and fixed is not None:
                     codes_p = torch.where(fixed[..., None], known_ids, codes_p)
                 if reencode == "base":

@@ -42,7 +42,8 @@ import torch
 
 from humokit.errors import InputError
 from humokit.motion.features import FEATURE_DIM, ROT6D, features_to_joints, joints_to_features
-from humokit.motion.skeleton import FOOT_JOINTS, default_skeleton
+from humokit.motion.plausibility import lowest_sole
+from humokit.motion.skeleton import default_skeleton
 from humokit.optim.physics.projection import project_joints
 
 FPS = 20.0
@@ -63,9 +64,7 @@ def project_features(feats: np.ndarray, fps: float = FPS, **kwargs: object) -> n
     if len(F) < 2:
         return F.copy()
     J = features_to_joints(F, full=True).astype(np.float64)  # (T + 1, 22, 3)
-    sole = default_skeleton().sole_heights()
-    ground = float((J[:, list(FOOT_JOINTS), 1] - sole).min())
-    Y = project_joints(J, fps, ground=ground, **kwargs)  # type: ignore[arg-type]
+    Y = project_joints(J, fps, ground=lowest_sole(J, default_skeleton().sole_heights()), **kwargs)  # type: ignore[arg-type]
     # position-derived channels (root, ric, velocities, contacts) come from the projected joints, so the
     # motion is exactly the projected one; generated rotation channels disagree with their own positions
     # (recomputing them from positions changes how the motion reads), so they only take the change the
@@ -126,12 +125,14 @@ def feature_projector(model: str = "mask", checkpoints: str | None = None, **kwa
 
 
 def generate_physical(text: str, model: str = "mask", seconds: float = 4.0, seed: int | None = None,
-                      **kwargs: object) -> object:  # fmt: skip
+                      body: object | None = None, **kwargs: object) -> object:  # fmt: skip
     """:func:`humokit.motion.priors.generate` with kinematic physics projection inside and after sampling.
 
     The features are projected inside sampling (:class:`FeatureProjector`);
     the motion on the canonical skeleton (whose fixed bone lengths move the
-    feet of a generated clip by a few centimetres) is projected once more with
+    feet of a generated clip by a few centimetres), or on ``body``'s own
+    skeleton when one is given (a BodyModel or name: its limb proportions
+    differ), is projected once more with
     :func:`~humokit.optim.physics.projection.project_motion`, unless keyframes
     fix joints exactly. Returns a grounded
     :class:`~humokit.motion.motion.Motion` whose contacts are the ones the
@@ -144,5 +145,5 @@ def generate_physical(text: str, model: str = "mask", seconds: float = 4.0, seed
     proj = feature_projector(model, str(ck) if ck else None)
     m = generate(text, model=model, seconds=seconds, seed=seed, projector=proj, **kwargs)  # type: ignore[arg-type]
     if kwargs.get("keyframes") is None:
-        m = project_motion(m)  # type: ignore[assignment]
+        m = project_motion(m, body)  # type: ignore[assignment]
     return m

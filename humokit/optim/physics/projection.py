@@ -36,10 +36,9 @@ from humokit.motion.motion import Motion
 from humokit.motion.rotations import rotation_between
 from humokit.motion.skeleton import FOOT_JOINTS, NUM_JOINTS, PARENTS, forward_kinematics
 from humokit.optim.physics._body import JOINT_RADII, check_joints, sole_heights
-from humokit.optim.physics.contacts import contact_runs, detect_contacts
+from humokit.optim.physics.contacts import _runs, contact_runs, detect_contacts
 
-LEGS = ((1, 4, 7, 10), (2, 5, 8, 11))
-SOFT_IK = 0.0  # (hip, knee, ankle, toe) left, right
+LEGS = ((1, 4, 7, 10), (2, 5, 8, 11))  # (hip, knee, ankle, toe) left, right
 
 
 @dataclass(frozen=True)
@@ -63,31 +62,22 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
 
 
 def _clearance(foot: np.ndarray, floor: np.ndarray, held: np.ndarray, fps: float, clear: float,
-               min_speed: float = 0.05, ramp: int = 0) -> np.ndarray:  # fmt: skip
+               min_speed: float = 0.05) -> np.ndarray:  # fmt: skip
     """``(T,)`` upward lift of a whole foot so that where it is not held and moves, it clears the ground.
 
     ``foot`` ``(T, 2, 3)`` ankle and toe positions, ``floor`` ``(T, 2)`` the
     height each joint has when standing on the ground, ``held`` ``(T, 2)``
     bool; a joint moving faster than ``min_speed`` m/s (x/z) that is not held
-    is raised to ``clear`` metres above its floor. Held frames are never
-    lifted (they are in contact); within ``ramp`` frames of a hold the lift
-    tapers to zero (smoothstep).
+    is raised to ``clear`` metres above its floor (speed: the larger of the
+    steps into and out of the frame). Held frames are never lifted (they are
+    in contact).
     """
     h = foot[..., 1] - floor  # (T, 2)
-    v = np.zeros(h.shape)
     d = np.linalg.norm(np.diff(foot[..., [0, 2]], axis=0), axis=-1) * fps
-    v[1:] = np.maximum(v[1:], d)
-    v[:-1] = np.maximum(v[:-1], d)
+    pad = np.zeros((1, h.shape[1]))
+    v = np.maximum(np.concatenate([pad, d]), np.concatenate([d, pad]))
     need = np.where(~held & (v > min_speed) & (h < clear), clear - h, 0.0).max(axis=1)
-    down = held.any(axis=1)
-    need = np.where(down, 0.0, need)
-    if ramp > 0 and down.any() and need.any():
-        # taper the lift into and out of holds (a foot lands and takes off, it does not pop)
-        t = np.arange(len(need))
-        gap = np.abs(t[:, None] - t[down][None, :]).min(axis=1)
-        x = np.clip(gap / (ramp + 1.0), 0.0, 1.0)
-        need = need * x * x * (3 - 2 * x)
-    return need
+    return np.where(held.any(axis=1), 0.0, need)
 
 
 def _gaussian_matrix(T: int, sigma: float) -> np.ndarray:
@@ -185,10 +175,10 @@ def stance_contacts(
     (no stance foot moves like that). ``P`` ``(T, 22, 3)``, ``sole`` ``(T, 4)``.
     """
     h = P[:, list(FOOT_JOINTS), 1] - sole - ground  # (T, 4)
-    low = np.minimum(h[:, 0:2].min(axis=1), h[:, 2:4].min(axis=1))  # (T,)
-    floor = float(np.percentile(low, 5)) if len(low) else 0.0
+    left, right = h[:, 0:2].min(axis=1), h[:, 2:4].min(axis=1)  # (T,) lowest sole of each foot
+    floor = float(np.percentile(np.minimum(left, right), 5)) if len(h) else 0.0
     rel = np.where(np.abs(h) < max_height, h - floor, np.inf)
-    left_lower = h[:, 0:2].min(axis=1) <= h[:, 2:4].min(axis=1)
+    left_lower = left <= right
     out = np.zeros(h.shape, dtype=bool)
     out[:, 0:2] = left_lower[:, None] & (rel[:, 0:2] < tolerance)
     out[:, 2:4] = ~left_lower[:, None] & (rel[:, 2:4] < tolerance)
@@ -200,8 +190,6 @@ def stance_contacts(
 
 def _long_flights(contacts: np.ndarray, fps: float, max_flight: float) -> np.ndarray:
     """``(T,)`` bool: frames inside contact-free stretches longer than ``max_flight`` seconds."""
-    from humokit.motion.contacts import _runs
-
     out = np.zeros(len(contacts), dtype=bool)
     for a, b in _runs(~contacts.any(axis=1)):
         if (b - a) / fps > max_flight:
@@ -319,7 +307,7 @@ def project_joints(
     fix_slip: bool = False,
     smooth: float = 0.0,
     max_flight: float = 0.5,
-    soft_ik: float = SOFT_IK,
+    soft_ik: float = 0.0,
     return_info: bool = False,
 ) -> torch.Tensor | np.ndarray | tuple[torch.Tensor | np.ndarray, ProjectionInfo]:
     """Project joint positions onto physically plausible ground contact.
