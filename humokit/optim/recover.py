@@ -24,7 +24,7 @@ from humokit.motion.motion import Motion
 from humokit.motion.skeleton import Skeleton
 from humokit.optim.fit import FitConfig, FitResult, fit_track
 from humokit.optim.keypoints import KeypointDetector
-from humokit.optim.track import KeypointTrack, clean_track, detect_track, fix_swaps
+from humokit.optim.track import KeypointTrack, clean_track, detect_track, fix_swaps, reject_glitches
 
 
 PhysicsMode = Literal["kinematic", "none"]
@@ -139,7 +139,7 @@ def recover_track(
     if physics not in PHYSICS_MODES:
         raise InputError(f"physics must be one of {PHYSICS_MODES}, got {physics!r}")
     t0 = time.perf_counter()
-    track = clean_track(fix_swaps(raw))
+    track = clean_track(reject_glitches(fix_swaps(raw)))
     t_clean = time.perf_counter() - t0
     fit = fit_track(track, focal=focal, skeleton=skeleton, config=config, progress=progress)
     t0 = time.perf_counter()

@@ -6,7 +6,10 @@ rank them by prominence (larger and more central first) and take the
 ``person``-th; then follow that person frame to frame inside a box grown
 around their last position (the detector's tracking mode). When the person is
 lost, detect again on the whole frame and re-associate by overlap with the
-last box. :func:`clean_track` then fills gaps by interpolation (filled
+last box. :func:`reject_glitches` drops frames where the detector briefly
+locked onto something else (a few frames whose torso or whole pose jumps away
+from the robust local trend of the track, typically while its tracking
+settles on a cluttered first frame). :func:`clean_track` then fills gaps by interpolation (filled
 samples get a low confidence) and smooths with a confidence-weighted,
 zero-phase one-euro filter, which removes jitter on slow motion while keeping
 fast motion (its cutoff rises with speed).
@@ -285,6 +288,87 @@ def one_euro(
     fwd = run(x, w)
     bwd = run(x[::-1], w[::-1])[::-1]
     return 0.5 * (fwd + bwd)
+
+
+def _robust_lines(t: np.ndarray, y: np.ndarray, iters: int = 3, c: float = 4.685) -> np.ndarray:
+    """Per column, a straight line through ``y (n, k, d)`` over times ``t (n,)``, robust to outliers.
+
+    Least median of squares over the lines through every pair of samples
+    (tolerates up to half the samples being outliers, wherever they are),
+    refined by reweighted least squares with Tukey's biweight; returns the
+    fitted values ``(n, k, d)``.
+    """
+    n = len(t)
+    a, b = np.triu_indices(n, 1)
+    slope = (y[b] - y[a]) / (t[b] - t[a])[:, None, None]  # (P, k, d)
+    lines = y[a][None] + (t[:, None] - t[a][None])[..., None, None] * slope[None]  # (n, P, k, d)
+    med = np.median(np.linalg.norm(y[:, None] - lines, axis=-1), axis=0)  # (P, k)
+    best = med.argmin(0)  # (k,)
+    fit = lines[:, best, np.arange(y.shape[1])]  # (n, k, d)
+    for _ in range(iters):
+        r = np.linalg.norm(y - fit, axis=-1)  # (n, k)
+        u = r / (c * 1.4826 * np.median(r, axis=0) + 1e-6)
+        w = np.where(u < 1.0, (1.0 - u**2) ** 2, 0.0)
+        tw = w.sum(0).clip(1e-9)  # (k,)
+        mt = (w * t[:, None]).sum(0) / tw
+        my = (w[..., None] * y).sum(0) / tw[:, None]
+        dt = t[:, None] - mt  # (n, k)
+        sl = (w[..., None] * dt[..., None] * (y - my)).sum(0) / (w * dt**2).sum(0).clip(1e-9)[:, None]
+        fit = my + dt[..., None] * sl
+    return fit
+
+
+_BODY_PARTS = ("shoulder", "elbow", "wrist", "hip", "knee", "ankle", "heel", "foot_index")
+
+
+def reject_glitches(track: KeypointTrack, *, window: int = 15, torso: float = 0.45, pose: float = 0.6) -> KeypointTrack:
+    """Copy of ``track`` without frames where the detection jumped off the person for a moment.
+
+    For each frame, robust straight lines (:func:`_robust_lines`) are fitted
+    through the nearest ``window`` found frames of (a) the torso's centre and
+    length (shoulders and hips) and (b) every body landmark (limbs and
+    torso; all landmarks for detectors without those names); the frame is a glitch
+    when its torso is more than ``torso`` torso lengths from its line, or the
+    median landmark is more than ``pose`` torso lengths from its own (on the
+    rendered clips of ``benchmarks/recover.py`` no clean frame reached either
+    threshold, walks across the image included, while frames where MediaPipe
+    had locked onto the cluttered background scored 0.7-1.6). Glitch frames
+    (and one frame either side) are marked not found, with zero confidence,
+    so :func:`clean_track` fills them from the frames around. Tracks without shoulder and hip landmarks are
+    returned unchanged.
+    """
+    names = list(track.names)
+    need = ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
+    T = track.num_frames
+    if any(n not in names for n in need) or T < window:
+        return track
+    S, H = [names.index(n) for n in need[:2]], [names.index(n) for n in need[2:]]
+    uv = track.uv
+    ok = track.found & np.isfinite(uv).all(-1).all(-1)
+    if ok.sum() < window:
+        return track
+    centre = 0.25 * (uv[:, S].sum(1) + uv[:, H].sum(1))
+    length = np.linalg.norm(uv[:, S].mean(1) - uv[:, H].mean(1), axis=-1)
+    L = max(float(np.median(length[ok])), 1e-6)
+    body = np.concatenate([centre, length[:, None]], -1)[:, None] / L  # (T, 1, 3)
+    body_marks = [i for i, n in enumerate(names) if n.split("_", 1)[-1] in _BODY_PARTS] or list(range(len(names)))
+    marks = uv[:, body_marks] / L  # (T, K', 2)
+    good = np.nonzero(ok)[0]
+    glitch = np.zeros(T, dtype=bool)
+    for t in good:
+        k = int(np.searchsorted(good, t))
+        a = max(0, min(k - window // 2, len(good) - window))
+        idx = good[a : a + window]
+        i = int(np.nonzero(idx == t)[0][0])
+        tt = idx.astype(np.float64)
+        d_torso = np.linalg.norm(body[t, 0] - _robust_lines(tt, body[idx])[i, 0])
+        d_pose = np.median(np.linalg.norm(marks[t] - _robust_lines(tt, marks[idx])[i], axis=-1))
+        glitch[t] = d_torso > torso or d_pose > pose
+    if not glitch.any():
+        return track
+    glitch = glitch | np.r_[glitch[1:], False] | np.r_[False, glitch[:-1]]
+    conf = np.where(glitch[:, None], 0.0, track.confidence)
+    return replace(track, confidence=conf, found=track.found & ~glitch)
 
 
 def clean_track(track: KeypointTrack, *, min_cutoff: float = 1.5, beta: float = 0.7) -> KeypointTrack:

@@ -1,0 +1,49 @@
+"""Rejection of brief detector glitches in keypoint tracks."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from humokit.motion.builtin import builtin_motion
+from humokit.optim.track import reject_glitches
+from humokit.render.camera import look_at
+
+from ._synth import synthetic_track
+
+
+def _track(name: str = "walk", seconds: float = 3.0, eye=(3.0, 0.8, 4.5)):
+    m = builtin_motion(name, seconds=seconds, fps=30)
+    target = m.joints()[:, 0].mean(0)
+    cam = look_at(target + np.array(eye), target, fov_y=45.0, width=640, height=480)
+    return synthetic_track(m, cam, px_noise=1.0)
+
+
+def test_clean_tracks_keep_every_frame():
+    for name in ("walk", "squat", "wave"):
+        tr = _track(name)
+        assert reject_glitches(tr).found.all(), name
+    # a person crossing the image fast (camera close to the path, walk seen side-on)
+    tr = _track("walk", eye=(2.0, 0.5, 0.0))
+    assert reject_glitches(tr).found.all()
+
+
+def test_jump_to_another_place_is_dropped():
+    tr = _track()
+    uv = tr.uv.copy()
+    bad = [0, 1, 2, 3]  # the detector's tracking settles after a few frames, as on a cluttered first frame
+    uv[bad] = uv[bad] * 0.6 + np.array([250.0, 40.0])  # a smaller "person" somewhere else
+    uv[40] = uv[40, ::-1]  # one frame whose landmarks are shuffled onto each other
+    out = reject_glitches(replace(tr, uv=uv))
+    dropped = set(np.nonzero(~out.found)[0].tolist())
+    assert set(bad) | {40} <= dropped
+    assert dropped <= set(bad) | {4, 39, 40, 41}  # glitches and one frame either side, nothing else
+    assert (out.confidence[sorted(dropped)] == 0).all()
+    kept = ~np.isin(np.arange(tr.num_frames), sorted(dropped))
+    assert (out.confidence[kept] == tr.confidence[kept]).all()
+
+
+def test_short_or_torso_less_tracks_are_left_alone():
+    tr = _track(seconds=0.3)
+    assert reject_glitches(tr) is tr
