@@ -8,10 +8,16 @@ are a subset, so COCO detectors work too):
    @ (scale * offset)``, with ``offset`` in metres in the T-pose frame
    (humokit axes: Y up, +Z forward, left = +X). Offsets were measured once on
    the default Anny body (``render.keypoints.face_landmark_vertices`` for the
-   face points, the lowest-rearmost foot vertex for the heel). Joint-type
-   landmarks (shoulders, elbows, wrists, hips, knees, ankles) have zero
-   offset. The fitter projects these markers and compares them with the
-   detections.
+   face points). The heel and foot index are where MediaPipe puts them, which
+   is not the mesh's heel and toe tip: fitted by least
+   squares to MediaPipe's detections on the rendered val-split videos of
+   ``benchmarks/recover.py`` (truth rotations from IK of the rendered joints):
+   its foot index sits ~4 cm behind the toe tip and its heel ~2 cm higher
+   and 3 cm further forward (with mesh-tip offsets the fitted feet pointed
+   ~20 degrees off in heading). The same fit moved the joint-type landmarks
+   (shoulders, elbows, wrists, hips, knees, ankles) by 1-3 cm, which did not
+   improve the fitted joints, so they keep zero offset. The fitter projects these markers and compares them with
+   the detections.
 
 2. **Joints from 3D landmarks** (:func:`joints_from_landmarks`), for the IK
    warm start:
@@ -74,8 +80,8 @@ MARKERS: dict[str, tuple[str, tuple[float, float, float], float]] = _mirror({
     "left_hip": ("left_hip", (0.0, 0.0, 0.0), 1.0),
     "left_knee": ("left_knee", (0.0, 0.0, 0.0), 1.0),
     "left_ankle": ("left_ankle", (0.0, 0.0, 0.0), 1.0),
-    "left_heel": ("left_ankle", (0.0, -0.055, -0.054), 0.8),
-    "left_foot_index": ("left_foot", (0.0, -0.015, 0.060), 0.8),
+    "left_heel": ("left_ankle", (-0.012, -0.036, -0.025), 0.8),
+    "left_foot_index": ("left_foot", (-0.019, -0.004, 0.023), 0.8),
 })  # fmt: skip
 
 # Rest heights of foot points above the sole of the default body (metres): ground contact targets.
