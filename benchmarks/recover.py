@@ -264,7 +264,7 @@ def main() -> None:
             track = rec.raw_track
             good = track.confidence > 0.3
             hts = [np.ptp(track.uv[t][good[t]][:, 1]) for t in range(track.num_frames) if good[t].sum() > 3]
-            err = rec.fit.reprojection_error
+            err = rec.fit.reprojection_error[rec.track.found]  # frames with a kept detection (others read 0)
             row = {"name": vid.name, "frames": len(P), "found": float(track.found.mean()),
                    "reproj_px": float(np.median(err)), "reproj_pct": float(np.median(err) / np.median(hts) * 100),
                    "jitter": M.jitter(P, rec.fit.motion.fps), "skate": skate_mm(P, rec.fit.motion.skeleton), "timings": rec.timings,
