@@ -9,8 +9,8 @@ lost, detect again on the whole frame and re-associate by overlap with the
 last box. :func:`reject_glitches` drops frames where the detector briefly
 locked onto something else (a few frames whose torso or whole pose jumps away
 from the robust local trend of the track, typically while its tracking
-settles on a cluttered first frame). :func:`clean_track` then fills gaps by interpolation (filled
-samples get a low confidence) and smooths with a confidence-weighted,
+settles on a cluttered first frame). :func:`clean_track` then fills gaps by
+interpolation (filled samples get a low confidence) and smooths with a confidence-weighted,
 zero-phase one-euro filter, which removes jitter on slow motion while keeping
 fast motion (its cutoff rises with speed).
 """
@@ -326,16 +326,17 @@ def reject_glitches(track: KeypointTrack, *, window: int = 15, torso: float = 0.
 
     For each frame, robust straight lines (:func:`_robust_lines`) are fitted
     through the nearest ``window`` found frames of (a) the torso's centre and
-    length (shoulders and hips) and (b) every body landmark (limbs and
-    torso; all landmarks for detectors without those names); the frame is a glitch
+    length (shoulders and hips) and (b) every body landmark (limbs and torso;
+    all landmarks for detectors without those names); the frame is a glitch
     when its torso is more than ``torso`` torso lengths from its line, or the
     median landmark is more than ``pose`` torso lengths from its own (on the
     rendered clips of ``benchmarks/recover.py`` no clean frame reached either
     threshold, walks across the image included, while frames where MediaPipe
     had locked onto the cluttered background scored 0.7-1.6). Glitch frames
     (and one frame either side) are marked not found, with zero confidence,
-    so :func:`clean_track` fills them from the frames around. Tracks without shoulder and hip landmarks are
-    returned unchanged.
+    so :func:`clean_track` fills them from the frames around. Tracks without
+    shoulder and hip landmarks, or with fewer than ``window`` found frames,
+    are returned unchanged.
     """
     names = list(track.names)
     need = ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
@@ -359,7 +360,7 @@ def reject_glitches(track: KeypointTrack, *, window: int = 15, torso: float = 0.
         k = int(np.searchsorted(good, t))
         a = max(0, min(k - window // 2, len(good) - window))
         idx = good[a : a + window]
-        i = int(np.nonzero(idx == t)[0][0])
+        i = k - a  # t's place in the window
         tt = idx.astype(np.float64)
         d_torso = np.linalg.norm(body[t, 0] - _robust_lines(tt, body[idx])[i, 0])
         d_pose = np.median(np.linalg.norm(marks[t] - _robust_lines(tt, marks[idx])[i], axis=-1))
