@@ -7,7 +7,8 @@ Pipeline modules:
 - :mod:`~humokit.optim.track`: one person's track, gap filling, confidence-weighted one-euro smoothing.
 - :mod:`~humokit.optim.landmarks`: detector landmarks <-> the 22 canonical joints.
 - :mod:`~humokit.optim.camera_model`: the static gravity-aligned camera.
-- :mod:`~humokit.optim.priors`: pose prior, joint limits, learned-prior hook.
+- :mod:`~humokit.optim.priors`: pose prior, joint limits, learned-prior hook;
+  :mod:`~humokit.optim.pose_gmm`: the mixture-of-Gaussians pose prior learned from mocap (the default).
 - :mod:`~humokit.optim.fit`: the temporal fit; :mod:`~humokit.optim.contacts`: foot contacts.
 - :mod:`~humokit.optim.recover`: the whole pipeline and its outputs; :mod:`~humokit.optim.preview`: MP4 preview.
 - :mod:`~humokit.optim.metrics`: MPJPE, PA-MPJPE, W-MPJPE, acceleration error, foot skating, jitter.
@@ -25,6 +26,7 @@ _EXPORTS = {
     "KeypointTrack": "track", "detect_track": "track", "clean_track": "track",
     "FitConfig": "fit", "FitResult": "fit", "fit_track": "fit",
     "GaussianPosePrior": "priors", "LearnedMotionPrior": "priors", "MotionPrior": "priors",
+    "GMMPosePrior": "pose_gmm", "fit_pose_gmm": "pose_gmm",
     "Recovery": "recover", "recover_video": "recover", "save_recovery": "recover",
     "render_preview": "preview", "probe_video": "video", "iter_frames": "video", "VideoInfo": "video",
     "train_avatar": "avatar_fit", "AvatarFrames": "avatar_fit", "AvatarTrainConfig": "avatar_fit",
