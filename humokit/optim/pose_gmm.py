@@ -29,6 +29,7 @@ import torch
 from humokit._io import atomic_path
 from humokit.errors import FileFormatError, InputError, MissingDependencyError
 from humokit.motion.motion import Motion
+from humokit.optim.priors import GaussianPosePrior, MotionPrior
 
 NUM_POSE = 63  # 21 joints x axis-angle
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints" / "pose_gmm.npz"
@@ -121,13 +122,9 @@ def fit_pose_gmm(motions: Iterable[Motion], *, components: int = 8, stride: int 
     return GMMPosePrior(g.weights_, g.means_, g.covariances_)
 
 
-def default_pose_prior() -> object:
+def default_pose_prior() -> MotionPrior:
     """The shipped :class:`GMMPosePrior`, or :class:`~humokit.optim.priors.GaussianPosePrior` if it is missing."""
-    if SHIPPED.is_file():
-        return GMMPosePrior.load(SHIPPED)
-    from humokit.optim.priors import GaussianPosePrior
-
-    return GaussianPosePrior()
+    return GMMPosePrior.load(SHIPPED) if SHIPPED.is_file() else GaussianPosePrior()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -138,6 +135,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--stride", type=int, default=6)
     args = ap.parse_args(argv)
     root = Path(args.data).expanduser()
+    if not (root / "train.txt").is_file():
+        raise SystemExit(f"error: {root}: not a humokit dataset (no train.txt)")
     names = [n.strip() for n in (root / "train.txt").read_text().splitlines() if n.strip()]
     from tqdm import tqdm
 
