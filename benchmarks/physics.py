@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from humokit.motion import Motion
+from humokit.motion.dataset import split_names
 from humokit.optim.physics import has_mujoco, physics_metrics, project_motion
 
 DATA = Path(os.environ.get("HUMOKIT_DATA", "/root/humokit_data/v1"))
@@ -37,8 +38,7 @@ COLS = ("Penetrate", "Float", "Skate", "Phys-Err", "Jerk pk", "Resid F%")
 def real_motions(limit: int) -> tuple[str, list[Motion], list[str]]:
     names_file = DATA / "test.txt"
     if names_file.exists() and (DATA / "motions").is_dir():
-        names = [n.strip() for n in names_file.read_text().split() if n.strip()]
-        names = [n for n in names if not n.startswith("M")]  # mirrored copies add nothing here
+        names = [n for n in split_names(DATA, "test") if not n.startswith("M")]  # mirrored copies add nothing here
         paths = [DATA / "motions" / f"{n}.npz" for n in names]
         paths = [p for p in paths if p.exists()][:limit]
         if paths:

@@ -46,6 +46,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFilter
 
 from humokit.avatars.body import create_body
+from humokit.motion.dataset import split_names
 from humokit.motion.motion import Motion
 from humokit.motion.skeleton import Skeleton
 from humokit.optim import metrics as M
@@ -116,9 +117,8 @@ def render_truth_video(path: Path, motion: Motion, bg: str, seed: int) -> tuple[
 
 def _test_motions(data: Path, n: int, frames: int, seed: int, split_name: str = "test") -> list[tuple[str, Motion]]:
     names = []
-    split = data / f"{split_name}.txt"
-    if split.exists():
-        names = [ln.strip() for ln in split.read_text().splitlines() if ln.strip() and not ln.startswith("M")]
+    if (data / f"{split_name}.txt").exists():
+        names = [n for n in split_names(data, split_name) if not n.startswith("M")]
     out: list[tuple[str, Motion]] = []
     if names:
         rng = np.random.default_rng(seed)

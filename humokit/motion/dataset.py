@@ -355,6 +355,18 @@ def _parse_texts(path: Path) -> list[tuple[str, str, float, float]]:
     return out
 
 
+def split_names(root: str | Path, split: str) -> list[str]:
+    """Names listed in a dataset's ``<root>/<split>.txt`` (one per line; mirrored copies start with ``M``).
+
+    Raises:
+        FileFormatError: the split file does not exist.
+    """
+    split_file = Path(root) / f"{split}.txt"
+    if not split_file.is_file():
+        raise FileFormatError(split_file, "split file not found")
+    return [ln.strip() for ln in split_file.read_text(encoding="utf-8").splitlines() if ln.strip()]
+
+
 class MotionDataset:
     """A torch-style Dataset over a HumanML3D-format folder (ours or the original).
 
@@ -383,16 +395,12 @@ class MotionDataset:
         seed: int | None = None,
     ) -> None:
         self.root = Path(root)
-        split_file = self.root / f"{split}.txt"
-        if not split_file.exists():
-            raise FileFormatError(split_file, "split file not found")
+        names = split_names(self.root, split)
         self.mean, self.std = load_mean_std(self.root) if normalize else (None, None)
         self.max_frames, self.unit_length = max_frames, unit_length
         self._rng = random.Random(seed)
         self.entries: list[tuple[str, np.ndarray, list[tuple[str, str]]]] = []
-        for name in (ln.strip() for ln in split_file.read_text(encoding="utf-8").splitlines()):
-            if not name:
-                continue
+        for name in names:
             fpath = self.root / "new_joint_vecs" / f"{name}.npy"
             tpath = self.root / "texts" / f"{name}.txt"
             if not fpath.exists() or not tpath.exists():

@@ -27,7 +27,7 @@ import roma
 import torch
 
 from humokit._io import atomic_path
-from humokit.errors import FileFormatError, InputError, MissingDependencyError
+from humokit.errors import FileFormatError, HumokitError, InputError, MissingDependencyError
 from humokit.motion.motion import Motion
 from humokit.optim.priors import GaussianPosePrior, MotionPrior
 
@@ -135,14 +135,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--stride", type=int, default=6)
     args = ap.parse_args(argv)
     root = Path(args.data).expanduser()
-    if not (root / "train.txt").is_file():
-        raise SystemExit(f"error: {root}: not a humokit dataset (no train.txt)")
-    names = [n.strip() for n in (root / "train.txt").read_text().splitlines() if n.strip()]
     from tqdm import tqdm
 
-    motions = [Motion.load(root / "motions" / f"{n}.npz") for n in tqdm(names, desc="motions")]
-    prior = fit_pose_gmm(motions, components=args.components, stride=args.stride)
-    prior.save(args.output)
+    from humokit.motion.dataset import split_names
+
+    try:
+        names = split_names(root, "train")
+        motions = [Motion.load(root / "motions" / f"{n}.npz") for n in tqdm(names, desc="motions")]
+        prior = fit_pose_gmm(motions, components=args.components, stride=args.stride)
+        prior.save(args.output)
+    except HumokitError as e:
+        raise SystemExit(f"error: {e}") from None
     print(f"{args.output}: {len(prior.weights)} components from {len(motions)} train motions")
 
 
