@@ -8,8 +8,10 @@ given), :func:`project_joints`
    frames without contact take the shift interpolated from the contact
    frames around them, raised further when they would go through the ground;
 2. **foot locking**: each contacting foot joint is held where its contact
-   began (x/z) at its sole height (y); corrections fade out over ``blend``
-   seconds after the contact ends (smoothstep) so nothing pops;
+   began (x/z); vertically a foot moves as a whole so that its lowest
+   contacting sole is on the ground (its pitch is kept); corrections fade
+   out over ``blend`` seconds after the contact ends (smoothstep) so nothing
+   pops;
 3. **root trajectory**: where a locked foot is out of the leg's reach the
    whole body moves towards it (smoothed over ``blend``);
 4. **leg IK**: analytic two-bone IK (hip-knee-ankle, knee kept in its plane)
@@ -121,8 +123,28 @@ def _split_sliding(
     return [(a, b) for a, b in out if b > a]
 
 
+def _foot_drop(h: np.ndarray, contacts: np.ndarray, keep_pitch: bool) -> np.ndarray:
+    """``(T, 4)`` vertical correction of each contacting foot joint, from sole heights above the ground ``h (T, 4)``.
+
+    ``keep_pitch``: a foot moves vertically as a whole, so that its lowest
+    contacting sole touches the ground and the other joint keeps its height
+    above it (a flat foot of the data convention, or a heel slightly raised,
+    is not flattened onto the skeleton's rest sole heights); otherwise each
+    contacting joint goes to the ground on its own.
+    """
+    if not keep_pitch:
+        return -h
+    out = np.zeros_like(h)
+    for a in (0, 2):  # (ankle, toe) of each foot
+        c = contacts[:, a : a + 2]
+        low = np.where(c, h[:, a : a + 2], np.inf).min(axis=1)
+        out[:, a : a + 2] = np.where(c, -low[:, None], 0.0)
+    return out
+
+
 def _foot_corrections(
-    P: np.ndarray, contacts: np.ndarray, sole: np.ndarray, ground: float, nb: int, max_slide: float = 0.1
+    P: np.ndarray, contacts: np.ndarray, sole: np.ndarray, ground: float, nb: int, max_slide: float = 0.1,
+    keep_pitch: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per foot joint target correction ``(T, 4, 3)`` and its weight ``(T, 4)`` in [0, 1].
 
@@ -133,11 +155,12 @@ def _foot_corrections(
     feet = P[:, list(FOOT_JOINTS)]
     delta = np.zeros((T, 4, 3))
     weight = np.zeros((T, 4))
+    dy = _foot_drop(feet[..., 1] - sole - ground, contacts, keep_pitch)
     for k, runs in enumerate(contact_runs(contacts)):
         for a, b in _split_sliding(runs, feet[:, k], max_slide, gap=max(nb, 1)):
             delta[a:b, k, 0] = feet[a, k, 0] - feet[a:b, k, 0]
             delta[a:b, k, 2] = feet[a, k, 2] - feet[a:b, k, 2]
-            delta[a:b, k, 1] = ground + sole[a:b, k] - feet[a:b, k, 1]
+            delta[a:b, k, 1] = dy[a:b, k]
             weight[a:b, k] = 1.0
             # fade the end correction out after the contact and the hold in before it
             for i in range(1, nb + 1):
@@ -308,6 +331,9 @@ def project_joints(
     smooth: float = 0.0,
     max_flight: float = 0.5,
     soft_ik: float = 0.0,
+    root_smooth: float = 0.0,
+    keep_pitch: bool = True,
+    max_slide: float = 0.1,
     return_info: bool = False,
 ) -> torch.Tensor | np.ndarray | tuple[torch.Tensor | np.ndarray, ProjectionInfo]:
     """Project joint positions onto physically plausible ground contact.
@@ -339,6 +365,19 @@ def project_joints(
             any contact gets the lowest foot on the floor as its stance foot
             however fast it slides (held, so a glide becomes short steps).
         soft_ik: metres of soft IK before full leg extension (see :func:`_two_bone_ik`).
+        root_smooth: low-pass the whole-body shift (height and slip
+            correction) with a Gaussian of this standard deviation, seconds
+            (0: off); the leg IK then absorbs the rest, so the body does not
+            bob with every generated foot wobble.
+        keep_pitch: a contacting foot is moved vertically as a whole so its
+            lowest contacting sole touches the ground, keeping the other
+            joint's height above it (:func:`_foot_drop`); False puts every
+            contacting joint at its own sole height (flattens feet onto the
+            skeleton's rest foot).
+        max_slide: metres a held foot may have slid in the input before its
+            hold is released and it is held again where it then is (a glide
+            becomes short steps); labels given in ``contacts`` are held
+            however far.
         return_info: also return :class:`ProjectionInfo` (a list for batches).
     Returns:
         Projected joints, same shape and type as ``joints`` (and the info).
@@ -351,7 +390,8 @@ def project_joints(
             cb = None if contacts is None else np.asarray(contacts)[b]
             o, i = project_joints(X[b], fps, contacts=cb, sole=sole, ground=ground, blend=blend,
                                   lock_height=lock_height, fix_slip=fix_slip, smooth=smooth,
-                                  max_flight=max_flight, soft_ik=soft_ik, return_info=True)  # type: ignore[misc]
+                                  max_flight=max_flight, soft_ik=soft_ik, root_smooth=root_smooth,
+                                  keep_pitch=keep_pitch, max_slide=max_slide, return_info=True)  # type: ignore[misc]
             outs.append(o)
             infos.append(i)
         Y = torch.stack(outs)
@@ -403,6 +443,11 @@ def project_joints(
         slip_frames = contacts & double[:, None]
         if slip_frames.any():
             shift += _root_slip_correction(P, slip_frames, nb)
+    if root_smooth > 0 and T > 2:
+        from scipy.ndimage import gaussian_filter1d
+
+        shift = gaussian_filter1d(shift, sigma=root_smooth * fps, axis=0, mode="nearest")
+        shift[:, 1] = np.maximum(shift[:, 1], ground - lowest)
     P1 = P + shift[:, None, :]
     # 2. foot targets; slow feet left on the ground are held too
     lock = contacts.copy()
@@ -410,7 +455,8 @@ def project_joints(
         feet = P1[:, list(FOOT_JOINTS)]
         speed = np.linalg.norm(np.gradient(feet, axis=0), axis=-1) * fps
         lock |= (feet[..., 1] - s - ground < lock_height) & (speed < 1.0)
-    delta, weight = _foot_corrections(P1, lock, s, ground, nb, max_slide=np.inf if given else 0.1)
+    delta, weight = _foot_corrections(P1, lock, s, ground, nb, max_slide=np.inf if given else max_slide,
+                                      keep_pitch=keep_pitch)
     # the contacts the projection holds (runs cut for sliding are not in contact)
     held_contacts = weight >= 0.999
     # 3. root trajectory: move horizontally where a target is out of reach

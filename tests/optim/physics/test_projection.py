@@ -51,3 +51,25 @@ def test_no_contact_only_lifts_with_warning():
     J[:, :, 0] += np.arange(len(J))[:, None] * 0.1
     Y, info = project_joints(J, 30.0, return_info=True)
     assert info.warnings and (Y[..., 1] - J[..., 1]).min() > 0.4
+
+
+def test_feet_standing_on_their_toes_joint_keep_their_pitch():
+    # feet pitched toe-down by 15 deg, toes on the floor: the heels are 2-3 cm up (inside the contact
+    # band), which is how the training data's flat feet stand on the canonical skeleton; nothing is wrong,
+    # so nothing may move
+    from humokit.motion.rotations import axis_angle
+    from humokit.optim.physics import sole_heights
+
+    m = standing(T=30)
+    R = m.rotations.copy()
+    R[:, 7] = axis_angle("x", 15)
+    R[:, 8] = axis_angle("x", 15)
+    J = m.replace(rotations=R).joints().astype(np.float64)
+    s = sole_heights(m.skeleton)
+    J[..., 1] -= (J[:, [7, 10, 8, 11], 1] - s).min()
+    heel = J[:, [7, 8], 1] - s[[0, 2]]
+    assert 0.015 < heel.min() < 0.05
+    Y = project_joints(J, 30.0)
+    assert np.abs(Y - J).max() < 1e-3
+    # flattening each contacting joint onto its rest sole height would pull the heels down
+    assert np.abs(project_joints(J, 30.0, keep_pitch=False) - J).max() > 0.01
