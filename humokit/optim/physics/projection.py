@@ -144,7 +144,7 @@ def _foot_drop(h: np.ndarray, contacts: np.ndarray, keep_pitch: bool) -> np.ndar
 
 def _foot_corrections(
     P: np.ndarray, contacts: np.ndarray, sole: np.ndarray, ground: float, nb: int, max_slide: float = 0.1,
-    keep_pitch: bool = False,
+    keep_pitch: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per foot joint target correction ``(T, 4, 3)`` and its weight ``(T, 4)`` in [0, 1].
 
@@ -400,6 +400,8 @@ def project_joints(
     check_joints(X, "project_joints")
     if not (np.isfinite(fps) and fps > 0):
         raise InputError(f"project_joints: fps must be positive, got {fps}")
+    if not max_slide > 0 or root_smooth < 0:
+        raise InputError(f"project_joints: max_slide must be > 0 and root_smooth >= 0, got {max_slide}, {root_smooth}")
     if smooth > 0 and X.shape[0] > 2:
         K = torch.as_tensor(_gaussian_matrix(X.shape[0], smooth * fps), dtype=X.dtype, device=X.device)
         X = torch.einsum("ts,sjc->tjc", K, X)

@@ -73,3 +73,12 @@ def test_feet_standing_on_their_toes_joint_keep_their_pitch():
     assert np.abs(Y - J).max() < 1e-3
     # flattening each contacting joint onto its rest sole height would pull the heels down
     assert np.abs(project_joints(J, 30.0, keep_pitch=False) - J).max() > 0.01
+
+
+def test_bad_projection_settings_are_one_line_errors():
+    from humokit.errors import InputError
+
+    J = standing(T=10).joints()
+    for kw in ({"max_slide": 0.0}, {"root_smooth": -0.1}):
+        with pytest.raises(InputError, match="max_slide must be > 0"):
+            project_joints(J, 30.0, **kw)
