@@ -16,6 +16,9 @@ from pathlib import Path
 
 import click
 
+from humokit._limits import MAX_FRAMES
+from humokit._options import PIXELS, SECONDS
+
 from humokit.errors import HumokitError
 
 # name -> (module, attribute) of commands defined elsewhere, imported on use.
@@ -95,7 +98,7 @@ def info() -> None:
               help="SMPL-family model file or folder (default $HUMOKIT_SMPL_DIR).")
 @click.option("--motion", "motion_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Pose the body with this motion .npz (see --frame); default: rest T-pose.")
-@click.option("--frame", default=0, show_default=True, help="Frame of --motion to use.")
+@click.option("--frame", default=0, show_default=True, type=click.IntRange(0, MAX_FRAMES), help="Frame of --motion to use.")
 @click.option("--pose", type=click.Choice(["tpose", "apose", "stand"]), default="tpose", show_default=True,
               help="Built-in pose when no --motion is given.")
 @click.option("--phenotype", multiple=True, metavar="KEY=VALUE",
@@ -144,8 +147,8 @@ def _parse_phenotype(items: tuple[str, ...]) -> dict[str, float]:
 @click.option("--text", default=None, help='Prompt for the text-to-motion model [default: "a person walks forward"].')
 @click.option("--model", default="mask", show_default=True, type=click.Choice(["mask", "diffusion", "cvae", "builtin"]),
               help="Shipped text-to-motion model, or the procedural built-in walk.")
-@click.option("--seconds", default=4.0, show_default=True, help="Length of the motion.")
-@click.option("--size", default=384, show_default=True, help="Preview video size in pixels.")
+@click.option("--seconds", default=4.0, show_default=True, type=SECONDS, help="Length of the motion.")
+@click.option("--size", default=384, show_default=True, type=PIXELS, help="Preview video size in pixels.")
 def demo(output: Path, text: str | None, model: str, seconds: float, size: int) -> None:
     """Generate a motion from text, animate the default body; write motion, meshes and a preview video."""
     from humokit.demo import run_demo

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from humokit._options import FOV, FPS, FRAMES, IMAGE_SIZE, PIXELS, SEED, THREADS, VIEWS, FiniteFloat
+
 from humokit.errors import InputError
 
 
@@ -19,22 +21,22 @@ def avatar() -> None:
 @click.argument("video", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Avatar folder: avatar.ply (3DGS), skinning.npz, avatar.json, motion.npz, checkpoint.pt.")
-@click.option("--iters", default=3000, show_default=True, help="Optimisation steps.")
-@click.option("--size", default=384, show_default=True, help="Training resolution: longer side of the person crop, pixels.")
-@click.option("--gaussians", default=12000, show_default=True, help="Initial number of Gaussians (spread by area).")
-@click.option("--max-gaussians", default=20000, show_default=True, help="Cap for densification.")
+@click.option("--iters", default=3000, show_default=True, type=click.IntRange(1, 1_000_000), help="Optimisation steps.")
+@click.option("--size", default=384, show_default=True, type=PIXELS, help="Training resolution: longer side of the person crop, pixels.")
+@click.option("--gaussians", default=12000, show_default=True, type=click.IntRange(100, 5_000_000), help="Initial number of Gaussians (spread by area).")
+@click.option("--max-gaussians", default=20000, show_default=True, type=click.IntRange(100, 5_000_000), help="Cap for densification.")
 @click.option("--sh-degree", default=0, show_default=True, type=click.IntRange(0, 3),
               help="Spherical-harmonic degree (>0 adds view-dependent colour; from one monocular video it can darken unseen views).")
-@click.option("--pose-correction", default=0, show_default=True,
+@click.option("--pose-correction", default=0, show_default=True, type=click.IntRange(0, 1024),
               help="Latent size of the pose-dependent offset MLP for clothing (0 = off).")
 @click.option("--refine-poses/--no-refine-poses", default=True, show_default=True,
               help="Refine the recovered per-frame body poses jointly.")
-@click.option("--fps", type=float, default=None, help="Resample the video to this rate (default: its own).")
-@click.option("--max-frames", type=int, default=None, help="Use only the first N frames.")
-@click.option("--time-limit", type=float, default=None, help="Stop training after this many seconds.")
+@click.option("--fps", type=FPS, default=None, help="Resample the video to this rate (default: its own).")
+@click.option("--max-frames", type=FRAMES, default=None, help="Use only the first N frames.")
+@click.option("--time-limit", type=FiniteFloat(0.0, 1e7, min_open=True), default=None, help="Stop training after this many seconds.")
 @click.option("--resume", is_flag=True, help="Continue from OUTPUT/checkpoint.pt.")
-@click.option("--seed", default=0, show_default=True)
-@click.option("--threads", default=1, show_default=True, help="torch CPU threads for training.")
+@click.option("--seed", default=0, show_default=True, type=SEED)
+@click.option("--threads", default=1, show_default=True, type=THREADS, help="torch CPU threads for training.")
 def train(video: Path, output: Path, iters: int, size: int, gaussians: int, max_gaussians: int, sh_degree: int,
           pose_correction: int, refine_poses: bool, fps: float | None, max_frames: int | None,
           time_limit: float | None, resume: bool, seed: int, threads: int) -> None:
@@ -91,17 +93,17 @@ def train(video: Path, output: Path, iters: int, size: int, gaussians: int, max_
 @click.argument("motion_path", metavar="MOTION", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Output folder (view_XX/ with rgb + control signals, cameras.json, trajectory.json).")
-@click.option("--views", default=4, show_default=True, help="Number of time-synchronised views.")
+@click.option("--views", default=4, show_default=True, type=VIEWS, help="Number of time-synchronised views.")
 @click.option("--layout", type=click.Choice(["hemisphere", "ring", "moving"]), default="ring", show_default=True)
-@click.option("--size", default="512x512", show_default=True, help="WIDTHxHEIGHT, multiples of 16.")
+@click.option("--size", default="512x512", show_default=True, type=IMAGE_SIZE, help="WIDTHxHEIGHT, multiples of 16.")
 @click.option("--signals", default="rgb,depth,normal,parts,mask,pose", show_default=True,
               help="Comma list of: rgb (the avatar), depth, normal, parts, mask, pose, coco.")
-@click.option("--fps", type=float, default=None, help="Resample the motion to this frame rate.")
-@click.option("--frames", type=int, default=None, help="Clip length, 1+4k frames (default: the longest that fits).")
-@click.option("--fov", default=40.0, show_default=True, help="Vertical field of view, degrees.")
+@click.option("--fps", type=FPS, default=None, help="Resample the motion to this frame rate.")
+@click.option("--frames", type=FRAMES, default=None, help="Clip length, 1+4k frames (default: the longest that fits).")
+@click.option("--fov", default=40.0, show_default=True, type=FOV, help="Vertical field of view, degrees.")
 @click.option("--background", default="0,0,0", show_default=True, help="Background RGB in [0, 1], e.g. 1,1,1.")
-@click.option("--seed", default=0, show_default=True)
-@click.option("--threads", default=1, show_default=True, help="torch CPU threads.")
+@click.option("--seed", default=0, show_default=True, type=SEED)
+@click.option("--threads", default=1, show_default=True, type=THREADS, help="torch CPU threads.")
 def render(avatar_dir: Path, motion_path: Path, output: Path, views: int, layout: str, size: str, signals: str,
            fps: float | None, frames: int | None, fov: float, background: str, seed: int, threads: int) -> None:
     """Render the avatar in AVATAR performing MOTION (.npz) from N cameras."""

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from humokit._options import FOCAL, FPS, PIXELS
+
 from humokit.errors import InputError
 
 
@@ -16,10 +18,10 @@ from humokit.errors import InputError
                    "The fitted camera and per-frame confidence go to <output>.camera.json.")
 @click.option("--preview", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write an MP4: fitted body over the video, beside a world-space view.")
-@click.option("--person", type=int, default=None,
+@click.option("--person", type=click.IntRange(0, 1000), default=None,
               help="Which person to follow: 0 = largest/most central on the first frame with people (default), 1 = next...")
-@click.option("--fps", type=float, default=None, help="Resample the video to this frame rate first (default: its own).")
-@click.option("--focal", type=float, default=None, help="Focal length in pixels (default: max(width, height)).")
+@click.option("--fps", type=FPS, default=None, help="Resample the video to this frame rate first (default: its own).")
+@click.option("--focal", type=FOCAL, default=None, help="Focal length in pixels (default: max(width, height)).")
 @click.option("--body", "body_name", type=click.Choice(["anny", "none"]), default="anny", show_default=True,
               help="Body proportions and preview mesh (none: canonical skeleton, skeleton preview).")
 @click.option("--keypoints", "keypoints_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -27,7 +29,7 @@ from humokit.errors import InputError
 @click.option("--physics", type=click.Choice(["kinematic", "none"]), default="kinematic", show_default=True,
               help="Final step: kinematic = lock feet in contact and put them on the ground (leg IK, root "
                    "adjustment); none = the raw fit.")
-@click.option("--preview-height", default=640, show_default=True, help="Preview height in pixels.")
+@click.option("--preview-height", default=640, show_default=True, type=PIXELS, help="Preview height in pixels.")
 def recover(video: Path, output: Path | None, preview: Path | None, person: int | None, fps: float | None,
             focal: float | None, body_name: str, keypoints_out: Path | None, physics: str,
             preview_height: int) -> None:

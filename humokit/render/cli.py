@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from humokit._options import FOV, FPS, FRAMES, IMAGE_SIZE, SEED, VIEWS
+
 from humokit.errors import InputError
 
 
@@ -13,22 +15,22 @@ from humokit.errors import InputError
 @click.argument("motion_path", metavar="MOTION", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Output folder (view_XX/ sub-folders, cameras.json, trajectory.json).")
-@click.option("--views", default=4, show_default=True, help="Number of time-synchronised views.")
+@click.option("--views", default=4, show_default=True, type=VIEWS, help="Number of time-synchronised views.")
 @click.option("--layout", type=click.Choice(["hemisphere", "ring", "moving"]), default="ring", show_default=True,
               help="Camera layout.")
-@click.option("--size", default="512x512", show_default=True,
+@click.option("--size", default="512x512", show_default=True, type=IMAGE_SIZE,
               help="WIDTHxHEIGHT, multiples of 16 (presets 480x832, 832x480, 720x480, 512x512).")
 @click.option("--signals", default="rgb,depth,normal,parts,mask,pose", show_default=True,
               help="Comma list of: rgb, depth, normal, parts, mask, pose (OpenPose-18), coco (COCO-17).")
-@click.option("--fps", type=float, default=None, help="Resample the motion to this frame rate (default: its own).")
-@click.option("--frames", type=int, default=None,
+@click.option("--fps", type=FPS, default=None, help="Resample the motion to this frame rate (default: its own).")
+@click.option("--frames", type=FRAMES, default=None,
               help="Clip length, 1+4k frames (default: the longest 1+4k that fits).")
 @click.option("--avatar", type=click.Choice(["mesh", "gaussians"]), default="mesh", show_default=True,
               help="RGB from the shaded mesh or from 3D Gaussians bound to the body.")
 @click.option("--body", "body_name", type=click.Choice(["anny", "smpl", "smplh", "smplx"]), default="anny",
               show_default=True, help="Body model.")
-@click.option("--fov", default=40.0, show_default=True, help="Vertical field of view, degrees.")
-@click.option("--seed", default=0, show_default=True, help="Seed for the hemisphere / handheld cameras.")
+@click.option("--fov", default=40.0, show_default=True, type=FOV, help="Vertical field of view, degrees.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Seed for the hemisphere / handheld cameras.")
 def render(motion_path: Path, output: Path, views: int, layout: str, size: str, signals: str,
            fps: float | None, frames: int | None, avatar: str, body_name: str, fov: float, seed: int) -> None:
     """Render MOTION (.npz) from N cameras into per-view signal videos and PNGs."""

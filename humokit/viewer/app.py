@@ -617,21 +617,22 @@ class ViewerApp:
     def _play_loop(self) -> None:
         last = time.perf_counter()
         while not self._stop.is_set():
-            fps = self.timeline_fps
-            time.sleep(max(0.0, 1.0 / fps - (time.perf_counter() - last)))
-            now = time.perf_counter()
-            dt, last = now - last, now
-            if not self._playing or not self._tracks:
-                continue
             try:
+                fps = min(max(float(self.timeline_fps), 1.0), 1000.0)  # a wild frame rate must not stall or kill it
+                self._stop.wait(min(0.1, max(0.0, 1.0 / fps - (time.perf_counter() - last))))
+                now = time.perf_counter()
+                dt, last = now - last, now
+                if not self._playing or not self._tracks:
+                    continue
                 with self._lock:
                     self._t += dt * self._speed
-                    dur = self.num_frames / fps
+                    tl_fps = self.timeline_fps
+                    dur = self.num_frames / tl_fps
                     if self._t >= dur:
                         if self._loop:
                             self._t %= dur
                         else:
-                            self._t = (self.num_frames - 1) / fps
+                            self._t = (self.num_frames - 1) / tl_fps
                             self.play(False)
                     self._show()
             except Exception as exc:  # noqa: BLE001 - keep the server alive

@@ -16,14 +16,14 @@ log = logging.getLogger("humokit.viewer")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--body", "body_name", default="anny", show_default=True,
               type=click.Choice(["anny", "smpl", "smplh", "smplx"]), help="Body model for motions.")
-@click.option("--port", default=8080, show_default=True, help="TCP port (0 = any free port).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="TCP port (0 = any free port).")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Interface to bind; 0.0.0.0 exposes the viewer to the network (a warning is printed).")
 @click.option("--skinning", default="client", show_default=True, type=click.Choice(["client", "server"]),
               help="Skin the body in the browser (bones) or here (stream vertices).")
 @click.option("--avatar", "avatar_dir", default=None, type=click.Path(file_okay=False, path_type=Path),
               help="Gaussian avatar folder (humokit avatar train); it performs the first motion given.")
-@click.option("--avatar-every", default=2, show_default=True, help="Pose the avatar every N-th frame.")
+@click.option("--avatar-every", default=2, show_default=True, type=click.IntRange(1, 1000), help="Pose the avatar every N-th frame.")
 @click.option("--builtin", "builtin", default=None, type=click.Choice(["walk", "wave", "squat"]),
               help="Also show a built-in procedural motion.")
 @click.option("--root", "roots", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),

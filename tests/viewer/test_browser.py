@@ -121,12 +121,12 @@ def test_viewer_in_headless_chromium(tmp_path):
 
             # a bad file through the Load panel: an error notification, the viewer lives on
             page.get_by_text("Path", exact=True).locator("xpath=following::input[1]").fill(str(bad))
-            page.get_by_role("button", name="Load file").click()
+            page.get_by_role("button", name="Load file", exact=True).click()
             page.get_by_text("broken.npz").first.wait_for(timeout=10_000)
             assert any("broken.npz" in e for e in app.errors)
             # a path outside the --root folders is refused in the browser too
             page.get_by_text("Path", exact=True).locator("xpath=following::input[1]").fill("/etc/passwd")
-            page.get_by_role("button", name="Load file").click()
+            page.get_by_role("button", name="Load file", exact=True).click()
             page.get_by_text("outside the folders").first.wait_for(timeout=10_000)
             page.screenshot(path=str(shots / "viewer_error.png"))
             app.set_frame(5)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from humokit._options import GUIDANCE, SECONDS, SEED, STEPS, FiniteFloat
+
 KINDS = ("vq", "mask", "res", "diffusion", "cvae", "evaluator")
 
 
@@ -15,18 +17,18 @@ KINDS = ("vq", "mask", "res", "diffusion", "cvae", "evaluator")
 @click.argument("text")
 @click.option("--model", type=click.Choice(["mask", "diffusion", "cvae"]), default="mask", show_default=True,
               help="Model family.")
-@click.option("--seconds", type=float, default=4.0, show_default=True, help="Length of the motion.")
+@click.option("--seconds", type=SECONDS, default=4.0, show_default=True, help="Length of the motion.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Motion .npz to write (canonical skeleton, 20 fps).")
-@click.option("--seed", type=int, default=None, help="Random seed (reproducible output).")
+@click.option("--seed", type=SEED, default=None, help="Random seed (reproducible output).")
 @click.option("--keyframes", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Keyframes .npz (frames, joints (K,22,3)[, joint_mask]) or a motion .npz to edit.")
 @click.option("--edit-mask", default=None, help="Part of the keyframes to regenerate: seconds ranges 'a:b,c:d', "
               "optionally '@joint+joint' (e.g. '1:2.5@left_wrist').")
 @click.option("--checkpoints", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder with vq/ mask/ res/ diffusion/ cvae/ checkpoints (default: the shipped ones).")
-@click.option("--steps", type=int, default=None, help="Sampling steps (mask: decoding iterations; diffusion: DDIM).")
-@click.option("--guidance", type=float, default=None, help="Classifier-free guidance scale.")
+@click.option("--steps", type=STEPS, default=None, help="Sampling steps (mask: decoding iterations; diffusion: DDIM).")
+@click.option("--guidance", type=GUIDANCE, default=None, help="Classifier-free guidance scale.")
 @click.option("--physics", type=click.Choice(["kinematic", "none"]), default="kinematic", show_default=True,
               help="Kinematic physics projection inside and after sampling (feet held on the ground, no floating, "
               "no penetration); 'none' returns the model's raw output.")
@@ -64,8 +66,8 @@ def generate(text: str, model: str, seconds: float, output: Path, seed: int | No
               help="HumanML3D-format dataset folder (overrides data.root).")
 @click.option("--vq", "vq_path", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Trained VQ folder for mask/res (overrides the config's 'vq').")
-@click.option("--steps", type=int, default=None, help="Override train.steps.")
-@click.option("--max-minutes", type=float, default=None, help="Override train.max_minutes.")
+@click.option("--steps", type=click.IntRange(1, 10**8), default=None, help="Override train.steps.")
+@click.option("--max-minutes", type=FiniteFloat(0.0, 1e6, min_open=True), default=None, help="Override train.max_minutes.")
 @click.option("--no-resume", is_flag=True, help="Start from scratch even if OUTPUT holds a state.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(kind: str, config_path: Path, output: Path, data: Path | None, vq_path: Path | None, steps: int | None,
