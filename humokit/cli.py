@@ -36,6 +36,15 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def describe_os_error(exc: OSError) -> str:
+    """``<path>: <reason>`` for an OS error (``<reason>`` alone when it names no path)."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is None:
+        return reason
+    where = f"{exc.filename} -> {exc.filename2}" if exc.filename2 is not None else f"{exc.filename}"
+    return f"{where}: {reason}"
+
+
 def _lazy_available(name: str) -> bool:
     module, _ = LAZY_COMMANDS[name]
     try:
@@ -64,8 +73,8 @@ class HumokitGroup(click.Group):
         except HumokitError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(2)
-        except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-            click.echo(f"error: {exc.filename or ''}: {exc.strerror}", err=True)
+        except OSError as exc:  # not-a-directory, read-only file system, disk full, name too long, exists...
+            click.echo(f"error: {describe_os_error(exc)}", err=True)
             ctx.exit(2)
 
 

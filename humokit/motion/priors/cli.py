@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from humokit._options import GUIDANCE, SECONDS, SEED, STEPS, FiniteFloat
+from humokit.errors import InputError
 
 KINDS = ("vq", "mask", "res", "diffusion", "cvae", "evaluator")
 
@@ -40,6 +41,8 @@ def generate(text: str, model: str, seconds: float, output: Path, seed: int | No
 
     from humokit.motion.priors.sampling import generate as _generate
 
+    if output.suffix.lower() != ".npz":  # before any work: never write somewhere else than asked
+        raise InputError(f"{output}: a generated motion is written as .npz; name the output like motion.npz")
     torch.set_num_threads(min(torch.get_num_threads(), 4))
     kw = {"model": model, "seconds": seconds, "seed": seed, "keyframes": keyframes, "edit_mask": edit_mask,
           "checkpoints": checkpoints, "steps": steps, "guidance": guidance}  # fmt: skip
@@ -50,8 +53,6 @@ def generate(text: str, model: str, seconds: float, output: Path, seed: int | No
         m = generate_physical(text, **kw)
     else:
         m = _generate(text, **kw)
-    if output.suffix.lower() != ".npz":
-        output = output.with_suffix(".npz")
     m.save(str(output))
     click.echo(f"wrote {output} ({m.num_frames} frames at {m.fps:g} fps, model {model}, physics {physics})")
 
