@@ -64,25 +64,28 @@ def train(video: Path, output: Path, iters: int, size: int, gaussians: int, max_
                      colors=colors, seed=seed, meta={"body": "anny", "scale": data.scale, "source": str(video)})
     cfg = AvatarTrainConfig(iters=iters, refine_poses=refine_poses, max_gaussians=max_gaussians, seed=seed,
                             densify_until=int(0.75 * iters), threads=threads)
-    output.mkdir(parents=True, exist_ok=True)
-    res = train_avatar(av, fr, cfg, checkpoint=output / "checkpoint.pt", resume=resume, time_limit=time_limit)
+    from humokit._atomic import terminate_raises
+    from humokit._io import make_dirs
+
+    make_dirs(output)
+    with terminate_raises():  # SIGTERM mid-checkpoint leaves no temporary file
+        res = train_avatar(av, fr, cfg, checkpoint=output / "checkpoint.pt", resume=resume, time_limit=time_limit)
     ev = evaluate_avatar(res.avatar, fr, R_local=res.R_local, root=res.root, threads=threads)
     meta = dict(res.avatar.meta, train={"iters": iters, "seconds": round(res.seconds, 1), "frames": fr.num_frames,
                                         "size": [fr.cameras.width, fr.cameras.height], "psnr": round(ev["psnr"], 2),
                                         "ssim": round(ev["ssim"], 4)})
     from dataclasses import replace
 
-    save_avatar(replace(res.avatar, meta=meta), output)
+    from humokit._atomic import atomic_dir
     from humokit.motion.motion import Motion
 
     m = data.motion
-    Motion(res.R_local, res.root, m.fps, skeleton=m.skeleton, meta={"source": "humokit avatar train (refined)"}).save(
-        str(output / "motion.npz"))
-    from humokit._io import atomic_path
-
-    with atomic_path(output / "camera.json") as tmp:
-        tmp.write_text(json.dumps({"camera": data.camera.to_dict(), "crop_box": list(data.box),
-                                   "crop_camera": fr.cameras[0].to_dict()}, indent=1))
+    with atomic_dir(output) as stage:  # the avatar's files appear together; checkpoint.pt stays for --resume
+        save_avatar(replace(res.avatar, meta=meta), stage)
+        Motion(res.R_local, res.root, m.fps, skeleton=m.skeleton,
+               meta={"source": "humokit avatar train (refined)"}).save(str(stage / "motion.npz"))
+        (stage / "camera.json").write_text(json.dumps({"camera": data.camera.to_dict(), "crop_box": list(data.box),
+                                                       "crop_camera": fr.cameras[0].to_dict()}, indent=1))
     click.echo(f"avatar     {output} ({res.avatar.num_gaussians} Gaussians, SH degree {sh_degree})")
     click.echo(f"training   {fr.num_frames} frames at {fr.cameras.width}x{fr.cameras.height}, {iters} steps, "
                f"{res.seconds:.0f} s; training-view PSNR {ev['psnr']:.2f} dB, SSIM {ev['ssim']:.3f}")
@@ -131,7 +134,9 @@ def render(avatar_dir: Path, motion_path: Path, output: Path, views: int, layout
         motion = motion.resample(fps)  # type: ignore[attr-defined]
     n = clip_length(motion.num_frames, frames)  # type: ignore[attr-defined]
     motion = motion.slice(0, n)  # type: ignore[attr-defined]
-    with tqdm(total=views * n, desc="avatar", unit="frame", leave=False) as bar:
-        render_avatar_motion(output, av, motion, views=views, layout=layout, width=width, height=height, signals=sig,
+    from humokit._atomic import atomic_dir
+
+    with atomic_dir(output) as tmp, tqdm(total=views * n, desc="avatar", unit="frame", leave=False) as bar:
+        render_avatar_motion(tmp, av, motion, views=views, layout=layout, width=width, height=height, signals=sig,
                              fov_y=fov, background=bg, seed=seed, threads=threads, progress=bar)  # type: ignore[arg-type]
     click.echo(f"wrote {views} views x {n} frames ({width}x{height}) of {avatar_dir.name} to {output}")

@@ -24,7 +24,10 @@ def build(source: str | None, out: str, fps: float, max_seconds: float, workers:
     """Retarget BVH motion capture into a HumanML3D-format dataset."""
     from humokit.motion.dataset import build_dataset
 
-    res = build_dataset(source, out, fps, max_seconds=max_seconds, workers=workers, seed=seed, limit=limit)
+    from humokit._atomic import terminate_raises
+
+    with terminate_raises():  # SIGTERM: workers finish their takes (resumable), no temporary files stay
+        res = build_dataset(source, out, fps, max_seconds=max_seconds, workers=workers, seed=seed, limit=limit)
     m = res.manifest
     click.echo(json.dumps({k: m[k] for k in ("takes", "windows_per_split", "minutes_per_split")}))
     click.echo(f"skipped: {len(m['skipped'])}; manifest: {res.out / 'manifest.json'}")

@@ -44,11 +44,28 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
     if preview is not None and preview.suffix.lower() != ".mp4":
         raise InputError(f"--preview {preview}: the preview is an .mp4 file")
     output = output or Path(video.stem + ".npz")
+    for what, p in (("-o", output), ("--keypoints", keypoints_out)):
+        if p is not None and p.suffix.lower() != ".npz":
+            raise InputError(f"{what} {p}: write it as .npz (e.g. {p.with_suffix('.npz').name})")
     progress = True  # bars obey TQDM_DISABLE (set by the CLI unless -v)
     skeleton, body = body_skeleton(body_name)
     rec = recover_video(video, person=person, fps=fps, focal=focal, skeleton=skeleton, physics=physics,  # type: ignore[arg-type]
                         body=body, progress=progress)
-    out, cam_path = save_recovery(rec, output, video=video)
+    from humokit._atomic import atomic_files
+    from humokit.optim.recover import camera_json_path
+
+    targets = [output, camera_json_path(output)] + [p for p in (keypoints_out, preview) if p is not None]
+    with atomic_files(*targets) as tmps:  # all outputs appear together, or none (errors, Ctrl-C, SIGTERM)
+        save_recovery(rec, tmps[0], video=video, camera_path=tmps[1])
+        k = 2
+        if keypoints_out is not None:
+            rec.track.save(tmps[k])
+            k += 1
+        if preview is not None:
+            from humokit.optim.preview import render_preview
+
+            render_preview(tmps[k], video, rec.fit, rec.track, body=body, height=preview_height, progress=progress)
+    out, cam_path = output, camera_json_path(output)
     fit = rec.fit
     m = fit.motion
     click.echo(f"motion     {out} ({m.num_frames} frames, {m.fps:g} fps, person seen in "
@@ -58,12 +75,8 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
     click.echo(f"fit        reprojection {float(fit.reprojection_error.mean()):.1f} px, "
                f"mean confidence {float(fit.confidence.mean()):.2f}")
     if keypoints_out is not None:
-        rec.track.save(keypoints_out)
         click.echo(f"keypoints  {keypoints_out}")
     if preview is not None:
-        from humokit.optim.preview import render_preview
-
-        render_preview(preview, video, fit, rec.track, body=body, height=preview_height, progress=progress)
         click.echo(f"preview    {preview}")
 
 

@@ -64,7 +64,9 @@ def render(motion_path: Path, output: Path, views: int, layout: str, size: str, 
 
         clip = attach_gaussians(clip, body.rest(body.shape_from_motion(motion)))
     cams = view_cameras(layout, views, clip, width=width, height=height, fov_y=fov, seed=seed)  # type: ignore[arg-type]
-    with tqdm(total=views * n, desc="render", unit="frame", leave=False) as bar:
-        render_multiview(output, clip, cams, signals=sig, fps=motion.fps, avatar=avatar,  # type: ignore[arg-type]
+    from humokit._atomic import atomic_dir
+
+    with atomic_dir(output) as tmp, tqdm(total=views * n, desc="render", unit="frame", leave=False) as bar:
+        render_multiview(tmp, clip, cams, signals=sig, fps=motion.fps, avatar=avatar,  # type: ignore[arg-type]
                          layout=layout, progress=bar)
     click.echo(f"wrote {views} views x {n} frames ({width}x{height}, {motion.fps:g} fps) to {output}")

@@ -223,7 +223,9 @@ class _Video:
     def __init__(self, path: Path, fps: float) -> None:
         import imageio.v2 as imageio
 
-        self._ctx = atomic_path(path)
+        from humokit._atomic import video_file
+
+        self._ctx = video_file(path)
         tmp = self._ctx.__enter__()
         self._w = imageio.get_writer(tmp, format="FFMPEG", fps=fps, codec="libx264", quality=8,
                                      pixelformat="yuv420p", macro_block_size=16, ffmpeg_log_level="error")
@@ -234,11 +236,20 @@ class _Video:
         self._w.append_data(img)
 
     def close(self, ok: bool = True) -> None:
-        self._w.close()
+        try:
+            self._w.close()
+        except BaseException as exc:  # the encoder failed at the end: an error, the temp file goes
+            if not self._ctx.__exit__(type(exc), exc, exc.__traceback__):
+                raise
+            return
         if ok:
             self._ctx.__exit__(None, None, None)
         else:
-            self._ctx.__exit__(RuntimeError, RuntimeError("aborted"), None)
+            self._ctx.__exit__(_Aborted, _Aborted(), None)
+
+
+class _Aborted(BaseException):
+    """Passed to a writer's context to drop its temporary file without another error."""
 
 
 def camera_records(traj: CameraTrajectory, timestamps: np.ndarray) -> list[dict[str, object]]:
