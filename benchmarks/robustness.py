@@ -42,10 +42,28 @@ from humokit.errors import HumokitError
 from humokit.motion import Motion
 from humokit.motion.builtin import builtin_motion
 
-LOADER = ("import sys, resource; from humokit.motion import Motion\n"
-          "try:\n    m = Motion.load(sys.argv[1]); print('ok', m.num_frames)\n"
-          "except Exception as e:\n    print('error', type(e).__name__, str(e)[:120])\n"
-          "print('peak', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")  # fmt: skip
+LOADER = """
+import sys, tracemalloc
+from humokit.motion import Motion
+
+def status(key):
+    with open("/proc/self/status") as fh:
+        return next(int(ln.split()[1]) for ln in fh if ln.startswith(key)) / 1024
+
+before = status("VmRSS:")
+try:
+    with open("/proc/self/clear_refs", "w") as fh:  # reset the resident high-water mark (Linux)
+        fh.write("5")
+except OSError:
+    pass
+tracemalloc.start()
+try:
+    m = Motion.load(sys.argv[1]); print("ok", m.num_frames)
+except Exception as e:
+    print("error", type(e).__name__, str(e)[:120])
+traced = tracemalloc.get_traced_memory()[1] / 2**20
+print("peak", before, status("VmHWM:"), traced)
+"""
 
 
 def npy_header(shape, dtype="<f4") -> bytes:
@@ -91,13 +109,16 @@ def make_files(d: Path) -> dict[str, Path]:
     f["truncated"].write_bytes(f["walk"].read_bytes()[:3000])
     # bombs
     f["bomb_deflate"] = d / "bomb_deflate.npz"
-    with zipfile.ZipFile(f["bomb_deflate"], "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf, \
-            zf.open("rotations.npy", "w", force_zip64=True) as fh:
-        n = 4 * 2**30
-        fh.write(npy_header((n // 4,)))
-        chunk = bytes(2**24)
-        for _ in range(n // len(chunk)):
-            fh.write(chunk)
+    if not f["bomb_deflate"].exists():  # kept from an earlier run with --out (4 GiB through deflate takes a minute)
+        tmp = f["bomb_deflate"].with_suffix(".partial")
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf, \
+                zf.open("rotations.npy", "w", force_zip64=True) as fh:
+            n = 4 * 2**30
+            fh.write(npy_header((n // 4,)))
+            chunk = bytes(2**24)
+            for _ in range(n // len(chunk)):
+                fh.write(chunk)
+        tmp.rename(f["bomb_deflate"])
     f["bomb_header"] = d / "bomb_header.npz"
     with zipfile.ZipFile(f["bomb_header"], "w") as zf:
         zf.writestr("rotations.npy", npy_header((10**9, 22, 3, 3)) + bytes(1024))
@@ -225,13 +246,20 @@ def run_cli(cases, workdir: Path) -> dict[str, list[str]]:
         (out["clean"] if one_line else out["traceback"]).append(
             name if one_line else f"{name}: exit {res.exit_code}: {text[-300:]}")
         left = [p.name for p in case_dir.rglob("*") if ".tmp" in p.name]
-        if target is not None and Path(target.replace("{out}", str(case_dir))).exists():
-            left.append(Path(target).name)
+        if target is not None and _exists(Path(target.replace("{out}", str(case_dir)))):
+            left.append(Path(target).name[:40])
         if left:
             out["partial"].append(f"{name}: {left}")
         if time.time() - t0 > 60:
             print(f"  slow case: {name} ({time.time() - t0:.0f} s)", file=sys.stderr)
     return out
+
+
+def _exists(p: Path) -> bool:
+    try:
+        return p.exists()
+    except OSError:  # e.g. a name too long to exist
+        return False
 
 
 def run_library(f: dict[str, Path]) -> tuple[int, int, list[str]]:
@@ -257,16 +285,20 @@ def run_library(f: dict[str, Path]) -> tuple[int, int, list[str]]:
     return tried, clean, bad
 
 
-def peak_load(path: Path) -> tuple[str, float, float]:
-    """(outcome, peak resident MB, seconds) of Motion.load(path) in a fresh process."""
+def peak_load(path: Path) -> tuple[str, float, float, float, float]:
+    """(outcome, resident MB before, resident peak MB during, traced peak MB, seconds) of Motion.load(path).
+
+    Runs in a fresh process; the resident high-water mark is reset after the imports, so the peak is
+    that of the load (the process's import footprint is the "before" column).
+    """
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     t0 = time.time()
     r = subprocess.run([sys.executable, "-c", LOADER, str(path)], capture_output=True, text=True, env=env, timeout=600)
     dt = time.time() - t0
     lines = r.stdout.strip().splitlines()
-    peak = next((float(ln.split()[1]) / 1024 for ln in lines if ln.startswith("peak")), float("nan"))
+    nums = next(([float(v) for v in ln.split()[1:]] for ln in lines if ln.startswith("peak")), [float("nan")] * 3)
     outcome = next((ln for ln in lines if not ln.startswith("peak")), r.stderr.strip()[-200:] or "?")
-    return outcome, peak, dt
+    return outcome, nums[0], nums[1], nums[2], dt
 
 
 def declared_bytes(path: Path) -> int:
@@ -295,6 +327,9 @@ def main() -> None:
 
     cases = cli_cases(f)
     t0 = time.time()
+    import shutil
+
+    shutil.rmtree(root / "cases", ignore_errors=True)
     res = run_cli(cases, root / "cases")
     print(f"\ncommand line ({time.time() - t0:.0f} s)")
     print(f"{'cases tried':<28}{len(cases):>6}")
@@ -312,16 +347,22 @@ def main() -> None:
     for line in bad:
         print(f"  {line}")
 
-    print(f"\nmemory (fresh process each; MB resident peak)\n{'file':<22}{'size kB':>9}{'declares MB':>13}"
-          f"{'peak MB':>9}{'s':>7}  outcome")
+    print("\nmemory of Motion.load (fresh process each; MB): resident after imports, resident peak during the"
+          " load,\nadded = peak - after imports, traced = numpy/Python allocations (tracemalloc peak)")
+    print(f"{'file':<18}{'size kB':>9}{'declares MB':>12}{'imports':>9}{'peak':>7}{'added':>7}{'traced':>8}{'s':>6}"
+          f"  outcome")
     rows = [("walk (baseline)", f["walk"])] + [(k, f[k]) for k in ("bomb_deflate", "bomb_header", "bomb_many")]
     bomb_peaks = []
+    def row(name: str, p: Path, extra: str = "") -> float:
+        outcome, before, peak, traced, dt = peak_load(p)
+        print(f"{name:<18}{p.stat().st_size / 1024:>9.0f}{declared_bytes(p) / 2**20:>12.0f}{before:>9.0f}{peak:>7.0f}"
+              f"{peak - before:>7.0f}{traced:>8.1f}{dt:>6.1f}  {outcome[:60]}{extra}")
+        return peak - before
+
     for name, p in rows:
-        outcome, peak, dt = peak_load(p)
+        added = row(name, p)
         if name.startswith("bomb"):
-            bomb_peaks.append(peak)
-        print(f"{name:<22}{p.stat().st_size / 1024:>9.0f}{declared_bytes(p) / 2**20:>13.0f}{peak:>9.0f}{dt:>7.1f}  "
-              f"{outcome[:70]}")
+            bomb_peaks.append(added)
     if not a.no_hour:
         walk = builtin_motion("walk", seconds=4.0, fps=120)
         reps = -(-432_000 // walk.num_frames)
@@ -332,11 +373,9 @@ def main() -> None:
         hour.save(p)
         save_s = time.time() - t1
         del hour
-        outcome, peak, dt = peak_load(p)
-        print(f"{'1 h at 120 fps':<22}{p.stat().st_size / 1024:>9.0f}{declared_bytes(p) / 2**20:>13.0f}{peak:>9.0f}"
-              f"{dt:>7.1f}  {outcome[:70]} (saved in {save_s:.1f} s)")
+        row("1 h at 120 fps", p, f" (saved in {save_s:.1f} s)")
         p.unlink()
-    print(f"\npeak memory of bomb cases: max {max(bomb_peaks):.0f} MB (limit 500 MB)")
+    print(f"\npeak memory added by loading a bomb: max {max(bomb_peaks):.0f} MB (limit 500 MB)")
     print(f"tracebacks: {len(res['traceback']) + len(bad)} (must be 0); partial outputs: {len(res['partial'])} (must be 0)")
 
 

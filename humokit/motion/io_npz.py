@@ -100,13 +100,7 @@ def amass_to_motion(data: dict[str, np.ndarray], *, source: str = "<arrays>", ro
         if J0.shape != (3,) or not np.all(np.isfinite(J0)):
             raise FileFormatError(source, f"'root_rest' must be 3 finite numbers, got shape {J0.shape}")
     root_pos = (trans + J0) @ Rc.T
-    betas = _numeric(data, "betas", source).reshape(-1).astype(np.float32) if "betas" in data else None
-    gender = "neutral"
-    if "gender" in data:
-        g = np.asarray(data["gender"]).reshape(-1)
-        gender = str(g[0].decode(errors="replace") if isinstance(g[0], bytes) else g[0]) if g.size else "neutral"
-    if gender not in ("neutral", "male", "female"):
-        gender = "neutral"
+    betas, gender = _betas_gender(data, source)
     try:
         return Motion(R, root_pos, fps, skeleton=skel, betas=betas, gender=gender)  # type: ignore[arg-type]
     except HumokitError as exc:
@@ -149,7 +143,19 @@ def _numeric(data: dict[str, np.ndarray], key: str, path: str | Path) -> np.ndar
         raise FileFormatError(path, f"{key!r} must be numeric, got dtype {a.dtype}")
     if a.size == 0:
         raise FileFormatError(path, f"{key!r} is empty (shape {a.shape})")
-    return a.astype(np.float64)
+    return a if a.dtype in (np.float32, np.float64) else a.astype(np.float64)  # no copy of float data
+
+
+def _betas_gender(data: dict[str, np.ndarray], source: str | Path) -> tuple[np.ndarray | None, str]:
+    """Optional ``betas`` (float32) and ``gender`` (neutral when absent or unknown)."""
+    betas = _numeric(data, "betas", source).reshape(-1).astype(np.float32) if "betas" in data else None
+    gender = "neutral"
+    if "gender" in data:
+        g = np.asarray(data["gender"]).reshape(-1)
+        gender = str(g[0].decode(errors="replace") if isinstance(g[0], bytes) else g[0]) if g.size else "neutral"
+    if gender not in ("neutral", "male", "female"):
+        gender = "neutral"
+    return betas, gender
 
 
 def _fps(data: dict[str, np.ndarray], path: str | Path, *keys: str) -> float:
@@ -206,14 +212,14 @@ def load_npz(path: str | Path) -> Motion:
             contacts = data.get("contacts")
             if contacts is not None and np.asarray(contacts).dtype.kind not in "biuf":
                 raise FileFormatError(path, f"'contacts' must be boolean, got dtype {np.asarray(contacts).dtype}")
-            amass = amass_to_motion(data, source=str(path), root_rest=skel.offsets[0]) if "poses" in data else None
+            betas, gender = _betas_gender(data, path)
             return Motion(
                 rotations,
                 root,
                 _fps(data, path, "fps"),
                 skeleton=skel,
-                betas=amass.betas if amass else None,
-                gender=amass.gender if amass else "neutral",
+                betas=betas,
+                gender=gender,  # type: ignore[arg-type]
                 contacts=contacts,
                 meta=_meta(data, path),
             )
