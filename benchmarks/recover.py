@@ -45,7 +45,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFilter
 
-from humokit.avatars.body import create_body
+from humokit.body import create_body
 from humokit.motion.dataset import split_names
 from humokit.motion.motion import Motion
 from humokit.motion.skeleton import Skeleton

@@ -26,7 +26,7 @@ def _pose(m, t):
 
 
 def test_zero_offsets_follow_the_mesh(rest, walk):
-    from humokit.avatars.body import pose_rest_body
+    from humokit.body import pose_rest_body
     from humokit.avatars.gaussian_avatar import init_avatar, pose_avatar
 
     av = init_avatar(rest, num_gaussians=2000, seed=1)
@@ -86,7 +86,7 @@ def tiny_frames(rest, walk):
 
 def test_training_reduces_loss_and_reaches_psnr(rest, tiny_frames):
     from humokit.avatars.gaussian_avatar import init_avatar
-    from humokit.optim.avatar_fit import AvatarTrainConfig, evaluate_avatar, train_avatar
+    from humokit.avatars.fit import AvatarTrainConfig, evaluate_avatar, train_avatar
 
     av = init_avatar(rest, num_gaussians=3000, seed=0)
     before = evaluate_avatar(av, tiny_frames)
@@ -101,7 +101,7 @@ def test_training_reduces_loss_and_reaches_psnr(rest, tiny_frames):
 
 def test_training_is_deterministic_and_resumable(rest, tiny_frames, tmp_path):
     from humokit.avatars.gaussian_avatar import init_avatar
-    from humokit.optim.avatar_fit import AvatarTrainConfig, train_avatar
+    from humokit.avatars.fit import AvatarTrainConfig, train_avatar
 
     av = init_avatar(rest, num_gaussians=800, seed=0)
     fr = tiny_frames.subset([0, 3, 6])

@@ -48,12 +48,11 @@ def compute() -> dict[str, object]:
     """Generate and render; return digests and a few numbers (single-threaded torch for determinism)."""
     import torch
 
-    from humokit.avatars.body import create_body
-    from humokit.motion.priors.sampling import generate
+    from humokit.body import create_body
     from humokit.optim.physics.guidance import generate_physical
+    from humokit.priors.sampling import generate
     from humokit.render.camera import look_at
-    from humokit.render.controls import pose_clip, render_frame
-    from humokit.render.gaussians import attach_gaussians
+    from humokit.render.controls import attach_gaussians, pose_clip, render_frame
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
