@@ -88,9 +88,9 @@ def _eval_set(limit: int) -> tuple:
 
 def text_alignment(model: str, limit: int) -> str:
     """R@1 / FID / Phys-Err of ``model`` on ``limit`` test captions, without and with projection (features)."""
+    from humokit.optim.physics.guidance import FeatureProjector
     from humokit.priors.evaluate import generate_set, score
     from humokit.priors.sampling import load_generator
-    from humokit.optim.physics.guidance import FeatureProjector
 
     ev, es, te, re_ = _eval_set(limit)
     gen = load_generator(model)
@@ -133,8 +133,8 @@ def main() -> None:
 
     alignment: list[str] = []
     try:
-        from humokit.priors.sampling import MODELS, generate
         from humokit.optim.physics.guidance import generate_physical
+        from humokit.priors.sampling import MODELS, generate
     except ImportError as exc:
         print(line("generated", f"not available ({exc})"))
     else:

@@ -41,10 +41,10 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     from humokit._paths import checkpoints_dir
+    from humokit.motion import metrics as M
     from humokit.priors.checkpoint import load_checkpoint
     from humokit.priors.evaluate import embed_motions, embed_texts, generate_set, load_eval_set, score, time_one
     from humokit.priors.sampling import load_generator
-    from humokit.motion import metrics as M
     from scipy.stats import binomtest
 
     base = Path(args.checkpoints) if args.checkpoints else checkpoints_dir()

@@ -104,8 +104,8 @@ def info() -> None:
 def body(output: Path, body_name: str, body_model_path: Path | None, motion_path: Path | None,
          frame: int, pose: str, phenotype: tuple[str, ...]) -> None:
     """Write a posed body mesh (.ply/.obj/.glb)."""
-    from humokit.body.mesh_io import save_mesh
     from humokit.body import create_body
+    from humokit.body.mesh_io import save_mesh
     from humokit.motion import Motion
     from humokit.motion.builtin import builtin_pose
 

@@ -101,8 +101,8 @@ def synthetic_frames(
     background: tuple[float, float, float] = (0.0, 0.0, 0.0),
 ):  # -> AvatarFrames
     """Film ``rest`` (painted with :func:`pattern_colors` unless ``colors``) performing ``motion``."""
-    from humokit.avatars.gaussian_avatar import check_motion
     from humokit.avatars.fit import AvatarFrames
+    from humokit.avatars.gaussian_avatar import check_motion
 
     check_motion(motion)
     h_b = -rest.skeleton.floor_height()

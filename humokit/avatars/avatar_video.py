@@ -138,9 +138,9 @@ def video_frames(
     progress: bool = True,
 ) -> VideoData:
     """Segment, recover and crop a video into avatar training data (see the module docstring)."""
-    from humokit.body import create_body
-    from humokit.avatars.gaussian_avatar import scaled_rest
     from humokit.avatars.fit import AvatarFrames
+    from humokit.avatars.gaussian_avatar import scaled_rest
+    from humokit.body import create_body
     from humokit.optim.recover import recover_video
 
     if size < 64:

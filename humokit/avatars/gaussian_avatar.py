@@ -412,8 +412,8 @@ def render_avatar(
     ``cull_backfaces`` (torch back-end) skips Gaussians on faces turned away
     from the camera (hidden behind the front of the closed body surface; ~2x faster).
     """
-    from humokit.render.gaussians_fast import splat
     from humokit.render.gaussians import has_gsplat, project_gaussians
+    from humokit.render.gaussians_fast import splat
 
     g = posed.gaussians
     W, H = camera.width, camera.height

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from humokit.body.skinning import linear_blend_skinning, skinning_transforms
 from humokit.errors import InputError
 from humokit.motion.motion import Motion
 from humokit.motion.skeleton import NUM_JOINTS, PARENTS, Skeleton, forward_kinematics, inverse_kinematics
-from humokit.body.skinning import linear_blend_skinning, skinning_transforms
 
 
 @dataclass(frozen=True)

@@ -23,14 +23,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from humokit._paths import checkpoints_dir
 from humokit.errors import InputError
 from humokit.motion.features import CONTACTS, FEATURE_DIM, features_to_joints
 from humokit.motion.motion import Motion
-from humokit._paths import checkpoints_dir
+from humokit.motion.skeleton import default_skeleton, inverse_kinematics
 from humokit.priors.checkpoint import Checkpoint, load_checkpoint
 from humokit.priors.edit import FPS, Keyframes, constraint_features, enforce_keyframes, load_keyframes, parse_edit_mask
 from humokit.priors.text import get_text_encoder
-from humokit.motion.skeleton import default_skeleton, inverse_kinematics
 
 MODELS = ("mask", "diffusion", "cvae")
 MIN_SECONDS = 0.4

@@ -242,8 +242,8 @@ def test_bvh_that_cannot_be_retargeted_is_reported(app, tmp_path):
 
 def test_avatar_follows_the_timeline(app):
     """A Gaussian avatar performs its motion: one splat node per sampled frame, the current one visible."""
-    from humokit.body import create_body
     from humokit.avatars.gaussian_avatar import init_avatar
+    from humokit.body import create_body
     from humokit.motion.builtin import builtin_motion
 
     avatar = init_avatar(create_body("anny").rest(), num_gaussians=300, seed=0)

@@ -158,8 +158,8 @@ def generate_physical(text: str, model: str = "mask", seconds: float = 4.0, seed
     :class:`~humokit.motion.motion.Motion` whose contacts are the ones the
     projection held.
     """
-    from humokit.priors.sampling import generate
     from humokit.optim.physics.projection import project_motion
+    from humokit.priors.sampling import generate
 
     ck = kwargs.get("checkpoints")
     proj = feature_projector(model, str(ck) if ck else None)
