@@ -19,8 +19,10 @@ PACKAGE = ROOT / "humokit"
 
 # The allowed order, lowest first; a module may import its own layer and those before it.
 # Prefixes match a package and everything below it. A layer may hold several packages.
+# "humokit._*" is every private top-level module (paths, atomic writes, shared option types...):
+# helpers below all packages.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("base", ("humokit.errors", "humokit._paths", "humokit._io", "humokit._deprecated")),
+    ("base", ("humokit.errors", "humokit._*")),
     ("motion", ("humokit", "humokit.motion")),  # "humokit" = the root __init__ (Motion, Skeleton)
     ("body", ("humokit.body",)),
     ("priors", ("humokit.priors",)),
@@ -28,7 +30,6 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("optim", ("humokit.optim",)),
     ("avatars", ("humokit.avatars",)),
     ("video", ("humokit.video",)),
-    ("faces: shared options", ("humokit._options",)),
     ("faces: export, info, demo", ("humokit.export", "humokit.info", "humokit.demo")),
     ("faces: viewer", ("humokit.viewer",)),
     ("faces: cli", ("humokit.cli",)),
@@ -112,7 +113,11 @@ def layer_of(module: str) -> int:
     best, best_len = None, -1
     for i, (_, prefixes) in enumerate(LAYERS):
         for p in prefixes:
-            if (module == p or module.startswith(p + ".")) and len(p) > best_len:
+            if p.endswith("._*"):
+                hit = module.startswith(p[:-1]) and "." not in module[len(p) - 1:]
+            else:
+                hit = module == p or module.startswith(p + ".")
+            if hit and len(p) > best_len:
                 best, best_len = i, len(p)
     if best is None:
         raise AssertionError(f"{module} belongs to no layer: add its package to LAYERS in {__file__}")
