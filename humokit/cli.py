@@ -25,7 +25,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("humokit.render.cli", "render"),
     "export": ("humokit.export.cli", "export"),
     "view": ("humokit.viewer.cli", "view"),
-    "generate": ("humokit.optim.physics.generate_cli", "generate"),
+    "generate": ("humokit.optim.physics.cli", "generate"),
     "train": ("humokit.priors.cli", "train"),
     "recover": ("humokit.optim.cli", "recover"),
     "metrics": ("humokit.optim.physics.cli", "metrics"),

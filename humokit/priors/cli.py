@@ -1,5 +1,5 @@
 """``humokit train`` (registered lazily in :mod:`humokit.cli`); ``humokit generate`` composes a prior with
-the physics projection, so it lives in :mod:`humokit.optim.physics.generate_cli`."""
+the physics projection, so it lives in :mod:`humokit.optim.physics.cli`."""
 
 from __future__ import annotations
 
