@@ -1,7 +1,9 @@
-"""Click parameter types shared by the commands: every number checked by the parser.
+"""Option parsing shared by the command-line faces (``humokit.cli`` and the subcommands' ``cli`` modules).
 
-Each type rejects NaN, infinities and out-of-range values with click's usual
-``Invalid value for '--x'`` message naming the valid range (exit status 2),
+Lives below them so no subcommand imports the top-level CLI. The click
+parameter types check every number in the parser: each rejects NaN,
+infinities and out-of-range values with click's usual ``Invalid value for
+'--x'`` message naming the valid range (exit status 2),
 before the command allocates anything; the range is shown in ``--help``.
 Bounds come from :mod:`humokit._limits`.
 """
@@ -14,6 +16,7 @@ from typing import Any
 import click
 
 from humokit._limits import MAX_FPS, MAX_FRAMES, MAX_SECONDS, MIN_FPS
+from humokit.errors import HumokitError
 
 
 class FiniteFloat(click.FloatRange):
@@ -65,3 +68,19 @@ class ImageSize(click.ParamType):
 
 
 IMAGE_SIZE = ImageSize()
+
+
+def parse_phenotype(items: tuple[str, ...]) -> dict[str, float]:
+    """``("height=0.8", "gender=0")`` -> ``{"height": 0.8, "gender": 0.0}``; one-line errors on bad items."""
+    out = {}
+    for it in items:
+        k, sep, v = it.partition("=")
+        if not sep:
+            raise HumokitError(f"--phenotype {it!r}: expected KEY=VALUE")
+        try:
+            out[k.strip()] = float(v)
+        except ValueError:
+            raise HumokitError(f"--phenotype {it!r}: {v!r} is not a number") from None
+        if not math.isfinite(out[k.strip()]):
+            raise HumokitError(f"--phenotype {it!r}: {v!r} is not a finite number")
+    return out

@@ -22,7 +22,7 @@ def _plant(path, tmp_path):
 
 
 def test_prior_training_state_is_not_unpickled(tmp_path, monkeypatch):
-    from humokit.motion.priors.train import load_train_state
+    from humokit.priors.train import load_train_state
 
     monkeypatch.chdir(tmp_path)
     p = tmp_path / "train_state.pt"
@@ -35,7 +35,7 @@ def test_prior_training_state_is_not_unpickled(tmp_path, monkeypatch):
 
 
 def test_avatar_checkpoint_is_not_unpickled(tmp_path, monkeypatch):
-    from humokit.optim.avatar_fit import _load_checkpoint
+    from humokit.avatars.fit import _load_checkpoint
 
     monkeypatch.chdir(tmp_path)
     p = tmp_path / "ck.pt"
