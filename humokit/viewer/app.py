@@ -170,7 +170,11 @@ class ViewerApp:
         self.roots = ServerRoots.of(roots)
         self.allow_generate = bool(allow_generate)
         guard = HandshakeGuard(server_host, token)
-        with guarded_serve(guard):
+        import contextlib
+        import io
+
+        quiet = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO())
+        with guarded_serve(guard), quiet:  # viser's address box is not for stdout; the CLI prints the URL
             self.server = viser.ViserServer(host=server_host, port=int(port), label="humokit", verbose=verbose)
         if not guard.installed.is_set():  # fail closed: this viser no longer builds on websockets.serve
             self.server.stop()
@@ -406,7 +410,11 @@ class ViewerApp:
             return
         self._stop.set()
         self._thread.join(timeout=2.0)
-        self.server.stop()
+        import contextlib
+        import io
+
+        with contextlib.redirect_stdout(io.StringIO()):  # viser's "Server stopped" line (its thread, on join)
+            self.server.stop()
 
     def serve_forever(self) -> None:
         """Block until Ctrl-C, then stop."""
