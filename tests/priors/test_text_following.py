@@ -162,3 +162,40 @@ def test_sentence_cvae_samples_differ_and_follow_the_text() -> None:
     across = float((move.mean(0) - stand.mean(0)).norm())
     assert _spread(move) >= 0.3 * across  # variety for one prompt, relative to the difference between prompts
     assert float((stand - flat).abs().mean()) < 0.4  # and the other text gives its own motion
+
+
+def test_sentence_cvae_family_generates_explains_and_warns(tiny_data: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+    from priors_synth import CAPTIONS, tiny_config
+
+    from humokit.cli import cli
+    from humokit.motion.priors.edit import Keyframes
+    from humokit.motion.priors.sampling import explain, generate, load_generator
+    from humokit.motion.priors.train import train
+
+    cfg = tiny_config("cvae", tiny_data, steps=5)
+    cfg["model"].update(text_input="sentence", text_rec_weight=0.5)
+    train("cvae", cfg, tmp_path / "cvae", progress=False)
+    caps = [c for cs in CAPTIONS.values() for c in cs]
+    idx, _ = _index(caps, [k for k, cs in CAPTIONS.items() for _ in cs])
+    idx.encoder = "hash"
+    enc = HashTextEncoder()  # the tiny models' encoder (32-d)
+    CaptionIndex(caps, idx.contents, enc.encode(caps).sentence.numpy(), "hash").save(tmp_path / "captions.npz")
+    load_generator.cache_clear()
+    m = generate("a person waves the right hand.", model="cvae", seconds=2.0, seed=3, checkpoints=tmp_path)
+    m2 = generate("a person waves the right hand.", model="cvae", seconds=2.0, seed=3, checkpoints=tmp_path, grounding=0.0)
+    assert m.num_frames == 40 and not np.allclose(m.joints(), m2.joints())
+    J = builtin_motion("walk", seconds=2.0, fps=20.0).joints()[[0, 39]]
+    kf = Keyframes(np.array([0, 39]), J, np.ones((2, 22), bool))
+    k = generate("a person walks forward.", model="cvae", seconds=2.0, seed=1, keyframes=kf, checkpoints=tmp_path)
+    assert np.abs(k.joints()[39] - kf.joints[1]).max() < 1e-3
+    g = explain("someone waves with the right hand.", "cvae", checkpoints=tmp_path)
+    assert g.neighbours[0].caption == "someone waves with the right hand." and g.neighbours[0].similarity > 0.99
+    base = ["generate", "--model", "cvae", "--checkpoints", str(tmp_path), "-o", str(tmp_path / "m.npz"), "--seconds", "2",
+            "--physics", "none"]
+    r = CliRunner().invoke(cli, [*base, "someone waves with the right hand.", "--explain"])
+    assert r.exit_code == 0, r.output
+    assert "1.00  [wave]  someone waves with the right hand." in r.output and "warning" not in r.output
+    r = CliRunner().invoke(cli, [*base, "zzz qqq vvv"])
+    assert r.exit_code == 0 and "warning: the prompt is far from every training caption" in r.output
+    load_generator.cache_clear()
