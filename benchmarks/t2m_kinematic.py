@@ -361,6 +361,7 @@ def run_models(args: argparse.Namespace) -> dict:
         prompts.append((c, "training", TRAINING_WORDING[c]))
         prompts += [(c, "paraphrase", p) for p in PARAPHRASES[c]]
     results: dict = {}
+    diversity: dict = {}
     for model in args.models.split(","):
         t0 = time.time()
         gen = load_generator(model, args.checkpoints)
@@ -371,19 +372,41 @@ def run_models(args: argparse.Namespace) -> dict:
             proj = FeatureProjector(gen.mean, gen.std)
         texts = [p[2] for p in prompts]
         rows = []
+        joints = []  # per seed: (P, T, 22, 3)
         for seed in range(args.seeds):
             kw = {"grounding": args.grounding} if args.grounding is not None else {}
             feats = sample_features(gen, texts, [int(args.seconds * FPS)] * len(texts), seed=1000 + seed,
                                     projector=proj, **kw)  # fmt: skip
-            for (c, wording, text), f in zip(prompts, feats):
-                got = classify(features_to_joints(f))
+            js = [features_to_joints(f) for f in feats]
+            joints.append(np.stack(js))
+            for (c, wording, text), J in zip(prompts, js):
+                got = classify(J)
                 rows.append({"category": c, "wording": wording, "text": text, "seed": seed, "got": got, "ok": got == c})
         results[model] = rows
+        diversity[model] = seed_diversity(np.stack(joints))
         print(f"[{model}: {len(rows)} motions, {time.time() - t0:.0f} s]", file=sys.stderr, flush=True)
-    return results
+    return {"rows": results, "diversity": diversity}
 
 
-def print_tables(results: dict) -> None:
+def seed_diversity(J: np.ndarray) -> dict[str, float]:
+    """Joint-space variety of motions ``(S seeds, P prompts, T, 22, 3)``: mean per-joint distance (cm).
+
+    ``seeds``: between seeds of one prompt; ``prompts``: between prompts of one seed; ``ratio`` = seeds / prompts.
+    """
+    S, P = J.shape[:2]
+
+    def dist(a: np.ndarray, b: np.ndarray) -> float:
+        return float(np.linalg.norm(a - b, axis=-1).mean() * 100)
+
+    seeds = np.mean([dist(J[i, p], J[j, p]) for p in range(P) for i in range(S) for j in range(i + 1, S)]) if S > 1 else 0.0
+    rng = np.random.default_rng(0)
+    pairs = [tuple(rng.choice(P, 2, replace=False)) for _ in range(200)]
+    prompts = np.mean([dist(J[s, a], J[s, b]) for s in range(S) for a, b in pairs])
+    return {"seeds": float(seeds), "prompts": float(prompts), "ratio": float(seeds / max(prompts, 1e-9))}
+
+
+def print_tables(out: dict) -> None:
+    results, diversity = out["rows"], out["diversity"]
     models = list(results)
     print("| category | " + " | ".join(f"{m} train | {m} para" for m in models) + " |")
     print("|---|" + "---|---|" * len(models))
@@ -409,8 +432,11 @@ def print_tables(results: dict) -> None:
             if rr:
                 seeds_ok.append(f"{c} {sum(r['ok'] for r in rr)}/{len(rr)}")
         got = Counter(r["got"] for r in results[m] if not r["ok"])
+        d = diversity[m]
         print(f"{m}: training-wording seeds right: {', '.join(seeds_ok)}; most frequent wrong answers: "
-              + ", ".join(f"{g} {n}" for g, n in got.most_common(5)))  # fmt: skip
+              + ", ".join(f"{g} {n}" for g, n in got.most_common(5))
+              + f"; joint distance between seeds {d['seeds']:.1f} cm, between prompts {d['prompts']:.1f} cm "
+              f"(ratio {d['ratio']:.2f})")  # fmt: skip
 
 
 def main() -> None:
