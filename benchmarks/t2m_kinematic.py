@@ -352,7 +352,7 @@ def run_models(args: argparse.Namespace) -> dict:
     import torch
 
     from humokit.motion.features import features_to_joints
-    from humokit.motion.priors.sampling import load_generator, sample_features
+    from humokit.priors.sampling import load_generator, sample_features
 
     torch.set_num_threads(args.threads)
     cats = list(CATEGORIES) if not args.categories else args.categories.split(",")

@@ -13,10 +13,10 @@ import torch
 from humokit.motion.builtin import builtin_motion
 from humokit.motion.captions import _VERBS, MotionStats, motion_stats, rich_texts, speed_word
 from humokit.motion.features import features_to_joints, joints_to_features
-from humokit.motion.priors.checkpoint import build_model
-from humokit.motion.priors.data import BatchSampler, all_captions, open_split, resample_speed
-from humokit.motion.priors.grounding import LOW_SIMILARITY, CaptionIndex, ground
-from humokit.motion.priors.text import CaptionBank, HashTextEncoder
+from humokit.priors.checkpoint import build_model
+from humokit.priors.data import BatchSampler, all_captions, open_split, resample_speed
+from humokit.priors.grounding import LOW_SIMILARITY, CaptionIndex, ground
+from humokit.priors.text import CaptionBank, HashTextEncoder
 from humokit.motion.texts import _CONTENT, ClipLabels
 
 _FAST = ("quickly", "fast pace", "briskly", "hurry", "rapidly", "full speed", "very fast", "as fast as", "sprint")
@@ -169,9 +169,9 @@ def test_sentence_cvae_family_generates_explains_and_warns(tiny_data: Path, tmp_
     from priors_synth import CAPTIONS, tiny_config
 
     from humokit.cli import cli
-    from humokit.motion.priors.edit import Keyframes
-    from humokit.motion.priors.sampling import explain, generate, load_generator
-    from humokit.motion.priors.train import train
+    from humokit.priors.edit import Keyframes
+    from humokit.priors.sampling import explain, generate, load_generator
+    from humokit.priors.train import train
 
     cfg = tiny_config("cvae", tiny_data, steps=5)
     cfg["model"].update(text_input="sentence", text_rec_weight=0.5)

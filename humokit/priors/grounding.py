@@ -10,7 +10,7 @@ tau) * caption_i)`` that the models are conditioned on, with the neighbours
 for ``--explain`` and a flag when the best similarity is low (the prompt is
 far from anything the model learned).
 
-Build an index for a dataset with ``python -m humokit.motion.priors.grounding
+Build an index for a dataset with ``python -m humokit.priors.grounding
 DATA OUT.npz`` (train split captions, as the trainer enriches them).
 """
 
@@ -132,8 +132,8 @@ def ground(index: CaptionIndex, prompt: str, embedding: np.ndarray, *, weight: f
 def build_index(root: str | Path, *, rich_captions: int = 24, seed: int = 0, encoder: str = "minilm",
                 progress: bool = True) -> CaptionIndex:  # fmt: skip
     """Caption index of a dataset's train split, captions enriched as the trainer does."""
-    from humokit.motion.priors.data import all_captions, enrich_captions, open_split, window_labels
-    from humokit.motion.priors.text import CaptionBank, get_text_encoder
+    from humokit.priors.data import all_captions, enrich_captions, open_split, window_labels
+    from humokit.priors.text import CaptionBank, get_text_encoder
 
     ds = open_split(root, "train")
     val = open_split(root, "val")
@@ -152,7 +152,7 @@ def build_index(root: str | Path, *, rich_captions: int = 24, seed: int = 0, enc
     return CaptionIndex(caps, [content[c] for c in caps], sent, encoder)
 
 
-if __name__ == "__main__":  # python -m humokit.motion.priors.grounding DATA OUT.npz [RICH]
+if __name__ == "__main__":  # python -m humokit.priors.grounding DATA OUT.npz [RICH]
     import os
 
     idx = build_index(os.path.expanduser(sys.argv[1]), rich_captions=int(sys.argv[3]) if len(sys.argv) > 3 else 24)

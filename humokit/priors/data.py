@@ -24,11 +24,11 @@ import numpy as np
 import torch
 
 from humokit.errors import InputError
-from humokit.motion.dataset import MotionDataset
 from humokit.motion.captions import motion_stats, rich_texts
+from humokit.motion.dataset import MotionDataset
 from humokit.motion.features import FEATURE_DIM
-from humokit.motion.priors.text import CaptionBank
 from humokit.motion.texts import ClipLabels, tokens
+from humokit.priors.text import CaptionBank
 
 
 def open_split(root: str | Path, split: str, *, max_frames: int = 196, min_frames: int = 40) -> MotionDataset:

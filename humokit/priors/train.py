@@ -25,7 +25,7 @@ Config keys (JSON)::
 weight whose name and shape match is copied (fine-tuning; new layers stay new).
 
 ``data.rich_captions``: generated captions added to each train entry
-(:func:`~humokit.motion.priors.data.enrich_captions`; datasets built by
+(:func:`~humokit.priors.data.enrich_captions`; datasets built by
 ``humokit data build``); ``data.balance``: draw train entries with content
 labels weighted ``n ** balance`` (1 = uniform over entries); ``data.speed_range``:
 random playback-speed augmentation. Validation batches use the plain split.
@@ -46,9 +46,9 @@ import torch.distributed as dist
 from torch import nn
 
 from humokit.errors import InputError
-from humokit.motion.priors.checkpoint import build_model, load_checkpoint, save_checkpoint
-from humokit.motion.priors.data import BatchSampler, all_captions, enrich_captions, entry_contents, open_split, window_labels
-from humokit.motion.priors.text import CaptionBank, get_text_encoder
+from humokit.priors.checkpoint import build_model, load_checkpoint, save_checkpoint
+from humokit.priors.data import BatchSampler, all_captions, enrich_captions, entry_contents, open_split, window_labels
+from humokit.priors.text import CaptionBank, get_text_encoder
 
 log = logging.getLogger(__name__)
 TRAIN_DEFAULTS = {"batch_size": 64, "lr": 2e-4, "steps": 1000, "max_minutes": None, "warmup": 100, "eval_every": 200,
@@ -60,7 +60,7 @@ def init_from(model: nn.Module, where: str | Path) -> list[str]:
     """Copy every weight of the checkpoint at ``where`` whose name and shape match ``model``'s; returns those left new."""
     from safetensors.torch import load_file
 
-    from humokit.motion.priors.checkpoint import resolve
+    from humokit.priors.checkpoint import resolve
 
     path = resolve(where) / "model.safetensors"
     if not path.is_file():
