@@ -68,3 +68,14 @@ def animatediff_dir(tmp_path_factory) -> Path:
     from humokit.video.tiny import build_tiny_animatediff
 
     return build_tiny_animatediff(tmp_path_factory.mktemp("models") / "animatediff", num_controlnets=2)
+
+
+@pytest.fixture(scope="session")
+def wan_ctrl(tmp_path_factory, ctrl_dir) -> Path:
+    """The render with Wan-Animate's pose drawing in pose/ (and the same rgb, mask, pose_json)."""
+    import shutil
+
+    out = tmp_path_factory.mktemp("wan_ctrl")
+    shutil.copytree(ctrl_dir / "view_00", out / "view_00", ignore=shutil.ignore_patterns("*.mp4", "pose", "depth"))
+    shutil.copytree(ctrl_dir / "wan" / "pose", out / "view_00" / "pose")
+    return out
