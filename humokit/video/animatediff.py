@@ -53,24 +53,30 @@ def _from_pretrained(cls: type, path: object, what: str, dtype: object) -> objec
         raise InputError(f"{what} {p}: cannot load {cls.__name__}: {first[:300]}") from None
 
 
-def _load(folder: object, settings: DriveSettings, signals: tuple[str, ...]) -> object:
-    from diffusers import AnimateDiffControlNetPipeline, ControlNetModel, MotionAdapter
-
-    quiet_libraries()
-    dtype = torch_dtype(settings.dtype)
-    extra: dict[str, object] = {}
+def check_args(folder: object, settings: DriveSettings, signals: tuple[str, ...]) -> None:
+    """One-line errors for component folders that do not fit the model folder (before any loading)."""
     if folder.class_name == "StableDiffusionPipeline":  # type: ignore[attr-defined]
         if settings.motion_adapter is None:
             raise InputError(f"--model {folder.path}: an SD1.5 base needs --motion-adapter DIR")  # type: ignore[attr-defined]
         if len(settings.controlnets) != len(signals):
             raise InputError(f"--controlnet: give one ControlNet folder per signal ({len(signals)}: "
                              f"{', '.join(signals)}), got {len(settings.controlnets)}")
-        extra["motion_adapter"] = _from_pretrained(MotionAdapter, settings.motion_adapter, "--motion-adapter", dtype)
-        nets = [_from_pretrained(ControlNetModel, c, "--controlnet", dtype) for c in settings.controlnets]
-        extra["controlnet"] = nets[0] if len(nets) == 1 else nets
     elif settings.controlnets or settings.motion_adapter is not None:
         raise InputError("--controlnet/--motion-adapter apply to an SD1.5 base folder; "
                          f"{folder.path} already has them")  # type: ignore[attr-defined]
+
+
+def _load(folder: object, settings: DriveSettings, signals: tuple[str, ...]) -> object:
+    from diffusers import AnimateDiffControlNetPipeline, ControlNetModel, MotionAdapter
+
+    check_args(folder, settings, signals)
+    quiet_libraries()
+    dtype = torch_dtype(settings.dtype)
+    extra: dict[str, object] = {}
+    if folder.class_name == "StableDiffusionPipeline":  # type: ignore[attr-defined]
+        extra["motion_adapter"] = _from_pretrained(MotionAdapter, settings.motion_adapter, "--motion-adapter", dtype)
+        nets = [_from_pretrained(ControlNetModel, c, "--controlnet", dtype) for c in settings.controlnets]
+        extra["controlnet"] = nets[0] if len(nets) == 1 else nets
     try:
         pipe = AnimateDiffControlNetPipeline.from_pretrained(str(folder.path), dtype=dtype, **extra)  # type: ignore[attr-defined]
     except (OSError, ValueError, KeyError, RuntimeError, TypeError, AttributeError) as exc:

@@ -107,9 +107,12 @@ class Backend:
 
 def quiet_libraries() -> None:
     """Silence diffusers/transformers progress bars and info logs (humokit shows its own progress)."""
+    import warnings
+
     import diffusers
     import transformers
 
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"(diffusers|transformers)\.")
     diffusers.utils.logging.set_verbosity_error()
     diffusers.utils.logging.disable_progress_bar()
     transformers.utils.logging.set_verbosity_error()
@@ -166,7 +169,8 @@ def run_pipeline(pipe: object, kwargs: dict[str, object], step_callback: Callabl
     if not np.isfinite(video).all():
         raise InputError("the model produced NaN or inf values (try float32, or check the weights)")
     frames = np.round(np.clip(video, 0.0, 1.0) * 255.0).astype(np.uint8)
-    steps = np.diff([t0, *ticks]).tolist() if ticks else []
+    # per-step times between step ends (the first interval also holds prompt encoding and setup)
+    steps = np.diff(ticks).tolist() if len(ticks) > 1 else [seconds]
     return frames, seconds, steps
 
 

@@ -182,6 +182,12 @@ def drive(
     settings = settings or DriveSettings()
     if settings.steps < 1:
         raise InputError(f"--steps must be at least 1, got {settings.steps}")
+    if be.name == "animatediff":
+        from humokit.video.animatediff import check_args
+
+        check_args(folder, settings, sig)
+    elif settings.controlnets or settings.motion_adapter is not None:
+        raise InputError(f"--controlnet/--motion-adapter apply to AnimateDiff, not to {be.pipeline}")
     if be.name == "animate" and settings.mode not in ("animate", "replace"):
         raise InputError(f"--mode {settings.mode!r}: choose animate or replace")
     out = Path(out_dir)

@@ -102,8 +102,14 @@ def build_tiny_animate(path: str | Path, *, seed: int = 0) -> Path:
     return Path(path)
 
 
-def build_tiny_animatediff(path: str | Path, *, num_controlnets: int = 1, seed: int = 0) -> Path:
-    """Save a tiny ``AnimateDiffControlNetPipeline`` with ``num_controlnets`` ControlNets to ``path``."""
+def build_tiny_animatediff(path: str | Path, *, num_controlnets: int = 1, seed: int = 0, separate: bool = False
+                           ) -> Path:
+    """Save a tiny ``AnimateDiffControlNetPipeline`` with ``num_controlnets`` ControlNets to ``path``.
+
+    ``separate``: instead write the layout of the public repos: an SD1.5 base
+    ``path/base`` (``StableDiffusionPipeline``), a motion adapter ``path/motion_adapter``
+    and ``path/controlnet_0``, ``path/controlnet_1``, ... (one ``ControlNetModel`` each).
+    """
     import torch
     from diffusers import (
         AnimateDiffControlNetPipeline,
@@ -125,6 +131,11 @@ def build_tiny_animatediff(path: str | Path, *, num_controlnets: int = 1, seed: 
                             down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), cross_attention_dim=cross,
                             conditioning_embedding_out_channels=(8, 8), norm_num_groups=1)
             for _ in range(num_controlnets)]
+    with torch.no_grad():  # ControlNet's zero convolutions start at 0: give the toy nets a say
+        for net in nets:
+            for name, prm in net.named_parameters():
+                if name.startswith(("controlnet_down_blocks", "controlnet_mid_block", "controlnet_cond_embedding.conv_out")):
+                    prm.normal_(0.0, 1.0)
     vae = AutoencoderKL(block_out_channels=blocks, in_channels=3, out_channels=3,
                         down_block_types=["DownEncoderBlock2D", "DownEncoderBlock2D"],
                         up_block_types=["UpDecoderBlock2D", "UpDecoderBlock2D"], latent_channels=4, norm_num_groups=2)
@@ -133,7 +144,19 @@ def build_tiny_animatediff(path: str | Path, *, num_controlnets: int = 1, seed: 
                                                 vocab_size=len(WORDS) + 3, max_position_embeddings=77)).eval()
     adapter = MotionAdapter(block_out_channels=blocks, motion_layers_per_block=1, motion_norm_num_groups=2,
                             motion_num_attention_heads=2, motion_max_seq_length=32)
-    scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="linear", clip_sample=False)
+    scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="linear", clip_sample=False,
+                              steps_offset=1)
+    if separate:
+        from diffusers import StableDiffusionPipeline
+
+        root = Path(path)
+        StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=_tokenizer("clip"), unet=unet,
+                                scheduler=scheduler, safety_checker=None, feature_extractor=None,
+                                requires_safety_checker=False).save_pretrained(str(root / "base"))
+        adapter.save_pretrained(str(root / "motion_adapter"))
+        for i, net in enumerate(nets):
+            net.save_pretrained(str(root / f"controlnet_{i}"))
+        return root
     pipe = AnimateDiffControlNetPipeline(vae=vae, text_encoder=text_encoder, tokenizer=_tokenizer("clip"), unet=unet,
                                          motion_adapter=adapter, controlnet=nets[0] if len(nets) == 1 else nets,
                                          scheduler=scheduler, feature_extractor=None, image_encoder=None)
