@@ -19,9 +19,11 @@ convention here is a named :class:`PoseStyle`:
   **unswapped palette: nose red** (255, 0, 0), canvas short side 512, body
   only by default.
 - ``"wan_animate"`` (Wan2.2-Animate): 20 keypoints = OpenPose-18 + left toe
-  + right toe, 19 limbs (the 17 above + ankle-toe, colours (200, 200, 0) and
-  (100, 100, 0)), nose red, limbs at 0.6 x colour, drawn at the output size
-  with stick half-width and joint radius ``max(min(H, W) // 200 - 1, 1)``.
+  + right toe, 19 limbs (the 17 above + left and right ankle-toe), nose red;
+  as in Wan's drawing, limb ``i`` takes palette colour ``i`` (so the ankle-toe
+  limbs are 0.6 x (255, 0, 85) and 0.6 x (200, 200, 0)) and the toe points
+  (200, 200, 0) and (100, 100, 0); drawn at the output size with stick
+  half-width and joint radius ``max(min(H, W) // 200 - 1, 1)``.
 
 Limbs are ellipses around the bone (semi-axes: half the bone length, the
 stick width), filled opaque in draw order; joints are filled discs drawn
@@ -48,7 +50,8 @@ from humokit.errors import InputError
 from humokit.render.keypoints import OPENPOSE18_COLORS, OPENPOSE18_LIMBS, OPENPOSE18_NAMES
 
 WAN20_NAMES = OPENPOSE18_NAMES + ("left_toe", "right_toe")
-#: Wan-Animate limbs: OpenPose-18's 17 limbs then left ankle -> left toe, right ankle -> right toe.
+#: Wan-Animate limbs: OpenPose-18's 17 limbs then left ankle -> left toe, right ankle -> right toe
+#: (limb i is drawn in WAN20_COLORS[i], point i in WAN20_COLORS[i]).
 WAN20_LIMBS = OPENPOSE18_LIMBS + ((13, 18), (10, 19))
 WAN20_COLORS = OPENPOSE18_COLORS + ((200, 200, 0), (100, 100, 0))
 #: MANO-style hand edges (wrist 0, then 4 points per finger from the thumb).
