@@ -102,3 +102,25 @@ def test_champ_palette_golden():
         np.testing.assert_array_equal(CHAMP_PALETTE, ref)
     except ImportError:
         pass
+
+
+def test_render_frame_styles_on_the_body(anny_body):
+    from humokit.motion.builtin import builtin_motion
+    from humokit.render.camera import look_at, project
+    from humokit.render.controls import pose_clip, render_frame
+    from humokit.render.keypoints import body_keypoints
+
+    clip = pose_clip(builtin_motion("walk", seconds=0.2, fps=25).slice(0, 2), anny_body)
+    assert {"left_toe", "right_toe", "nose"} <= set(clip.landmarks)
+    cam = look_at([0.3, 1.0, 3.0], [0, 0.9, 0.1], width=480, height=832)
+    fr = render_frame(clip, 1, cam, ("pose", "depth"), pose_style="wan_animate")
+    kp3 = body_keypoints(clip.joints[1].numpy(), clip.vertices[1].numpy(), clip.landmarks, "wan20")
+    uv, _ = project(cam, kp3)
+    for i, col in ((18, (200, 200, 0)), (19, (100, 100, 0)), (0, (255, 0, 0))):
+        c, r = int(uv[i, 0]), int(uv[i, 1])
+        assert tuple(fr["pose"][r, c]) == col
+    assert fr["_face68"].shape == (68, 3) and fr["_face68"][:, 2].all()  # facing the camera: face visible
+    v = render_frame(clip, 1, cam, ("pose",), pose_style="vace")["pose"]
+    assert (v == 255).all(-1).sum() > 20  # white face dots
+    back = look_at([0.0, 1.0, -3.0], [0, 0.9, 0.0], width=256, height=256)
+    assert not render_frame(clip, 1, back, ("pose",))["_face68"][:, 2].any()  # seen from behind: no face

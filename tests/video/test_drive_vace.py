@@ -29,7 +29,9 @@ def _run(*args):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, ctrl_dir, ctrl_flipped, vace_dir):
-    """Seed 0 on the render, seed 0 again, seed 0 on the mirrored render, all 2 steps."""
+    """Seed 0 on the render (CLI), again through the API with a spy on the pipeline call, and on shifted controls."""
+    from diffusers import WanVACEPipeline
+
     from humokit.video.base import DriveSettings
     from humokit.video.drive import drive
 
@@ -38,13 +40,24 @@ def runs(tmp_path_factory, ctrl_dir, ctrl_flipped, vace_dir):
                                  "a dancer in a red dress", "--steps", "2", "--seed", "0", "-o", str(out / "a")])
     assert r.exit_code == 0, r.output
     s = DriveSettings(prompt="a dancer in a red dress", steps=2, seed=0)
-    b = drive(ctrl_dir, vace_dir, out / "b", signals=("pose",), settings=s)
+    seen = {}
+    orig = WanVACEPipeline.__call__
+
+    def spy(self, *a, **kw):
+        seen.update(kw)
+        return orig(self, *a, **kw)
+
+    WanVACEPipeline.__call__ = spy
+    try:
+        b = drive(ctrl_dir, vace_dir, out / "b", signals=("pose",), settings=s)
+    finally:
+        WanVACEPipeline.__call__ = orig
     c = drive(ctrl_flipped, vace_dir, out / "c", signals=("pose",), settings=s)
-    return out, r, b, c
+    return out, r, b, c, seen
 
 
 def test_outputs_shape_range_and_record(runs, ctrl_dir, vace_dir):
-    out, r, _, _ = runs
+    out, r, _, _, _ = runs
     a = out / "a"
     assert sorted(p.name for p in a.iterdir()) == ["compare.mp4", "control_view_00.mp4", "drive.json",
                                                    "reference_view_00.png", "view_00.mp4"]
@@ -62,7 +75,7 @@ def test_outputs_shape_range_and_record(runs, ctrl_dir, vace_dir):
 
 
 def test_same_seed_same_video_and_control_changes_video(runs):
-    _, _, b, c = runs
+    _, _, b, c, _ = runs
     a = read_mp4(runs[0] / "a" / "view_00.mp4")
     fb = b.views["view_00"].frames
     np.testing.assert_array_equal(a, read_mp4(b.out_dir / "view_00.mp4"))
@@ -71,27 +84,19 @@ def test_same_seed_same_video_and_control_changes_video(runs):
     assert diff > 0.05, diff  # same seed: exactly 0
 
 
-def test_frames_handed_over_equal_control_files(runs, ctrl_dir, vace_dir, tmp_path, monkeypatch):
-    from diffusers import WanVACEPipeline
-
-    from humokit.video.base import DriveSettings
-    from humokit.video.drive import drive
-
+def test_frames_handed_over_equal_control_files(runs, ctrl_dir):
+    out, _, b, _, seen = runs
     files = _pngs(ctrl_dir / "view_00" / "pose")
-    np.testing.assert_array_equal(read_mp4(runs[0] / "a" / "control_view_00.mp4"), files)
-    seen = {}
-    orig = WanVACEPipeline.__call__
-
-    def spy(self, *a, **kw):
-        seen.update(kw)
-        return orig(self, *a, **{**kw, "num_inference_steps": 1})
-
-    monkeypatch.setattr(WanVACEPipeline, "__call__", spy)
-    drive(ctrl_dir, vace_dir, tmp_path / "o", signals=("pose",), settings=DriveSettings(steps=1),
-          reference=ctrl_dir / "view_00" / "rgb" / "00000.png")
+    np.testing.assert_array_equal(read_mp4(out / "a" / "control_view_00.mp4"), files)
     np.testing.assert_array_equal(np.stack([np.asarray(f) for f in seen["video"]]), files)
     assert seen["mask"] is None and seen["num_frames"] == 17 and (seen["height"], seen["width"]) == (32, 32)
-    assert len(seen["reference_images"]) == 1 and seen["conditioning_scale"] == 1.0
+    assert seen["conditioning_scale"] == 1.0 and len(seen["reference_images"]) == 1
+    ref = np.asarray(seen["reference_images"][0])
+    np.testing.assert_array_equal(ref, b.views["view_00"].inputs["reference"])
+    import imageio.v2 as imageio
+
+    mask = np.asarray(imageio.imread(ctrl_dir / "view_00" / "mask" / "00000.png")) > 127
+    assert (ref[~mask] == 255).all()  # the person composited on white
 
 
 def test_motion_renders_its_own_controls(walk_npz, ctrl_dir, vace_dir, tmp_path):
@@ -144,3 +149,20 @@ def test_bad_model_folders(ctrl_dir, vace_dir, tmp_path):
     r = _run(ctrl_dir, "--model", vace_dir, "--signal", "normal", "-o", tmp_path / "x")
     assert r.exit_code == 2 and "takes pose or depth" in r.output
     assert not (tmp_path / "x").exists()
+
+
+def test_motion_with_gaussian_avatar(walk_npz, anny_body, vace_dir, tmp_path):
+    from humokit.avatars.gaussian_avatar import init_avatar, save_avatar
+
+    rest = anny_body.rest(anny_body.default_shape())
+    save_avatar(init_avatar(rest, num_gaussians=600, colors=np.tile([0.9, 0.2, 0.2], (rest.num_vertices, 1)),
+                            seed=0), tmp_path / "av")
+    r = _run(walk_npz, "--avatar", tmp_path / "av", "--model", vace_dir, "--size", "32x32", "--frames", "5",
+             "--steps", "1", "-o", tmp_path / "m")
+    assert r.exit_code == 0, r.output
+    assert read_mp4(tmp_path / "m" / "view_00.mp4").shape == (5, 32, 32, 3)
+    import imageio.v2 as imageio
+
+    ref = imageio.imread(tmp_path / "m" / "reference_view_00.png")
+    body = (ref != 255).any(-1)
+    assert body.sum() > 20 and ref[body][:, 0].mean() > ref[body][:, 1].mean() + 40  # the red avatar on white
