@@ -271,7 +271,7 @@ def render_motion_controls(
         clip = avatar_clip(av, motion)
         rgb_from = "gaussians"
     else:
-        from humokit.avatars.body import create_body
+        from humokit.body import create_body
         from humokit.render.controls import pose_clip
 
         clip = pose_clip(motion, create_body(body))
