@@ -28,7 +28,9 @@ from humokit.video.base import (
     generator,
     load_pipeline,
     pil_frames,
+    quiet_libraries,
     run_pipeline,
+    wan_vae_fp32,
 )
 
 FACE_SIZE = 512
@@ -80,7 +82,8 @@ def face_crops(rgb: np.ndarray, face_points: np.ndarray | None, size: int = FACE
 def _load(folder: object, settings: DriveSettings, signals: tuple[str, ...]) -> object:
     from diffusers import WanAnimatePipeline
 
-    return load_pipeline(WanAnimatePipeline, folder.path, settings)  # type: ignore[attr-defined]
+    quiet_libraries()
+    return load_pipeline(WanAnimatePipeline, folder.path, settings, **wan_vae_fp32(folder.path, settings))  # type: ignore[attr-defined]
 
 
 def _generate(pipe: object, view: object, settings: DriveSettings, reference: np.ndarray | None,

@@ -137,6 +137,20 @@ def load_pipeline(cls: type, path: Path, settings: DriveSettings, **components: 
     return pipe
 
 
+def wan_vae_fp32(path: Path, settings: DriveSettings) -> dict[str, object]:
+    """``{"vae": AutoencoderKLWan in float32}`` when the pipeline runs in a half dtype (Wan's VAE is unstable in bf16)."""
+    if settings.dtype == "float32":
+        return {}
+    import torch
+    from diffusers import AutoencoderKLWan
+
+    try:
+        return {"vae": AutoencoderKLWan.from_pretrained(str(path / "vae"), dtype=torch.float32)}
+    except (OSError, ValueError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        raise InputError(f"--model {path}: cannot load vae: {first[:300]}") from None
+
+
 def finish_pipeline(pipe: object, settings: DriveSettings) -> None:
     """Device placement, offload and VAE tiling."""
     if settings.device == "cuda" and settings.cpu_offload:

@@ -28,14 +28,17 @@ from humokit.video.base import (
     generator,
     load_pipeline,
     pil_frames,
+    quiet_libraries,
     run_pipeline,
+    wan_vae_fp32,
 )
 
 
 def _load(folder: object, settings: DriveSettings, signals: tuple[str, ...]) -> object:
     from diffusers import WanVACEPipeline
 
-    return load_pipeline(WanVACEPipeline, folder.path, settings)  # type: ignore[attr-defined]
+    quiet_libraries()
+    return load_pipeline(WanVACEPipeline, folder.path, settings, **wan_vae_fp32(folder.path, settings))  # type: ignore[attr-defined]
 
 
 def dilate(mask: np.ndarray, radius: int) -> np.ndarray:

@@ -166,3 +166,20 @@ def test_motion_with_gaussian_avatar(walk_npz, anny_body, vace_dir, tmp_path):
     ref = imageio.imread(tmp_path / "m" / "reference_view_00.png")
     body = (ref != 255).any(-1)
     assert body.sum() > 20 and ref[body][:, 0].mean() > ref[body][:, 1].mean() + 40  # the red avatar on white
+
+
+def test_background_keeps_outside_the_body(ctrl_dir, vace_dir, tmp_path):
+    from humokit.video.base import DriveSettings
+    from humokit.video.drive import drive
+
+    bg = ctrl_dir / "view_00" / "depth"  # any 17-frame video serves as a background
+    res = drive(ctrl_dir, vace_dir, tmp_path / "b", settings=DriveSettings(steps=1), background=bg)
+    g = res.views["view_00"]
+    mask, control = g.inputs["mask"] > 0, g.inputs["control"]
+    import imageio.v2 as imageio
+
+    body = np.stack([np.asarray(imageio.imread(f)) > 127 for f in sorted((ctrl_dir / "view_00" / "mask").glob("*.png"))])
+    assert (mask >= body).all() and mask.sum() < mask.size  # dilated body generated, the rest kept
+    np.testing.assert_array_equal(control[~mask], _pngs(bg)[~mask])
+    np.testing.assert_array_equal(read_mp4(tmp_path / "b" / "mask_view_00.mp4")[..., 0] > 127, mask)
+    assert res.record["pipeline_settings"]["mask"] == "background"
