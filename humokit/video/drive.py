@@ -233,6 +233,8 @@ def drive(
     settings = replace(settings, device=dev, dtype=dtype, background=bg)
     for line in notes:
         say(line)
+    if progress is not None and hasattr(progress, "total"):
+        progress.total = int(getattr(progress, "n", 0) or 0) + len(views) * settings.steps  # type: ignore[attr-defined]
     t0 = time.perf_counter()
     pipe = be.load(folder, settings, sig)
     load_s = time.perf_counter() - t0
