@@ -32,6 +32,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "metrics": ("humokit.optim.physics.cli", "metrics"),
     "fix": ("humokit.optim.physics.cli", "fix"),
     "avatar": ("humokit.avatars.cli", "avatar"),
+    "drive": ("humokit.video.cli", "drive"),
 }
 
 

@@ -31,8 +31,16 @@ from humokit.errors import InputError
               show_default=True, help="Body model.")
 @click.option("--fov", default=40.0, show_default=True, type=FOV, help="Vertical field of view, degrees.")
 @click.option("--seed", default=0, show_default=True, type=SEED, help="Seed for the hemisphere / handheld cameras.")
+@click.option("--pose-style", type=click.Choice(["humokit", "openpose", "vace", "wan_animate"]), default="humokit",
+              show_default=True, help="Pose drawing convention: vace (nose blue, body+face), openpose (ControlNet/"
+              "AnimateAnyone, nose red), wan_animate (OpenPose-18 + toes).")
+@click.option("--depth-style", type=click.Choice(["clip", "inverse"]), default="clip", show_default=True,
+              help="Depth images: clip-range metric (near bright) or per-frame relative inverse depth (VACE/MiDaS).")
+@click.option("--parts-style", type=click.Choice(["humokit", "champ"]), default="humokit", show_default=True,
+              help="Part-map palette: humokit's or Champ's viridis semantic map.")
 def render(motion_path: Path, output: Path, views: int, layout: str, size: str, signals: str,
-           fps: float | None, frames: int | None, avatar: str, body_name: str, fov: float, seed: int) -> None:
+           fps: float | None, frames: int | None, avatar: str, body_name: str, fov: float, seed: int,
+           pose_style: str, depth_style: str, parts_style: str) -> None:
     """Render MOTION (.npz) from N cameras into per-view signal videos and PNGs."""
     from tqdm import tqdm
 
@@ -68,5 +76,6 @@ def render(motion_path: Path, output: Path, views: int, layout: str, size: str, 
 
     with atomic_dir(output) as tmp, tqdm(total=views * n, desc="render", unit="frame", leave=False) as bar:
         render_multiview(tmp, clip, cams, signals=sig, fps=motion.fps, avatar=avatar,  # type: ignore[arg-type]
-                         layout=layout, progress=bar)
+                         layout=layout, progress=bar, pose_style=pose_style,
+                         depth_style=depth_style, parts_style=parts_style)
     click.echo(f"wrote {views} views x {n} frames ({width}x{height}, {motion.fps:g} fps) to {output}")
