@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from humokit._options import FPS, FRAMES, GUIDANCE, IMAGE_SIZE, SEED, STEPS, VIEWS
 from humokit.errors import InputError
 
 
@@ -32,19 +33,19 @@ def _floats(text: str, what: str) -> tuple[float, ...]:
               help="Image of the person (VACE reference / Wan-Animate character) [default: humokit's RGB render].")
 @click.option("--prompt", default="", help="Text prompt.")
 @click.option("--negative-prompt", default="", help="Negative prompt.")
-@click.option("--steps", default=30, show_default=True, help="Denoising steps.")
-@click.option("--seed", default=0, show_default=True, help="Noise seed (same seed, same video).")
-@click.option("--guidance", type=float, default=None,
+@click.option("--steps", default=30, show_default=True, type=STEPS, help="Denoising steps.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Noise seed (same seed, same video).")
+@click.option("--guidance", type=GUIDANCE, default=None,
               help="Classifier-free guidance scale [default: VACE 5.0, Animate 1.0, AnimateDiff 7.5].")
 @click.option("--scale", default="1.0", show_default=True,
               help="Control strength: VACE conditioning scale, or one ControlNet scale per signal (comma list).")
-@click.option("--frames", type=int, default=None, help="Clip length (Wan: 1+4k) [default: the longest valid].")
-@click.option("--size", default=None, help="WIDTHxHEIGHT, multiples of 16 [default: the controls' / the model's].")
+@click.option("--frames", type=FRAMES, default=None, help="Clip length (Wan: 1+4k) [default: the longest valid].")
+@click.option("--size", default=None, type=IMAGE_SIZE, help="WIDTHxHEIGHT, multiples of 16 [default: the controls' / the model's].")
 @click.option("--view", "view", default=None, help="Controls folder: view numbers to generate, e.g. 0,2 [default: all].")
-@click.option("--views", "num_views", default=1, show_default=True, help="Motion: number of views to render.")
+@click.option("--views", "num_views", default=1, show_default=True, type=VIEWS, help="Motion: number of views to render.")
 @click.option("--layout", type=click.Choice(["ring", "hemisphere", "moving"]), default="ring", show_default=True,
               help="Motion: camera layout.")
-@click.option("--fps", type=float, default=None, help="Motion: frame rate [default: the model's: Wan 16, Animate 30, "
+@click.option("--fps", type=FPS, default=None, help="Motion: frame rate [default: the model's: Wan 16, Animate 30, "
               "AnimateDiff 8].")
 @click.option("--avatar", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Motion: Gaussian avatar folder (humokit avatar train) for the RGB render.")
