@@ -34,6 +34,8 @@ folder, per frame (PNG) and as MP4 (H.264 via imageio-ffmpeg):
 - ``plucker.npz``: ``plucker`` ``(T, 6, H, W)`` float16 ray maps (see
   :func:`humokit.render.camera.plucker_rays`).
 - ``cameras.json``: per frame K, 3x4 world-to-camera, 4x4 camera-to-world.
+- ``control_styles.json``: the pose, depth and parts styles used (``humokit drive``
+  warns when they are not the ones its model was trained on).
 
 Clip conventions for video diffusion models: lengths of ``1 + 4k`` frames and
 sizes that are multiples of 16 (:data:`SIZE_PRESETS`).
@@ -511,6 +513,9 @@ def render_view(
         with atomic_path(out / "plucker.npz") as tmp:
             np.savez_compressed(tmp, plucker=P)
         paths["plucker"] = out / "plucker.npz"
+    _write_json(out / "control_styles.json", {
+        "pose": pose_style if isinstance(pose_style, str) else "custom", "depth": depth_style, "parts": parts_style})
+    paths["control_styles"] = out / "control_styles.json"
     _write_json(out / "cameras.json", {
         "convention": "OpenCV camera (x right, y down, z forward); world Y up, +Z forward, metres; "
                       "pixel centres at +0.5; world_to_camera = [R|t], X_cam = R X_world + t",

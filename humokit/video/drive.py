@@ -206,6 +206,7 @@ def drive(
             fitted.append(fv)
             notes += [x for x in n if x not in notes]
         views = fitted
+        notes += _style_warnings(p, be, sig, _parse_views(view))
     elif p.is_file():
         if p.suffix.lower() != ".npz":
             raise InputError(f"{p}: expected a controls folder (humokit render) or a motion .npz")
@@ -251,6 +252,29 @@ def drive(
                       "total_s": round(time.perf_counter() - t_start, 3)})
     _write_outputs(out, views, gens, record)
     return DriveResult(out_dir=out, backend=be.name, model=folder, views=gens, notes=notes, record=record)
+
+
+def _style_warnings(root: Path, be: Backend, sig: tuple[str, ...], chosen: tuple[int, ...] | None) -> list[str]:
+    """``warning:`` lines for controls drawn in another convention than the backend's (from ``control_styles.json``)."""
+    from humokit.video.controls_io import view_folders
+
+    want = {"pose": be.pose_style, "depth": be.depth_style}
+    folders = view_folders(root)
+    out = []
+    for i, vf in enumerate(folders):
+        if chosen is not None and i not in chosen:
+            continue
+        try:
+            styles = json.loads((vf / "control_styles.json").read_text())
+        except (OSError, ValueError):
+            continue
+        for s in sig:
+            if s in want and isinstance(styles, dict) and styles.get(s, want[s]) != want[s]:
+                line = (f"warning: {vf.name} {s} was drawn in the {styles[s]!r} style; {be.pipeline} was trained on "
+                        f"{want[s]!r} (humokit render --{s}-style {want[s]})")
+                if line not in out:
+                    out.append(line)
+    return out
 
 
 def _record(be: Backend, folder: ModelFolder, inp: str | Path, sig: tuple[str, ...], s: DriveSettings,

@@ -78,4 +78,5 @@ def wan_ctrl(tmp_path_factory, ctrl_dir) -> Path:
     out = tmp_path_factory.mktemp("wan_ctrl")
     shutil.copytree(ctrl_dir / "view_00", out / "view_00", ignore=shutil.ignore_patterns("*.mp4", "pose", "depth"))
     shutil.copytree(ctrl_dir / "wan" / "pose", out / "view_00" / "pose")
+    shutil.copy(ctrl_dir / "wan" / "control_styles.json", out / "view_00" / "control_styles.json")
     return out

@@ -97,5 +97,7 @@ def test_sd_base_with_adapter_and_controlnets(ctrl_dir, tmp_path):
 
 def test_signal_count_must_match_controlnets(ctrl_dir, animatediff_dir, tmp_path):
     r = _run(ctrl_dir, "--model", animatediff_dir, "--signal", "pose", "-o", tmp_path / "x")
-    assert r.exit_code == 2 and "has 2 ControlNet(s)" in r.output and r.output.count("\n") <= 2
+    lines = r.output.strip().splitlines()
+    assert r.exit_code == 2 and "has 2 ControlNet(s)" in lines[-1] and lines[-1].startswith("error:")
+    assert sum(ln.startswith("error:") for ln in lines) == 1  # one error line (after the style/device warnings)
     assert not (tmp_path / "x").exists()

@@ -71,6 +71,7 @@ def test_outputs_shape_range_and_record(runs, ctrl_dir, vace_dir):
     assert rec["control_conventions"]["pose_style"] == "vace" and rec["humokit_version"]
     assert rec["views"]["view_00"]["seconds_per_step"] > 0 and rec["timings"]["total_s"] > 0
     assert "warning: no CUDA device" in r.output  # CPU run says so
+    assert "was drawn in" not in r.output  # rendered in VACE's own conventions
     assert not list(out.glob(".a.*"))  # no temporary folder left behind
 
 
@@ -183,3 +184,13 @@ def test_background_keeps_outside_the_body(ctrl_dir, vace_dir, tmp_path):
     np.testing.assert_array_equal(control[~mask], _pngs(bg)[~mask])
     np.testing.assert_array_equal(read_mp4(tmp_path / "b" / "mask_view_00.mp4")[..., 0] > 127, mask)
     assert res.record["pipeline_settings"]["mask"] == "background"
+
+
+def test_style_mismatch_warning(ctrl_dir, tmp_path):
+    from humokit.video.drive import _style_warnings, backends
+
+    be = backends()["animate"]
+    assert _style_warnings(ctrl_dir, backends()["vace"], ("pose",), None) == []
+    assert _style_warnings(ctrl_dir, be, ("pose",), None) == [
+        "warning: view_00 pose was drawn in the 'vace' style; WanAnimatePipeline was trained on 'wan_animate' "
+        "(humokit render --pose-style wan_animate)"]
