@@ -21,6 +21,7 @@ from humokit.errors import HumokitError
 # name -> (module, attribute) of commands defined elsewhere, imported on use.
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("humokit.motion.cli_data", "data"),
+    "import": ("humokit.motion.cli_import", "import_"),
     "render": ("humokit.render.cli", "render"),
     "export": ("humokit.export.cli", "export"),
     "view": ("humokit.viewer.cli", "view"),
