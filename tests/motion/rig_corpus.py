@@ -128,6 +128,21 @@ class Rig:
         self.offsets, self.R = off, R
         return self
 
+    @staticmethod
+    def _bone_mesh(anim):  # -> humokit.export.SkinnedMesh
+        from humokit.export.rigged import SkinnedMesh
+
+        rest = anim.rig.rest_positions()
+        J = rest.shape[0]
+        tri = np.array([[0.01, 0.0, 0.0], [-0.01, 0.0, 0.0], [0.0, 0.01, 0.0]])
+        verts = (rest[:, None] + tri[None]).reshape(-1, 3).astype(np.float32)
+        faces = np.arange(3 * J).reshape(J, 3)
+        idx = np.zeros((3 * J, 4), dtype=np.int64)
+        idx[:, 0] = np.repeat(np.arange(J), 3)
+        w = np.zeros((3 * J, 4), dtype=np.float32)
+        w[:, 0] = 1.0
+        return SkinnedMesh(verts, faces, idx, w)
+
     def anonymise(self) -> "Rig":
         self.names = [f"j{k}" for k in range(len(self.names))]
         return self
@@ -138,15 +153,15 @@ class Rig:
 
         return RiggedAnimation(ExportRig(tuple(self.names), tuple(self.parents), self.offsets), self.R, self.root, self.fps)
 
-    def write(self, path: Path, *, unit: str = "cm") -> Path:
-        """BVH (``unit`` cm/m/inch) or GLB by suffix, through humokit's writers."""
+    def write(self, path: Path, *, unit: str = "cm", skinned: bool = False) -> Path:
+        """BVH (``unit`` cm/m/inch) or GLB by suffix (``skinned``: with a small triangle on every bone), through humokit's writers."""
         from humokit.export.bvh import rig_to_bvh_clip, write_rig_bvh
         from humokit.export.gltf import write_glb
         from humokit.motion.bvh import BvhClip, save_bvh
 
         anim = self.export_rig()
         if path.suffix == ".glb":
-            return write_glb(path, anim)
+            return write_glb(path, anim, self._bone_mesh(anim) if skinned else None)
         if unit == "inch":
             c = rig_to_bvh_clip(anim, unit="m")
             k = 1 / 0.0254
