@@ -449,12 +449,9 @@ def _automatic(clip: BvhClip, unit: str | None) -> JointMapping:
     ai, aj = min(pairs, key=lambda ij: abs(plen[ij[0]] - plen[ij[1]]) / max(plen[ij[0]], plen[ij[1]], 1e-9))
     arm_tips = [upper[ai], upper[aj]]
     head_tip = upper[3 - ai - aj]
-    for t in (*legs_tips, *arm_tips):
-        if S.lca([t, head_tip]) not in S.path(chest) and t in arm_tips:
-            raise InputError("not a humanoid skeleton: cannot find the chest joint the arms and head branch from")
 
     # ---------------------------------------------------------- rest pose
-    H_frames = clip.world_positions()
+    frames = clip.world_positions()
     eps_len = 1e-3 * max(S.depth.max(), 1e-9)
 
     def clean(top: int, tip: int, *, keep_end: bool) -> list[int]:
@@ -479,7 +476,7 @@ def _automatic(clip: BvhClip, unit: str | None) -> JointMapping:
         short = "legs" if any(len(c) < 3 for c in legs_c) else "arms"
         raise InputError(f"not a humanoid skeleton: the {short} have fewer than 3 joints (need hip/knee/ankle, shoulder/elbow/wrist)")
 
-    rest_cands = [("offsets", S.rest), ("frame 0", H_frames[0])]
+    rest_cands = [("offsets", S.rest), ("frame 0", frames[0])]
     chosen = None
     for label, pos in rest_cands:
         up = pos[chest] - pos[pelvis]
@@ -500,7 +497,7 @@ def _automatic(clip: BvhClip, unit: str | None) -> JointMapping:
     rest_from, rest, up = chosen
 
     # --------------------------------------------- drop never-bending joints
-    sub = H_frames[:: max(1, clip.num_frames // 200)]
+    sub = frames[:: max(1, clip.num_frames // 200)]
 
     def merge_straight(top: int, chain: list[int]) -> list[int]:
         if len(chain) < 3:
@@ -559,7 +556,8 @@ def _automatic(clip: BvhClip, unit: str | None) -> JointMapping:
             return idx, "name"
         return topo, "topology"
 
-    def sides(chains: list[list[int]], lateral_of: int) -> list[str]:
+    def sides(chains: list[list[int]]) -> list[str]:
+        """Left/right of two chains from their names' side markers ([] when they do not say)."""
         named = []
         for c in chains:
             votes = [S.labels[j].side for j in c if S.labels[j].side]
@@ -579,8 +577,8 @@ def _automatic(clip: BvhClip, unit: str | None) -> JointMapping:
         if idx[2] is not None and idx[3] is not None:
             fwd += rest[c[idx[3]]] - rest[c[idx[2]]]
     fwd -= (fwd @ up) * up
-    leg_side = sides(legs_m, pelvis)
-    arm_side = sides(arms_m, chest)
+    leg_side = sides(legs_m)
+    arm_side = sides(arms_m)
     geo_ok = np.linalg.norm(fwd) > 1e-6 * max(S.depth.max(), 1e-9)
     if geo_ok:
         fwd /= np.linalg.norm(fwd)
@@ -591,11 +589,9 @@ def _automatic(clip: BvhClip, unit: str | None) -> JointMapping:
             geo_ok = False
     notes: list[str] = []
     if leg_side and arm_side:
-        side_how = "name"
         if geo_ok and (geo_leg != leg_side or geo_arm != arm_side):
             notes.append("names and toe direction disagree on left/right (names used)")
     elif geo_ok:
-        side_how = "topology"
         leg_side, arm_side = geo_leg, geo_arm
     else:
         raise InputError("cannot tell left from right: joint names have no side markers and the feet have no toe joints")
@@ -630,23 +626,37 @@ def _automatic(clip: BvhClip, unit: str | None) -> JointMapping:
         for part, i in zip(arm_parts[1:], idx[1:]):
             if not place(f"{side}_{part}", c, i, meth):
                 raise InputError(f"not a humanoid skeleton: the {side} arm has no {part} joint")
-        if not place(f"{side}_collar", c, idx[0], meth):  # a point on the chest, 40% towards the shoulder
+        if not place(f"{side}_collar", c, idx[0], meth):
             sh = c[idx[1]]  # type: ignore[index]
-            attach[f"{side}_collar"] = _local(clip, rest_from, chest, 0.4 * (rest[sh] - rest[chest]))
-            joints[f"{side}_collar"], how[f"{side}_collar"] = one(chest), "attached"
+            raw = S.chain(chest, sh)[:-1]
+            clav = [j for j in raw if np.linalg.norm(S.rest[j] - S.rest[chest]) <= eps_len]
+            if clav:  # a clavicle joint at the chest's position (CMU): a quarter of the way to the shoulder
+                joints[f"{side}_collar"] = ((S.names[clav[-1]], 0.75), (S.names[sh], 0.25))
+                how[f"{side}_collar"] = "blend"
+                used.add(clav[-1])
+            else:  # no clavicle: a point fixed on the chest, 40% of the way to the shoulder
+                attach[f"{side}_collar"] = _local(clip, rest_from, chest, 0.4 * (rest[sh] - rest[chest]))
+                joints[f"{side}_collar"], how[f"{side}_collar"] = one(chest), "attached"
 
     # ---------------------------------------------------------- spine
     spine = [j for j in spine_c if not S.labels[j].ignored]
-    if spine:
+    lead = [j for j in S.chain(pelvis, spine[0])[:-1] if np.linalg.norm(S.rest[j] - S.rest[pelvis]) <= eps_len] if spine else []
+    if spine and lead:  # a rotating joint at the pelvis (CMU's LowerBack): spine1 half-way up its bone
+        joints["spine1"], how["spine1"] = ((S.names[lead[-1]], 0.5), (S.names[spine[0]], 0.5)), "blend"
+        used.add(lead[-1])
+        upper = spine
+    elif spine:
         joints["spine1"], how["spine1"] = one(spine[0]), "topology"
+        upper = spine[1:]
+    if spine:
         used.add(spine[0])
-        rest_sp = spine[1:]
-        if rest_sp:
-            total = np.linalg.norm(rest[chest] - rest[spine[0]])
-            frac = [np.linalg.norm(rest[j] - rest[spine[0]]) / max(total, 1e-12) for j in rest_sp]
+        if upper:
+            base = rest[pelvis] if lead else rest[spine[0]]
+            total = np.linalg.norm(rest[chest] - base)
+            frac = [np.linalg.norm(rest[j] - base) / max(total, 1e-12) for j in upper]
             k = int(np.argmin([abs(f - 0.55) for f in frac]))
-            joints["spine2"], how["spine2"] = one(rest_sp[k]), "topology"
-            used.add(rest_sp[k])
+            joints["spine2"], how["spine2"] = one(upper[k]), "topology"
+            used.add(upper[k])
         else:
             joints["spine2"], how["spine2"] = ((S.names[spine[0]], 0.5), (S.names[chest], 0.5)), "blend"
     else:
@@ -672,13 +682,21 @@ def _automatic(clip: BvhClip, unit: str | None) -> JointMapping:
     for j in ("spine1", "spine2", "spine3"):
         if how[j] == "topology" and all(S.labels[S.names.index(n)].strength("spine") for n, _ in joints[j]):
             how[j] = "name"
-    if side_how == "name":
-        pass
 
     # ---------------------------------------------------------- units, axes
-    ax = int(np.argmax(np.abs(up)))
-    up_axis = np.zeros(3)
-    up_axis[ax] = np.sign(up[ax])
+    def snap(v: np.ndarray) -> np.ndarray:
+        k = int(np.argmax(np.abs(v)))
+        out = np.zeros(3)
+        out[k] = np.sign(v[k])
+        return out
+
+    up_axis = snap(up)
+    spine_dirs = frames[:, chest] - frames[:, pelvis]
+    mean_up = (spine_dirs / np.clip(np.linalg.norm(spine_dirs, axis=-1, keepdims=True), 1e-12, None)).mean(0)
+    if np.linalg.norm(mean_up) > 0.7 and not np.allclose(snap(mean_up), up_axis):
+        up_axis = snap(mean_up)  # the performer stands along another axis than the rest pose lies
+        notes.append("up axis from the motion (the rest pose lies along another axis)")
+    ax = int(np.argmax(np.abs(up_axis)))
     A = _rotation_to_y(up_axis)
     legs_for_h = [[c[i] for i in idx[:3]] for c, (idx, _) in zip(legs_m, leg_sel)]  # type: ignore[misc]
     h_units = _height_units(rest, pelvis, chest, legs_for_h, [S.names.index(joints["head"][0][0])])
@@ -693,7 +711,7 @@ def _automatic(clip: BvhClip, unit: str | None) -> JointMapping:
         ang.append(math.degrees(math.asin(np.clip(-(d @ up) / max(np.linalg.norm(d), 1e-12), -1, 1))))
     a = float(np.mean(ang))
     rest_kind = "T-pose" if a < 20 else "A-pose" if a < 65 else "other"
-    skip = _calibration_frames(clip, joints, attach, scale, A)
+    skip = _calibration_frames(clip, joints, scale)
     if skip:
         notes.append("first frame dropped (calibration pose)")
     m = RetargetMap("auto", joints, scale, A, skip, attach)
@@ -724,16 +742,23 @@ def _ancestors(parents: tuple[int, ...], j: int) -> list[int]:
     return out
 
 
-def _calibration_frames(clip: BvhClip, joints: dict[str, Blend], attach: dict, scale: float, A: np.ndarray) -> int:
-    """1 when the first frame is a calibration pose (e.g. CMU's T-pose): the zero-rotation rest pose
-    of the mapped joints followed by a jump of over 5 cm, or a jump 8 times the typical frame-to-frame motion; else 0."""
-    if clip.num_frames < 4:
+def _calibration_frames(clip: BvhClip, joints: dict[str, Blend], scale: float) -> int:
+    """1 when the first frame is a calibration pose (e.g. CMU's T-pose), else 0.
+
+    A calibration frame is the rest pose itself (mapped joints within 4 cm of
+    their zero-rotation positions on average, in the root's frame) followed by
+    a jump of over 5 cm, or any frame followed by a jump 8 times the typical
+    frame-to-frame motion.
+    """
+    if clip.num_frames < 4 or clip.rest_rotations is not None:
         return 0
     idx = {n: i for i, n in enumerate(clip.names)}
     cols = sorted({idx[n] for b in joints.values() for n, _ in b})
-    P = clip.slice(0, min(clip.num_frames, 240)).world_positions()[:, cols] * scale
-    step = np.linalg.norm(np.diff(P, axis=0), axis=-1).max(axis=1)  # (T-1,) metres
+    P, Rw = clip.slice(0, min(clip.num_frames, 240)).world_transforms()
+    root = next(j for j, p in enumerate(clip.parents) if p < 0)
+    step = np.linalg.norm(np.diff(P[:, cols], axis=0), axis=-1).max(axis=1) * scale  # (T-1,) metres
     typical = float(np.median(step[1:])) if len(step) > 1 else 0.0
-    R0 = clip.rotations[0, [j for j in cols if clip.parents[j] >= 0]]
-    rest_like = bool(np.abs(R0 - np.eye(3)).max() < 0.1) and clip.rest_rotations is None  # within ~6 degrees
-    return int((rest_like and step[0] > 0.05) or (step[0] > 0.1 and step[0] > 8.0 * max(typical, 1e-3)))
+    rest = rest_positions(clip)
+    local0 = (P[0, cols] - P[0, root]) @ Rw[0, root]  # in the root's frame
+    near_rest = float(np.linalg.norm(local0 - (rest[cols] - rest[root]), axis=-1).mean()) * scale < 0.04
+    return int((near_rest and step[0] > 0.05) or (step[0] > 0.1 and step[0] > 8.0 * max(typical, 1e-3)))

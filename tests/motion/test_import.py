@@ -234,3 +234,53 @@ def test_amass_npz_imports_unchanged(motion, tmp_path):
     res = import_motion(tmp_path / "amass.npz")
     assert res.mapping is None
     np.testing.assert_allclose(res.motion.joints(), motion.joints(), atol=1e-4)
+
+
+# the real CMU skeleton (16_01, ASF names) renamed as other converters publish it
+_CMU_STYLES = {
+    "motionbuilder": {"hip": "Hips", "lowerback": "LowerBack", "upperback": "Spine", "thorax": "Spine1",
+                      "lowerneck": "Neck", "upperneck": "Neck1", "head": "Head", "{s}hipjoint": "{S}HipJoint",
+                      "{s}femur": "{Side}UpLeg", "{s}tibia": "{Side}Leg", "{s}foot": "{Side}Foot", "{s}toes": "{Side}ToeBase",
+                      "{s}clavicle": "{Side}Shoulder", "{s}humerus": "{Side}Arm", "{s}radius": "{Side}ForeArm",
+                      "{s}wrist": "{Side}Hand", "{s}hand": "{Side}FingerBase", "{s}fingers": "{Side}HandIndex1",
+                      "{s}thumb": "{S}Thumb"},
+    "3dsmax": {"hip": "Hips", "lowerback": "Chest", "upperback": "Chest2", "thorax": "Chest3", "lowerneck": "Neck",
+               "upperneck": "Neck1", "head": "Head", "{s}hipjoint": "{Side}HipJoint", "{s}femur": "{Side}Hip",
+               "{s}tibia": "{Side}Knee", "{s}foot": "{Side}Ankle", "{s}toes": "{Side}Toe", "{s}clavicle": "{Side}Collar",
+               "{s}humerus": "{Side}Shoulder", "{s}radius": "{Side}Elbow", "{s}wrist": "{Side}Wrist",
+               "{s}hand": "{Side}Palm", "{s}fingers": "{Side}Fingers", "{s}thumb": "{Side}Thumb"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("style", list(_CMU_STYLES))
+def test_real_cmu_in_other_converter_styles(style, shared_clips, tmp_path):
+    """Real CMU motion under the MotionBuilder (LHipJoint/LeftUpLeg/...) and 3ds Max (LeftHip/LeftKnee/...) names:
+    zero-length offset joints and all; imports like the registered ASF map does on the original."""
+    orig = load_bvh("16_01.bvh", text=shared_clips["16_01.bvh"])
+    table = {}
+    for k, v in _CMU_STYLES[style].items():
+        for s, S, Side in (("l", "L", "Left"), ("r", "R", "Right")):
+            table[k.format(s=s)] = v.format(S=S, Side=Side)
+    names = tuple(table.get(n, table.get(n[: -len("_End")], n[: -len("_End")]) + "_End" if n.endswith("_End") else table.get(n, n))
+                  for n in orig.names)  # fmt: skip
+    assert len(set(names)) == len(names)
+    renamed = BvhClip(names, orig.parents, orig.offsets, orig.channels, orig.rotations, orig.translations,
+                      orig.frame_time, orig.end_site)  # fmt: skip
+    save_bvh(renamed, tmp_path / f"cmu_{style}.bvh")
+    res = import_motion(tmp_path / f"cmu_{style}.bvh", fps=20.0)
+    assert res.mapping.retarget_map.name == "auto" and res.mapping.unit == "cmu"
+    from humokit.motion.retarget import CMU_ASF
+
+    assert res.mapping.retarget_map.skip_frames == 0  # this clip has no calibration frame (the registered map drops one)
+    reg = retarget(orig, RetargetMap("asf", CMU_ASF.joints, CMU_ASF.scale, CMU_ASF.axes), fps=20.0)
+    d = np.linalg.norm(res.motion.joints() - reg.joints(), axis=-1)
+    assert res.motion.num_frames == reg.num_frames and np.median(d) < 0.02
+
+
+def test_rest_pose_lying_down_and_not_the_first_frame(motion, ref, tmp_path):
+    """The zero-rotation pose lies along +Z (rotated root) while the motion stands along +Y."""
+    rig = build_rig(motion, "anonymous", extras=True)
+    rig.rest_pose({"j0": rotvec_to_rotmat(np.array([np.pi / 2, 0.0, 0.0]))})
+    res = import_motion(rig.write(tmp_path / "lying.bvh"))
+    assert res.mapping.up == "+Y" and "up axis from the motion" in res.mapping.summary()
+    assert _err(res, ref) < 0.01
