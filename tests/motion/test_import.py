@@ -284,3 +284,28 @@ def test_rest_pose_lying_down_and_not_the_first_frame(motion, ref, tmp_path):
     res = import_motion(rig.write(tmp_path / "lying.bvh"))
     assert res.mapping.up == "+Y" and "up axis from the motion" in res.mapping.summary()
     assert _err(res, ref) < 0.01
+
+
+def test_commands_accept_any_importable_file(motion, tmp_path):
+    """``export`` and ``metrics`` read a Rigify-named BVH through the same loader as ``import``."""
+    src = build_rig(motion, "rigify", extras=True).write(tmp_path / "rig.bvh")
+    runner = CliRunner()
+    out = runner.invoke(cli, ["export", str(src), "-o", str(tmp_path / "amass.npz")])
+    assert out.exit_code == 0, out.output
+    ref = load_motion(src)
+    np.testing.assert_allclose(load_motion(tmp_path / "amass.npz").rotations, ref.rotations, atol=1e-4)
+    out = runner.invoke(cli, ["metrics", str(src), "--body", "none", "--json"])
+    assert out.exit_code == 0, out.output
+
+
+def test_gltf_text_with_embedded_buffer(motion, ref, tmp_path):
+    import pygltflib
+
+    glb = build_rig(motion, "anonymous", extras=True).write(tmp_path / "anon.glb")
+    gl = pygltflib.GLTF2().load(str(glb))
+    gl.convert_buffers(pygltflib.BufferFormat.DATAURI)
+    gl.save(str(tmp_path / "anon.gltf"))
+    assert _err(import_motion(tmp_path / "anon.gltf"), ref) < 0.01
+    (tmp_path / "bad.glb").write_bytes(b"glTF\x02\x00\x00\x00garbage")
+    with pytest.raises(InputError, match="bad.glb"):
+        import_motion(tmp_path / "bad.glb")
