@@ -192,8 +192,9 @@ class JointMapping:
             counts[h] = counts.get(h, 0) + 1
         methods = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
         extra = "; " + "; ".join(self.notes) if self.notes else ""
+        rest = f"; rest {self.rest} ({self.rest_from})" if self.rest_from != "registered map" else ""
         return (f"map {self.retarget_map.name} ({methods}); units {self.unit} (skeleton height {self.height:.2f} m); "
-                f"up {self.up}; rest {self.rest} ({self.rest_from}){extra}")  # fmt: skip
+                f"up {self.up}{rest}{extra}")  # fmt: skip
 
     def describe(self) -> str:
         """A table of canonical joint -> source joints and method, then a ``RetargetMap`` to copy."""
@@ -411,7 +412,8 @@ def _registered(clip: BvhClip, m: RetargetMap, unit: str | None) -> JointMapping
         m = RetargetMap(m.name, m.joints, s, m.axes, m.skip_frames, m.attach)
     else:
         name = next((k for k, v in UNITS.items() if abs(v - m.scale) < 1e-12), f"{m.scale:g} m")
-    return JointMapping(m, how, skipped, name, float(h_units * m.scale), rest_from="registered map", rest="registered")
+    up = "+Y" if np.allclose(m.axes, np.eye(3)) else "registered axes"
+    return JointMapping(m, how, skipped, name, float(h_units * m.scale), up, rest="registered", rest_from="registered map")
 
 
 def _bend_max(P: np.ndarray, a: int, k: int, b: int) -> float:
