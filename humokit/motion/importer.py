@@ -17,10 +17,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from humokit.errors import FileFormatError, HumokitError, InputError
 from humokit.motion.bvh import BvhClip
 from humokit.motion.motion import Motion
+
+if TYPE_CHECKING:
+    from humokit.motion.automap import JointMapping
 
 MOTION_SUFFIXES: tuple[str, ...] = (".npz", ".bvh", ".glb", ".gltf", ".fbx")
 SKELETON_SUFFIXES: tuple[str, ...] = (".bvh", ".glb", ".gltf", ".fbx")
@@ -37,14 +41,14 @@ class ImportResult:
     """
 
     motion: Motion
-    mapping: object | None
+    mapping: "JointMapping | None"
     source: Path
 
     def summary(self) -> str:
         """One line: frames, fps, and the mapping's summary when there is one."""
         m = self.motion
         head = f"{self.source.name}: {m.num_frames} frames at {m.fps:g} fps"
-        return head if self.mapping is None else f"{head}; {self.mapping.summary()}"  # type: ignore[attr-defined]
+        return head if self.mapping is None else f"{head}; {self.mapping.summary()}"
 
 
 def _suffix(path: Path) -> str:
