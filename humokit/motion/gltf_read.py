@@ -108,6 +108,9 @@ def _sample(times: np.ndarray, keys: np.ndarray, values: np.ndarray, interp: str
 
 def _orthonormal(M: np.ndarray) -> np.ndarray:
     """Nearest rotations to ``(..., 3, 3)`` matrices (removes scale)."""
+    M = M / np.clip(np.linalg.norm(M, axis=-2, keepdims=True), 1e-12, None)  # unit columns (uniform scale)
+    if np.abs(np.swapaxes(M, -1, -2) @ M - np.eye(3)).max() < 1e-6:
+        return M
     U, _, Vt = np.linalg.svd(M)
     R = U @ Vt
     flip = np.linalg.det(R) < 0
