@@ -203,6 +203,10 @@ NAMES: dict[str, dict[str, str]] = {
                       "{s}_hip": "DEF-thigh.{s}", "{s}_knee": "DEF-shin.{s}", "{s}_ankle": "DEF-foot.{s}",
                       "{s}_foot": "DEF-toe.{s}", "{s}_collar": "DEF-shoulder.{s}", "{s}_shoulder": "DEF-upper_arm.{s}",
                       "{s}_elbow": "DEF-forearm.{s}", "{s}_wrist": "DEF-hand.{s}"}, "L", "R"),
+    "unreal": _sided({"pelvis": "pelvis", "spine1": "spine_01", "spine2": "spine_02", "spine3": "spine_03",
+                      "neck": "neck_01", "head": "head", "{s}_hip": "thigh_{s}", "{s}_knee": "calf_{s}",
+                      "{s}_ankle": "foot_{s}", "{s}_foot": "ball_{s}", "{s}_collar": "clavicle_{s}",
+                      "{s}_shoulder": "upperarm_{s}", "{s}_elbow": "lowerarm_{s}", "{s}_wrist": "hand_{s}"}, "l", "r"),
     "anonymous": {n: n for n in JOINT_NAMES},
 }  # fmt: skip
 CONVENTIONS = tuple(NAMES)
