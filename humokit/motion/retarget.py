@@ -31,7 +31,7 @@ joints, their errors and source joints, and the map used.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -184,7 +184,7 @@ HUMOKIT_CANONICAL = RetargetMap("humokit_canonical", {n: _one(n) for n in JOINT_
 def _anny_rig_map() -> RetargetMap:
     from humokit.avatars.anny_body import ANNY_JOINT_MAP
 
-    return RetargetMap("humokit_anny_rig", {n: _one(ANNY_JOINT_MAP[n]) for n in JOINT_NAMES}, scale=None)
+    return RetargetMap("humokit_anny_rig", {n: _one(ANNY_JOINT_MAP[n]) for n in JOINT_NAMES})
 
 
 def _mixamo_map(prefix: str) -> RetargetMap:
@@ -219,7 +219,7 @@ def retarget_maps() -> dict[str, RetargetMap]:
     return dict(_REGISTRY)
 
 
-for _m in (BANDAI_NAMCO, CMU_DAZ, CMU_ASF, HUMOKIT_CANONICAL, _anny_rig_map(),
+for _m in (BANDAI_NAMCO, CMU_DAZ, CMU_ASF, HUMOKIT_CANONICAL, replace(_anny_rig_map(), scale=None),
            _mixamo_map(""), _mixamo_map("mixamorig:")):
     register_retarget_map(_m)
 
