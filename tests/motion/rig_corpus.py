@@ -143,6 +143,16 @@ class Rig:
         w[:, 0] = 1.0
         return SkinnedMesh(verts, faces, idx, w)
 
+    def drop_leaf(self, name: str) -> "Rig":
+        """Remove a leaf joint (e.g. the toes of a rig that ends at the ankles)."""
+        k = self.index(name)
+        assert k not in self.parents
+        keep = [j for j in range(len(self.names)) if j != k]
+        self.names = [self.names[j] for j in keep]
+        self.parents = [p - (p > k) for j, p in enumerate(self.parents) if j != k]
+        self.offsets, self.R = self.offsets[keep], self.R[:, keep]
+        return self
+
     def anonymise(self) -> "Rig":
         self.names = [f"j{k}" for k in range(len(self.names))]
         return self

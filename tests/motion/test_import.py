@@ -309,3 +309,19 @@ def test_gltf_text_with_embedded_buffer(motion, ref, tmp_path):
     (tmp_path / "bad.glb").write_bytes(b"glTF\x02\x00\x00\x00garbage")
     with pytest.raises(InputError, match="bad.glb"):
         import_motion(tmp_path / "bad.glb")
+
+
+def test_rig_without_toes_gets_a_toe_fixed_to_the_ankle(motion, ref, tmp_path):
+    rig = build_rig(motion, "unreal", extras=True)
+    rig.drop_leaf("ball_l").drop_leaf("ball_r")
+    res = import_motion(rig.write(tmp_path / "no_toes.glb"))
+    assert res.mapping.how["left_foot"] == res.mapping.how["right_foot"] == "attached"
+    body = [k for k in range(22) if k not in (10, 11)]
+    err = np.linalg.norm(res.motion.joints()[:, body] - ref[:, body], axis=-1)
+    assert err.mean() < 0.01
+    J = res.motion.joints()
+    fwd = J[:, 10] - J[:, 7]
+    assert np.all(fwd[:, 1] < 0)  # the synthesised toe is below the ankle ...
+    d = ref[:, 10] - ref[:, 7]
+    cos = (fwd * d).sum(-1) / np.linalg.norm(fwd, axis=-1) / np.linalg.norm(d, axis=-1)
+    assert np.median(cos) > 0.8  # ... and points where the real toes did
