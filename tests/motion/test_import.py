@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from humokit.cli import cli
 from humokit.errors import InputError
-from humokit.motion.automap import detect_unit, map_skeleton, name_label
+from humokit.motion.automap import detect_unit, map_skeleton
+from humokit.motion.joint_names import name_label
 from humokit.motion.bvh import BvhClip, load_bvh, save_bvh
 from humokit.motion.importer import import_motion, load_motion
 from humokit.motion.retarget import RetargetMap, retarget
