@@ -16,6 +16,8 @@ from pathlib import Path
 
 import click
 
+from humokit._limits import MAX_FRAMES
+from humokit._options import PIXELS, SECONDS, parse_phenotype
 from humokit.errors import HumokitError
 
 # name -> (module, attribute) of commands defined elsewhere, imported on use.
@@ -25,13 +27,23 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("humokit.render.cli", "render"),
     "export": ("humokit.export.cli", "export"),
     "view": ("humokit.viewer.cli", "view"),
-    "generate": ("humokit.motion.priors.cli", "generate"),
-    "train": ("humokit.motion.priors.cli", "train"),
+    "generate": ("humokit.optim.physics.cli", "generate"),
+    "train": ("humokit.priors.cli", "train"),
     "recover": ("humokit.optim.cli", "recover"),
     "metrics": ("humokit.optim.physics.cli", "metrics"),
     "fix": ("humokit.optim.physics.cli", "fix"),
     "avatar": ("humokit.avatars.cli", "avatar"),
+    "drive": ("humokit.video.cli", "drive"),
 }
+
+
+def describe_os_error(exc: OSError) -> str:
+    """``<path>: <reason>`` for an OS error (``<reason>`` alone when it names no path)."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is None:
+        return reason
+    where = f"{exc.filename} -> {exc.filename2}" if exc.filename2 is not None else f"{exc.filename}"
+    return f"{where}: {reason}"
 
 
 def _lazy_available(name: str) -> bool:
@@ -62,8 +74,8 @@ class HumokitGroup(click.Group):
         except HumokitError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(2)
-        except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-            click.echo(f"error: {exc.filename or ''}: {exc.strerror}", err=True)
+        except OSError as exc:  # not-a-directory, read-only file system, disk full, name too long, exists...
+            click.echo(f"error: {describe_os_error(exc)}", err=True)
             ctx.exit(2)
 
 
@@ -96,7 +108,7 @@ def info() -> None:
               help="SMPL-family model file or folder (default $HUMOKIT_SMPL_DIR).")
 @click.option("--motion", "motion_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Pose the body with this motion (.npz/.bvh/.fbx/.glb; see --frame); default: rest T-pose.")
-@click.option("--frame", default=0, show_default=True, help="Frame of --motion to use.")
+@click.option("--frame", default=0, show_default=True, type=click.IntRange(0, MAX_FRAMES), help="Frame of --motion to use.")
 @click.option("--pose", type=click.Choice(["tpose", "apose", "stand"]), default="tpose", show_default=True,
               help="Built-in pose when no --motion is given.")
 @click.option("--phenotype", multiple=True, metavar="KEY=VALUE",
@@ -104,12 +116,12 @@ def info() -> None:
 def body(output: Path, body_name: str, body_model_path: Path | None, motion_path: Path | None,
          frame: int, pose: str, phenotype: tuple[str, ...]) -> None:
     """Write a posed body mesh (.ply/.obj/.glb)."""
-    from humokit.avatars.mesh_io import save_mesh
-    from humokit.avatars.body import create_body
+    from humokit.body import create_body
+    from humokit.body.mesh_io import save_mesh
     from humokit.motion.builtin import builtin_pose
     from humokit.motion.importer import load_motion
 
-    shape = _parse_phenotype(phenotype) if phenotype else None
+    shape = parse_phenotype(phenotype) if phenotype else None
     if output.suffix.lower() not in (".ply", ".obj", ".glb"):
         raise HumokitError(f"{output}: unsupported mesh format {output.suffix!r}; use .ply, .obj or .glb")
     kwargs = {} if body_name == "anny" else {"model_path": body_model_path}
@@ -126,27 +138,14 @@ def body(output: Path, body_name: str, body_model_path: Path | None, motion_path
     click.echo(f"wrote {output} ({out.vertices.shape[1]} vertices, {out.faces.shape[0]} faces)")
 
 
-def _parse_phenotype(items: tuple[str, ...]) -> dict[str, float]:
-    out = {}
-    for it in items:
-        k, sep, v = it.partition("=")
-        if not sep:
-            raise HumokitError(f"--phenotype {it!r}: expected KEY=VALUE")
-        try:
-            out[k.strip()] = float(v)
-        except ValueError:
-            raise HumokitError(f"--phenotype {it!r}: {v!r} is not a number") from None
-    return out
-
-
 @cli.command()
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("demo_out"),
               show_default=True, help="Folder for the demo outputs.")
 @click.option("--text", default=None, help='Prompt for the text-to-motion model [default: "a person walks forward"].')
 @click.option("--model", default="mask", show_default=True, type=click.Choice(["mask", "diffusion", "cvae", "builtin"]),
               help="Shipped text-to-motion model, or the procedural built-in walk.")
-@click.option("--seconds", default=4.0, show_default=True, help="Length of the motion.")
-@click.option("--size", default=384, show_default=True, help="Preview video size in pixels.")
+@click.option("--seconds", default=4.0, show_default=True, type=SECONDS, help="Length of the motion.")
+@click.option("--size", default=384, show_default=True, type=PIXELS, help="Preview video size in pixels.")
 def demo(output: Path, text: str | None, model: str, seconds: float, size: int) -> None:
     """Generate a motion from text, animate the default body; write motion, meshes and a preview video."""
     from humokit.demo import run_demo

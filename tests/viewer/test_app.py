@@ -147,8 +147,12 @@ def test_gaussian_reader_rejects_truncated(tmp_path, gaussian_ply):
         read_gaussian_ply(p)
 
 
-def test_generator_panel_hidden_without_priors(app):
-    assert ("gen_go" in app._gui) == has_generator()
+def test_generator_panel_only_when_priors_enabled(app):
+    from humokit.viewer import ViewerApp
+
+    assert "gen_go" not in app._gui  # viewer clients may not run the priors unless the user said so
+    with ViewerApp("127.0.0.1", 0, play=False, allow_generate=True) as a:
+        assert ("gen_go" in a._gui) == has_generator()
 
 
 def test_export_without_exporter_reports(app, tmp_path, monkeypatch):
@@ -169,9 +173,9 @@ def test_generate_code_path(app, monkeypatch):
     import sys
     import types
 
-    fake = types.ModuleType("humokit.motion.priors")
+    fake = types.ModuleType("humokit.priors")
     fake.generate = lambda text, model, seconds: builtin_motion("walk", seconds=seconds)
-    monkeypatch.setitem(sys.modules, "humokit.motion.priors", fake)
+    monkeypatch.setitem(sys.modules, "humokit.priors", fake)
     assert app.generate("a person walks", model="x", seconds=1.0) == "a person walks"
     fake.generate = lambda text, model, seconds: 1 / 0
     assert app.generate("boom") is None and "ZeroDivisionError" in app.errors[-1]
@@ -257,8 +261,8 @@ def test_bvh_that_cannot_be_retargeted_is_reported(app, tmp_path):
 
 def test_avatar_follows_the_timeline(app):
     """A Gaussian avatar performs its motion: one splat node per sampled frame, the current one visible."""
-    from humokit.avatars.body import create_body
     from humokit.avatars.gaussian_avatar import init_avatar
+    from humokit.body import create_body
     from humokit.motion.builtin import builtin_motion
 
     avatar = init_avatar(create_body("anny").rest(), num_gaussians=300, seed=0)
