@@ -44,7 +44,7 @@ import numpy as np
 from humokit.errors import InputError
 from humokit.motion.bvh import BvhClip
 from humokit.motion.joint_names import EXCLUDED_SUBTREE_WORDS, name_label
-from humokit.motion.retarget import Blend, RetargetMap, retarget_maps
+from humokit.motion.retarget_maps import Blend, RetargetMap, retarget_maps
 from humokit.motion.skeleton import JOINT_NAMES, default_skeleton
 
 # ------------------------------------------------------------------ units

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from humokit._options import FPS
 from humokit.errors import InputError
 
 _UNITS = ("cm", "m", "mm", "inch", "cmu")
@@ -16,7 +17,7 @@ _UNITS = ("cm", "m", "mm", "inch", "cmu")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Motion .npz to write.")
 @click.option("--show-map", is_flag=True, help="Print the joint mapping chosen (and a RetargetMap to copy).")
-@click.option("--fps", type=float, default=None, help="Output frame rate [default: the file's].")
+@click.option("--fps", type=FPS, default=None, help="Output frame rate [default: the file's].")
 @click.option("--map", "map_name", default=None, metavar="NAME", help="Use this registered retarget map.")
 @click.option("--unit", type=click.Choice(_UNITS), default=None,
               help="Source length unit [default: detected from the skeleton's height].")
@@ -29,8 +30,6 @@ def import_(file: Path, output: Path | None, show_map: bool, fps: float | None, 
         raise InputError("humokit import: give -o/--output motion.npz, or --show-map")
     if output is not None and output.suffix.lower() != ".npz":
         raise InputError(f"{output}: the output must be a .npz motion")
-    if fps is not None and not fps > 0:
-        raise InputError(f"--fps must be positive, got {fps}")
     if not file.is_file():
         raise InputError(f"{file}: no such file")
     if show_map:

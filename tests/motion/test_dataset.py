@@ -86,7 +86,7 @@ def test_build_from_folder(tmp_path):
         assert again.manifest["takes"] == 3
     finally:
         retarget_maps()  # registry copy; remove the test map
-        from humokit.motion import retarget as rt
+        from humokit.motion import retarget_maps as rt
 
         rt._REGISTRY.pop("canonical_test", None)
 
