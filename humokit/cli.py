@@ -23,6 +23,7 @@ from humokit.errors import HumokitError
 # name -> (module, attribute) of commands defined elsewhere, imported on use.
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("humokit.motion.cli_data", "data"),
+    "import": ("humokit.motion.cli_import", "import_"),
     "render": ("humokit.render.cli", "render"),
     "export": ("humokit.export.cli", "export"),
     "view": ("humokit.viewer.cli", "view"),
@@ -106,7 +107,7 @@ def info() -> None:
 @click.option("--body-model-path", type=click.Path(path_type=Path), default=None,
               help="SMPL-family model file or folder (default $HUMOKIT_SMPL_DIR).")
 @click.option("--motion", "motion_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Pose the body with this motion .npz (see --frame); default: rest T-pose.")
+              help="Pose the body with this motion (.npz/.bvh/.fbx/.glb; see --frame); default: rest T-pose.")
 @click.option("--frame", default=0, show_default=True, type=click.IntRange(0, MAX_FRAMES), help="Frame of --motion to use.")
 @click.option("--pose", type=click.Choice(["tpose", "apose", "stand"]), default="tpose", show_default=True,
               help="Built-in pose when no --motion is given.")
@@ -117,8 +118,8 @@ def body(output: Path, body_name: str, body_model_path: Path | None, motion_path
     """Write a posed body mesh (.ply/.obj/.glb)."""
     from humokit.body import create_body
     from humokit.body.mesh_io import save_mesh
-    from humokit.motion import Motion
     from humokit.motion.builtin import builtin_pose
+    from humokit.motion.importer import load_motion
 
     shape = parse_phenotype(phenotype) if phenotype else None
     if output.suffix.lower() not in (".ply", ".obj", ".glb"):
@@ -126,7 +127,7 @@ def body(output: Path, body_name: str, body_model_path: Path | None, motion_path
     kwargs = {} if body_name == "anny" else {"model_path": body_model_path}
     bm = create_body(body_name, **kwargs)
     if motion_path is not None:
-        m = Motion.load(motion_path)
+        m = load_motion(motion_path)
         if not 0 <= frame < m.num_frames:
             raise HumokitError(f"{motion_path}: frame {frame} out of range (0..{m.num_frames - 1})")
         m = m.slice(frame, frame + 1)

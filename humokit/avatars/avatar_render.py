@@ -21,19 +21,16 @@ from humokit.errors import FileFormatError, HumokitError, InputError
 
 
 def load_driving_motion(path: str | Path) -> object:
-    """Load a canonical motion ``.npz`` for an avatar, with a clear error for other skeletons/formats."""
-    from humokit.motion.motion import Motion
+    """Load the motion that drives an avatar (any file :func:`humokit.motion.importer.load_motion` reads)."""
+    from humokit.motion.importer import load_motion
 
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: no such file")
-    if p.suffix.lower() != ".npz":
-        raise InputError(f"{p}: avatars are driven by canonical motions (.npz); convert or retarget "
-                         f"{p.suffix or 'this file'} first (e.g. humokit import)")
     try:
-        m = Motion.load(str(p))
-    except HumokitError as exc:
-        raise FileFormatError(p, f"not a canonical 22-joint motion ({exc})") from None
+        m = load_motion(p)
+    except HumokitError:
+        raise
     except Exception as exc:  # noqa: BLE001 - foreign npz layouts raise anything
         raise FileFormatError(p, f"not a canonical 22-joint motion ({type(exc).__name__}: {exc})") from None
     check_motion(m)

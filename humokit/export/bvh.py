@@ -13,16 +13,14 @@ from pathlib import Path
 from typing import Literal
 
 from humokit.export.rigged import RiggedAnimation
-from humokit.motion.bvh import motion_to_bvh_clip, save_bvh
-from humokit.motion.motion import Motion
-from humokit.motion.skeleton import Skeleton
+from humokit.motion.bvh import rig_to_bvh_clip as clip_from_rig
+from humokit.motion.bvh import save_bvh
 
 
 def rig_to_bvh_clip(anim: RiggedAnimation, *, unit: Literal["cm", "m"] = "cm") -> object:
-    """The rig animation as a :class:`humokit.motion.bvh.BvhClip` (ZXY channels, ``unit`` lengths)."""
-    skel = Skeleton(anim.rig.names, anim.rig.parents, anim.rig.offsets)
-    motion = Motion(anim.rotations, anim.root_position, anim.fps, skeleton=skel)
-    return motion_to_bvh_clip(motion, unit=unit)
+    """The rig animation (any number of joints) as a :class:`humokit.motion.bvh.BvhClip` (ZXY channels, ``unit`` lengths)."""
+    return clip_from_rig(anim.rig.names, anim.rig.parents, anim.rig.offsets, anim.rotations, anim.root_position,
+                         anim.fps, unit=unit)  # fmt: skip
 
 
 def write_rig_bvh(path: str | Path, anim: RiggedAnimation, *, unit: Literal["cm", "m"] = "cm") -> Path:

@@ -11,7 +11,7 @@ from humokit.errors import InputError
 
 
 @click.command("export")
-@click.argument("motion_path", metavar="MOTION.npz", type=click.Path(path_type=Path))
+@click.argument("motion_path", metavar="MOTION", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="File to write (.bvh, .glb, .fbx or .npz).")
 @click.option("-f", "--format", "fmt", default=None, metavar="FORMAT",
@@ -27,10 +27,10 @@ from humokit.errors import InputError
               help="Anny shape, e.g. --phenotype height=0.8 (values in [0,1]).")
 def export(motion_path: Path, output: Path, fmt: str | None, body_name: str | None, rig: str,
            no_mixamo_prefix: bool, colors: bool, bvh_unit: str, phenotype: tuple[str, ...]) -> None:
-    """Export MOTION.npz for animation tools: BVH, glTF binary, FBX (Blender) or AMASS npz."""
+    """Export MOTION (.npz, or .bvh/.fbx/.glb/.gltf retargeted on import) for animation tools: BVH, glTF binary, FBX (Blender) or AMASS npz."""
     from humokit.export.api import BODIES, export_motion, resolve_format
     from humokit.export.rigs import RIGS
-    from humokit.motion.motion import Motion
+    from humokit.motion.importer import load_motion
 
     fmt_name = resolve_format(output, fmt)
     if rig not in RIGS:
@@ -44,7 +44,7 @@ def export(motion_path: Path, output: Path, fmt: str | None, body_name: str | No
         from humokit._options import parse_phenotype
 
         shape = parse_phenotype(phenotype)
-    motion = Motion.load(str(motion_path))
+    motion = load_motion(motion_path)
     t0 = time.perf_counter()
     export_motion(
         motion, output, format=fmt_name, body=body_name, rig=rig, shape=shape,  # type: ignore[arg-type]

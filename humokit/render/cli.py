@@ -41,11 +41,11 @@ from humokit.errors import InputError
 def render(motion_path: Path, output: Path, views: int, layout: str, size: str, signals: str,
            fps: float | None, frames: int | None, avatar: str, body_name: str, fov: float, seed: int,
            pose_style: str, depth_style: str, parts_style: str) -> None:
-    """Render MOTION (.npz) from N cameras into per-view signal videos and PNGs."""
+    """Render MOTION (.npz, or .bvh/.fbx/.glb/.gltf retargeted on import) from N cameras into per-view signal videos and PNGs."""
     from tqdm import tqdm
 
     from humokit.body import create_body
-    from humokit.motion.motion import Motion
+    from humokit.motion.importer import load_motion
     from humokit.render.controls import SIGNALS, clip_length, parse_size, pose_clip
     from humokit.render.multiview import render_multiview, view_cameras
 
@@ -60,7 +60,7 @@ def render(motion_path: Path, output: Path, views: int, layout: str, size: str, 
         raise InputError(f"--fps must be positive, got {fps}")
     if not motion_path.exists():
         raise InputError(f"{motion_path}: no such file")
-    motion = Motion.load(str(motion_path))
+    motion = load_motion(motion_path)
     if fps is not None and abs(fps - motion.fps) > 1e-6:
         motion = motion.resample(fps)
     n = clip_length(motion.num_frames, frames)

@@ -247,7 +247,7 @@ class ViewerApp:
 
     # ------------------------------------------------------------ public API
     def load(self, path: str | Path, *, errors: Literal["report", "raise"] = "report") -> str | None:
-        """Open a file (motion .npz/.bvh, .glb, Gaussian or mesh .ply) in the scene.
+        """Open a file (motion .npz/.bvh/.fbx/.gltf/animated .glb, other .glb, Gaussian or mesh .ply) in the scene.
 
         Returns the name shown in the viewer, or None after reporting an error
         (``errors="report"``: log + browser notification; the viewer keeps running).
@@ -653,7 +653,7 @@ class ViewerApp:
         gui.configure_theme(control_width="medium", show_share_button=False)
         g: dict[str, Any] = {}
         self._gui = g
-        g["status"] = gui.add_markdown("Open a motion (.npz, .bvh), .glb or Gaussian .ply.")
+        g["status"] = gui.add_markdown("Open a motion (.npz, .bvh, .fbx, .glb/.gltf), a .glb scene or a Gaussian .ply.")
 
         with gui.add_folder("Timeline"):
             g["play"] = gui.add_button("Pause" if self._playing else "Play")

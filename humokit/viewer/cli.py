@@ -33,7 +33,7 @@ log = logging.getLogger("humokit.viewer")
               help="Let viewer clients generate motions from text with the shipped priors (runs them here).")
 def view(paths: tuple[Path, ...], body_name: str, port: int, host: str, skinning: str, avatar_dir: Path | None,
          avatar_every: int, builtin: str | None, roots: tuple[Path, ...], priors: bool) -> None:
-    """Open MOTION.npz / BVH / GLB / Gaussian .ply files in a browser viewer.
+    """Open motions (.npz, .bvh, .fbx, .glb/.gltf), GLB scenes and Gaussian .ply files in a browser viewer.
 
     Prints the URL; over SSH, forward the port (ssh -L 8080:127.0.0.1:8080 host)
     and open http://127.0.0.1:8080 locally. Files that cannot be read are

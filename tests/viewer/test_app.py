@@ -217,20 +217,35 @@ def test_public_host_warns(caplog):
     assert any("0.0.0.0" in r.getMessage() for r in caplog.records)
 
 
-def test_bvh_goes_through_retarget(app, tmp_path, monkeypatch):
-    from humokit.motion import retarget
+def test_bvh_goes_through_retarget(app, tmp_path):
+    """A BVH opens through humokit's one loader (retargeted at the file's frame rate)."""
     from humokit.motion.bvh import save_bvh
 
     p = tmp_path / "walk.bvh"
     save_bvh(builtin_motion("walk", seconds=0.5), p)
-    seen = {}
+    assert app.load(p) == "walk"
+    from humokit.viewer import _loading
 
-    def fake(clip, fps, meta):
-        seen["fps"] = fps
-        return builtin_motion("walk", seconds=0.5, fps=fps)
+    m = _loading.load_motion(p)
+    assert m.fps == pytest.approx(30.0) and m.meta["retarget_map"] == "humokit_canonical"
 
-    monkeypatch.setattr(retarget, "retarget", fake)
-    assert app.load(p) == "walk" and seen["fps"] == pytest.approx(30.0)
+
+def test_animated_glb_is_a_motion_other_glb_a_scene(tmp_path):
+    import trimesh
+
+    from humokit.viewer import _loading
+
+    from humokit.export.gltf import write_glb
+    from humokit.export.rigged import SkinnedMesh, prepare_export
+
+    rig, _ = prepare_export(builtin_motion("walk", seconds=0.3))
+    mesh = SkinnedMesh(np.zeros((3, 3), np.float32) + np.eye(3, dtype=np.float32) * 0.01, np.array([[0, 1, 2]]),
+                       np.zeros((3, 4), np.int64), np.tile(np.array([1, 0, 0, 0], np.float32), (3, 1)))
+    write_glb(tmp_path / "walk.glb", rig, mesh)
+    box = tmp_path / "box.glb"
+    box.write_bytes(trimesh.creation.box().export(file_type="glb"))
+    assert _loading.classify(tmp_path / "walk.glb") == "motion" and _loading.classify(box) == "glb"
+    assert _loading.load_motion(tmp_path / "walk.glb").num_frames == 9
 
 
 def test_bvh_that_cannot_be_retargeted_is_reported(app, tmp_path):

@@ -12,9 +12,9 @@ from humokit.errors import HumokitError, InputError
 
 
 def _load(path: Path) -> object:
-    from humokit.motion import Motion
+    from humokit.motion.importer import load_motion
 
-    m = Motion.load(str(path))
+    m = load_motion(path)
     if m.num_frames == 0:
         raise HumokitError(f"{path}: the motion has no frames")
     return m
