@@ -232,7 +232,12 @@ def _run_in_process(fn: ItemFn, todo: list[BatchItem], log: _Manifest, desc: str
 def _run_on_ray(fn: ItemFn, todo: list[BatchItem], log: _Manifest, desc: str, progress: bool, *,
                 workers: int | None, address: str | None, threads: int | None) -> tuple[int, int, bool]:
     ray = _import_ray()
-    started = _start_ray(ray, workers, address)
+    try:
+        started = _start_ray(ray, workers, address)
+    except KeyboardInterrupt:  # Ctrl-C while Ray starts: stop what started, nothing ran
+        with contextlib.suppress(Exception):
+            ray.shutdown()
+        return 0, 0, True
     if threads is None:
         threads = max(1, (os.cpu_count() or 1) // workers) if address is None and workers else 1
     cap = workers if workers else max(1, len(todo))
