@@ -153,3 +153,26 @@ def test_runner_interrupt_duplicates_and_missing_ray(tmp_path: Path, monkeypatch
     src = _motions(tmp_path / "motions")
     res = CliRunner().invoke(cli, ["render", str(src), "-o", str(tmp_path / "r"), "--workers", "3"])
     assert res.exit_code == 2 and "pip install 'humokit[scale]'" in res.output and res.output.count("\n") == 1
+
+
+def test_recover_folder_records_bad_videos(tmp_path: Path) -> None:
+    av = pytest.importorskip("av")
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    (videos / "corrupt.mp4").write_bytes(np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes())
+    (videos / "notes.txt").write_text("not a video: ignored")
+    with av.open(str(videos / "empty.mp4"), "w") as c:  # three grey frames: nobody to follow
+        s = c.add_stream("mpeg4", rate=10)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        for _ in range(3):
+            c.mux(s.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), 90, np.uint8), format="rgb24")))
+        c.mux(s.encode())
+    out = tmp_path / "rec"
+    res = CliRunner().invoke(cli, ["recover", str(videos), "-o", str(out), "--body", "none"])
+    assert res.exit_code == 2 and res.stdout.startswith("batch: 0 done, 2 failed"), res.output
+    recs = read_manifest(out / "manifest.jsonl")
+    assert [(Path(r["input"]).name, r["status"]) for r in recs] == [("corrupt.mp4", "failed"), ("empty.mp4", "failed")]
+    assert "corrupt.mp4: not a readable video" in recs[0]["error"] and "no person" in recs[1]["error"]
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.jsonl"]
+    res = CliRunner().invoke(cli, ["recover", str(videos), "-o", str(out), "--preview", str(tmp_path / "p.mp4")])
+    assert res.exit_code == 2 and "use them with a single VIDEO" in res.output
