@@ -75,7 +75,7 @@ def render_items(root: Path, out: Path) -> list[BatchItem]:
 def recover_items(out: Path) -> list[BatchItem]:
     videos = shared_dir() / "data" / "videos"
     opts = {"person": None, "fps": None, "focal": None, "body_name": "anny", "physics": "kinematic"}
-    return [BatchItem(str(v), (str(out / f"{v.stem}.camera.json"), str(out / f"{v.stem}.npz")), (str(v), opts))
+    return [BatchItem(str(v), (str(out / f"{v.stem}.camera.json"), str(out / f"{v.stem}.npz")), (str(v), str(v), opts))
             for v in list_inputs(videos, (".mp4",))]
 
 

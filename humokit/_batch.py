@@ -144,6 +144,8 @@ def run_batch(fn: ItemFn, items: Sequence[BatchItem], out_dir: str | Path, *, wo
     """
     check_workers(workers)
     out = Path(out_dir)
+    # absolute paths: a Ray worker (on another node) need not share this process's working folder
+    items = [BatchItem(it.input, tuple(os.path.abspath(o) for o in it.outputs), it.args) for it in items]
     _check_unique(items)
     out.mkdir(parents=True, exist_ok=True)
     manifest = out / MANIFEST

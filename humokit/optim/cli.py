@@ -53,7 +53,7 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
             raise InputError("--preview and --keypoints take one file each: use them with a single VIDEO")
         opts = {"person": person, "fps": fps, "focal": focal, "body_name": body_name, "physics": physics}
         items = [BatchItem(str(v), (str(output / f"{v.stem}.camera.json"), str(output / f"{v.stem}.npz")),
-                           (str(v), opts)) for v in list_inputs(video, VIDEO_SUFFIXES)]
+                           (str(v.absolute()), str(v), opts)) for v in list_inputs(video, VIDEO_SUFFIXES)]
         res = run_batch(_recover_item, items, output, workers=workers, ray_address=ray_address, desc="recover")
         click.echo(res.summary())
         click.get_current_context().exit(res.exit_code)
@@ -83,16 +83,17 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
         click.echo(f"preview    {preview}")
 
 
-def _recover_item(args: tuple[str, dict], staging: Path) -> str:
-    """Batch task: recover one video into ``staging/<stem>.npz`` and its camera sidecar."""
+def _recover_item(args: tuple[str, str, dict], staging: Path) -> str:
+    """Batch task: recover one video (absolute path, path as given) into ``staging/<stem>.npz`` and its
+    camera sidecar."""
     from humokit.optim.recover import body_skeleton, recover_video, save_recovery
 
-    path, opts = args
+    path, given, opts = args
     video = Path(path)
     skeleton, body = body_skeleton(opts["body_name"])
     rec = recover_video(video, person=opts["person"], fps=opts["fps"], focal=opts["focal"], skeleton=skeleton,
                         physics=opts["physics"], body=body, progress=False)
-    save_recovery(rec, staging / f"{video.stem}.npz", video=video)
+    save_recovery(rec, staging / f"{video.stem}.npz", video=given)
     return f"{rec.fit.motion.num_frames} frames, reprojection {float(rec.fit.reprojection_error.mean()):.1f} px"
 
 

@@ -54,7 +54,7 @@ def render(motion_path: Path, output: Path, views: int, layout: str, size: str, 
     opts = {"views": views, "layout": layout, "size": size, "signals": sig, "fps": fps, "frames": frames,
             "avatar": avatar, "body_name": body_name, "fov": fov, "seed": seed}
     if motion_path.is_dir():
-        items = [BatchItem(str(p), (str(output / p.stem),), (str(p), opts))
+        items = [BatchItem(str(p), (str(output / p.stem),), (str(p.absolute()), opts))
                  for p in list_inputs(motion_path, MOTION_SUFFIXES)]
         res = run_batch(_render_item, items, output, workers=workers, ray_address=ray_address, desc="render")
         click.echo(res.summary())

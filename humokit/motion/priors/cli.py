@@ -54,6 +54,7 @@ def generate(text: str | None, prompts: Path | None, model: str, seconds: float,
     torch.set_num_threads(min(torch.get_num_threads(), 4))
     if prompts is not None:
         lines = parse_prompts(prompts)
+        kw.update({k: kw[k].absolute() for k in ("keyframes", "checkpoints") if kw[k] is not None})
         items = [BatchItem(f"{prompts}:{ln.line}: {ln.text}", (str(output / f"{ln.name}.npz"),),
                            (ln.text, {**kw, "seed": seed if ln.seed is None else ln.seed,
                                       "seconds": seconds if ln.seconds is None else ln.seconds}, physics, f"{ln.name}.npz"))
