@@ -70,7 +70,7 @@ def render_motion_file(motion_path: Path, output: Path, *, views: int, layout: s
     """Render one motion file into ``output``; returns the one-line summary the command prints."""
     from tqdm import tqdm
 
-    from humokit.avatars.body import create_body
+    from humokit.body import create_body
     from humokit.motion.motion import Motion
     from humokit.render.controls import clip_length, parse_size, pose_clip
     from humokit.render.multiview import render_multiview, view_cameras
@@ -84,7 +84,7 @@ def render_motion_file(motion_path: Path, output: Path, *, views: int, layout: s
     body = create_body(body_name)
     clip = pose_clip(motion, body)
     if avatar == "gaussians":
-        from humokit.render.gaussians import attach_gaussians
+        from humokit.render.controls import attach_gaussians
 
         clip = attach_gaussians(clip, body.rest(body.shape_from_motion(motion)))
     cams = view_cameras(layout, views, clip, width=width, height=height, fov_y=fov, seed=seed)  # type: ignore[arg-type]
