@@ -1,6 +1,6 @@
 """Batch throughput: items per minute with 1 worker (in-process) and N workers (local Ray), and Ray's overhead.
 
-Usage: python benchmarks/batch.py [--workers 2] [--tasks 200] [--skip-recover] [--skip-render]
+Usage: python benchmarks/batch.py [--workers 2] [--tasks 200] [--skip-recover] [--skip-render] [--skip-overhead]
 
 Rows:
 - ``ray overhead``: a local Ray instance with N CPUs runs ``--tasks`` empty tasks through the same
@@ -85,12 +85,14 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, default=200)
     ap.add_argument("--skip-render", action="store_true")
     ap.add_argument("--skip-recover", action="store_true")
+    ap.add_argument("--skip-overhead", action="store_true", help="no empty-task row")
     args = ap.parse_args()
     os.environ.setdefault("TQDM_DISABLE", "1")
     print(f"cores {os.cpu_count()}, load average at start {os.getloadavg()[0]:.1f}")
-    ov = ray_overhead(args.workers, args.tasks)
-    print(f"ray overhead ({args.workers} CPUs): start {ov['start_s']:.1f} s, {ov['per_task_ms']:.2f} ms per empty "
-          f"task ({args.tasks} in flight), {ov['round_trip_ms']:.2f} ms one round trip")
+    ov = {} if args.skip_overhead else ray_overhead(args.workers, args.tasks)
+    if ov:
+        print(f"ray overhead ({args.workers} CPUs): start {ov['start_s']:.1f} s, {ov['per_task_ms']:.2f} ms per empty "
+              f"task ({args.tasks} in flight), {ov['round_trip_ms']:.2f} ms one round trip")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
