@@ -52,9 +52,9 @@ def ray_overhead(workers: int, tasks: int) -> dict[str, float]:
     return {"start_s": start, "per_task_ms": 1e3 * per_task, "round_trip_ms": 1e3 * round_trip}
 
 
-def _time_batch(fn, items: list[BatchItem], out: Path, workers: int) -> tuple[float, int]:  # type: ignore[no-untyped-def]
+def _time_batch(fn: object, items: list[BatchItem], out: Path, workers: int) -> tuple[float, int]:
     t0 = time.perf_counter()
-    res = run_batch(fn, items, out, workers=workers, progress=False)
+    res = run_batch(fn, items, out, workers=workers, progress=False)  # type: ignore[arg-type]
     if res.interrupted:
         raise KeyboardInterrupt
     return time.perf_counter() - t0, res.ok

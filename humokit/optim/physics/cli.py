@@ -115,10 +115,12 @@ def generate(text: str | None, prompts: Path | None, model: str, seconds: float,
     if prompts is not None:
         lines = parse_prompts(prompts)
         kw.update({k: kw[k].absolute() for k in ("keyframes", "checkpoints") if kw[k] is not None})
-        items = [BatchItem(f"{prompts}:{ln.line}: {ln.text}", (str(output / f"{ln.name}.npz"),),
-                           (ln.text, {**kw, "seed": seed if ln.seed is None else ln.seed,
-                                      "seconds": seconds if ln.seconds is None else ln.seconds}, physics, f"{ln.name}.npz"))
-                 for ln in lines]
+        items = []
+        for ln in lines:
+            line_kw = {**kw, "seed": seed if ln.seed is None else ln.seed,
+                       "seconds": seconds if ln.seconds is None else ln.seconds}
+            items.append(BatchItem(f"{prompts}:{ln.line}: {ln.text}", (str(output / f"{ln.name}.npz"),),
+                                   (ln.text, line_kw, physics, f"{ln.name}.npz")))
         res = run_batch(_generate_item, items, output, workers=workers, ray_address=ray_address, desc="generate")
         click.echo(res.summary())
         click.get_current_context().exit(res.exit_code)
