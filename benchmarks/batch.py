@@ -35,7 +35,6 @@ def ray_overhead(workers: int, tasks: int) -> dict[str, float]:
     """Seconds to start Ray, and milliseconds per empty task (throughput and one round trip)."""
     import ray
 
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     t0 = time.perf_counter()
     ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
     start = time.perf_counter() - t0

@@ -292,8 +292,6 @@ def _start_ray(ray: Any, workers: int | None, address: str | None) -> bool:
     """Start (locally) or join (cluster) Ray unless this process already did; True if we started it."""
     if ray.is_initialized():
         return False
-    if address is None:
-        os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # local instance only; quiets the token banner
     kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                               "logging_level": logging.ERROR, "configure_logging": True}
     try:

@@ -176,3 +176,19 @@ def test_recover_folder_records_bad_videos(tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == ["manifest.jsonl"]
     res = CliRunner().invoke(cli, ["recover", str(videos), "-o", str(out), "--preview", str(tmp_path / "p.mp4")])
     assert res.exit_code == 2 and "use them with a single VIDEO" in res.output
+
+
+def test_generate_on_running_cluster(ray_local, tmp_path: Path) -> None:
+    """``--ray-address``: a separate command joins the running Ray instance (here this test's) as a cluster."""
+    import subprocess
+
+    address = ray_local.get_runtime_context().gcs_address
+    (tmp_path / "p.txt").write_text("a person waves | seed=2 | seconds=1 | name=wave\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "TQDM_DISABLE": "1"}
+    cmd = [sys.executable, "-m", "humokit.cli", "generate", "--prompts", str(tmp_path / "p.txt"), "--model", "cvae",
+           "--physics", "none", "-o", str(tmp_path / "gen"), "--ray-address", address]
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("batch: 1 done, 0 failed") and res.stdout.count("\n") == 1, res.stdout
+    assert [r["status"] for r in read_manifest(tmp_path / "gen" / "manifest.jsonl")] == ["ok"]
+    assert np.load(tmp_path / "gen" / "wave.npz")["rotations"].shape[0] == 20
