@@ -43,6 +43,7 @@ from typing import Any
 
 import click
 
+from humokit._atomic import terminate_raises
 from humokit.errors import HumokitError, InputError, MissingDependencyError
 
 ItemFn = Callable[[Any, Path], "str | None"]
@@ -150,7 +151,7 @@ def run_batch(fn: ItemFn, items: Sequence[BatchItem], out_dir: str | Path, *, wo
     out.mkdir(parents=True, exist_ok=True)
     manifest = out / MANIFEST
     t0 = time.perf_counter()
-    with _Manifest(manifest) as log:
+    with terminate_raises(), _Manifest(manifest) as log:  # SIGTERM cleans up like Ctrl-C
         for folder in {Path(o).parent for it in items for o in it.outputs}:
             _remove_stale_staging(folder)
         todo = [it for it in items if not it.marker.exists()]

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from humokit._batch import BatchItem, batch_options, check_workers, run_batch
+from humokit._options import GUIDANCE, SECONDS, SEED, STEPS
 from humokit.errors import FileFormatError, HumokitError, InputError
 
 
@@ -84,39 +85,45 @@ def fix(motion_path: Path, output: Path, physics: str, body: str) -> None:
                    "(default name: line number and the first words) plus manifest.jsonl.")
 @click.option("--model", type=click.Choice(["mask", "diffusion", "cvae"]), default="mask", show_default=True,
               help="Model family.")
-@click.option("--seconds", type=float, default=4.0, show_default=True, help="Length of the motion.")
+@click.option("--seconds", type=SECONDS, default=4.0, show_default=True, help="Length of the motion.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="Motion .npz to write (canonical skeleton, 20 fps); a folder with --prompts.")
-@click.option("--seed", type=int, default=None, help="Random seed (reproducible output).")
+@click.option("--seed", type=SEED, default=None, help="Random seed (reproducible output).")
 @click.option("--keyframes", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Keyframes .npz (frames, joints (K,22,3)[, joint_mask]) or a motion .npz to edit.")
 @click.option("--edit-mask", default=None, help="Part of the keyframes to regenerate: seconds ranges 'a:b,c:d', "
               "optionally '@joint+joint' (e.g. '1:2.5@left_wrist').")
 @click.option("--checkpoints", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder with vq/ mask/ res/ diffusion/ cvae/ checkpoints (default: the shipped ones).")
-@click.option("--steps", type=int, default=None, help="Sampling steps (mask: decoding iterations; diffusion: DDIM).")
-@click.option("--guidance", type=float, default=None, help="Classifier-free guidance scale.")
+@click.option("--steps", type=STEPS, default=None, help="Sampling steps (mask: decoding iterations; diffusion: DDIM).")
+@click.option("--guidance", type=GUIDANCE, default=None, help="Classifier-free guidance scale.")
 @click.option("--physics", type=click.Choice(["kinematic", "none"]), default="kinematic", show_default=True,
               help="Kinematic physics projection inside and after sampling (feet held on the ground, no floating, "
               "no penetration); 'none' returns the model's raw output.")
+@click.option("--grounding", type=click.FloatRange(0.0, 1.0), default=None,
+              help="Share of the nearest training captions in the text condition (default: the model's; 0: the "
+              "prompt alone).")
+@click.option("--explain", is_flag=True, help="Print the training captions nearest to TEXT, with their similarity.")
 @batch_options
 def generate(text: str | None, prompts: Path | None, model: str, seconds: float, output: Path, seed: int | None,
              keyframes: Path | None, edit_mask: str | None, checkpoints: Path | None, steps: int | None,
-             guidance: float | None, physics: str, workers: int | None, ray_address: str | None) -> None:  # fmt: skip
+             guidance: float | None, physics: str, grounding: float | None, explain: bool, workers: int | None,
+             ray_address: str | None) -> None:  # fmt: skip
     """Generate a motion from TEXT (or one per line of --prompts) with a shipped text-to-motion prior."""
     if (text is None) == (prompts is None):
         raise InputError("give either TEXT or --prompts FILE")
     check_workers(workers)
-    kw = {"model": model, "seconds": seconds, "seed": seed, "keyframes": keyframes, "edit_mask": edit_mask,
-          "checkpoints": checkpoints, "steps": steps, "guidance": guidance}  # fmt: skip
-    import torch
-
-    torch.set_num_threads(min(torch.get_num_threads(), 4))
     if prompts is not None:
-        lines = parse_prompts(prompts)
+        if explain:
+            raise InputError("--explain takes a single TEXT, not --prompts")
+        import torch
+
+        torch.set_num_threads(min(torch.get_num_threads(), 4))
+        kw = {"model": model, "seconds": seconds, "seed": seed, "keyframes": keyframes, "edit_mask": edit_mask,
+              "checkpoints": checkpoints, "steps": steps, "guidance": guidance, "grounding": grounding}  # fmt: skip
         kw.update({k: kw[k].absolute() for k in ("keyframes", "checkpoints") if kw[k] is not None})
         items = []
-        for ln in lines:
+        for ln in parse_prompts(prompts):
             line_kw = {**kw, "seed": seed if ln.seed is None else ln.seed,
                        "seconds": seconds if ln.seconds is None else ln.seconds}
             items.append(BatchItem(f"{prompts}:{ln.line}: {ln.text}", (str(output / f"{ln.name}.npz"),),
@@ -124,11 +131,29 @@ def generate(text: str | None, prompts: Path | None, model: str, seconds: float,
         res = run_batch(_generate_item, items, output, workers=workers, ray_address=ray_address, desc="generate")
         click.echo(res.summary())
         click.get_current_context().exit(res.exit_code)
-    if output.is_dir():
-        raise InputError(f"-o {output}: is a folder; a single prompt writes one .npz file")
-    m = generate_motion(text, kw, physics)  # type: ignore[arg-type]
-    if output.suffix.lower() != ".npz":
-        output = output.with_suffix(".npz")
+    if output.suffix.lower() != ".npz":  # before any work: never write somewhere else than asked
+        raise InputError(f"{output}: a generated motion is written as .npz; name the output like motion.npz")
+    import torch
+
+    from humokit.priors.grounding import LOW_SIMILARITY
+    from humokit.priors.sampling import explain as _explain
+    from humokit.priors.sampling import load_generator
+
+    torch.set_num_threads(min(torch.get_num_threads(), 4))
+    if text.strip() and load_generator(model, str(checkpoints) if checkpoints else None).index is not None:
+        g = _explain(text, model, checkpoints=checkpoints)
+        if explain:
+            click.echo(f"nearest training captions (best similarity {g.best:.2f}):")
+            for nb in g.neighbours:
+                click.echo(f"  {nb.similarity:.2f}  [{nb.content}]  {nb.caption}")
+        if g.low:
+            click.echo(f"warning: the prompt is far from every training caption (best similarity {g.best:.2f} < "
+                       f"{LOW_SIMILARITY}); the motion may not follow it", err=True)  # fmt: skip
+    elif explain:
+        click.echo("no caption index beside these checkpoints: the prompt is used as it is")
+    kw = {"model": model, "seconds": seconds, "seed": seed, "keyframes": keyframes, "edit_mask": edit_mask,
+          "checkpoints": checkpoints, "steps": steps, "guidance": guidance, "grounding": grounding}  # fmt: skip
+    m = generate_motion(text, kw, physics)
     m.save(str(output))
     click.echo(f"wrote {output} ({m.num_frames} frames at {m.fps:g} fps, model {model}, physics {physics})")
 
