@@ -101,7 +101,7 @@ def batch_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option("--ray-address", default=None, metavar="ADDRESS",
                       help="Run the batch on a running Ray cluster ('auto' or host:port); the inputs and "
                            "outputs must be on a filesystem every node sees.")(fn)
-    return click.option("--workers", type=int, default=None,
+    return click.option("--workers", type=click.IntRange(1, 4096), default=None,
                         help="Items processed at once for a folder/list input [default: 1 = in this process; "
                              "N > 1 runs a local Ray instance, needs humokit[scale]].")(fn)
 
