@@ -6,15 +6,18 @@ from pathlib import Path
 
 import click
 
+from humokit._batch import BatchItem, batch_options, check_workers, list_inputs, run_batch
 from humokit._options import FOV, FPS, FRAMES, IMAGE_SIZE, SEED, VIEWS
-
 from humokit.errors import InputError
+
+MOTION_SUFFIXES = (".npz", ".bvh", ".glb", ".gltf", ".fbx")  # as humokit.motion.importer (not imported here: the CLI starts fast)
 
 
 @click.command("render")
-@click.argument("motion_path", metavar="MOTION", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("motion_path", metavar="MOTION", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Output folder (view_XX/ sub-folders, cameras.json, trajectory.json).")
+              help="Output folder (view_XX/ sub-folders, cameras.json, trajectory.json); for a folder MOTION, "
+                   "one sub-folder per motion plus manifest.jsonl.")
 @click.option("--views", default=4, show_default=True, type=VIEWS, help="Number of time-synchronised views.")
 @click.option("--layout", type=click.Choice(["hemisphere", "ring", "moving"]), default="ring", show_default=True,
               help="Camera layout.")
@@ -38,18 +41,14 @@ from humokit.errors import InputError
               help="Depth images: clip-range metric (near bright) or per-frame relative inverse depth (VACE/MiDaS).")
 @click.option("--parts-style", type=click.Choice(["humokit", "champ"]), default="humokit", show_default=True,
               help="Part-map palette: humokit's or Champ's viridis semantic map.")
+@batch_options
 def render(motion_path: Path, output: Path, views: int, layout: str, size: str, signals: str,
            fps: float | None, frames: int | None, avatar: str, body_name: str, fov: float, seed: int,
-           pose_style: str, depth_style: str, parts_style: str) -> None:
-    """Render MOTION (.npz, or .bvh/.fbx/.glb/.gltf retargeted on import) from N cameras into per-view signal videos and PNGs."""
-    from tqdm import tqdm
+           pose_style: str, depth_style: str, parts_style: str, workers: int | None, ray_address: str | None) -> None:
+    """Render MOTION (.npz, or .bvh/.fbx/.glb/.gltf retargeted on import; or a folder of them) from N cameras into per-view signal videos and PNGs."""
+    from humokit.render.controls import SIGNALS, parse_size
 
-    from humokit.body import create_body
-    from humokit.motion.importer import load_motion
-    from humokit.render.controls import SIGNALS, clip_length, parse_size, pose_clip
-    from humokit.render.multiview import render_multiview, view_cameras
-
-    width, height = parse_size(size)
+    parse_size(size)
     sig = tuple(s.strip() for s in signals.split(",") if s.strip())
     bad = [s for s in sig if s not in SIGNALS]
     if bad or not sig:
@@ -58,8 +57,35 @@ def render(motion_path: Path, output: Path, views: int, layout: str, size: str, 
         raise InputError(f"--views must be at least 1, got {views}")
     if fps is not None and fps <= 0:
         raise InputError(f"--fps must be positive, got {fps}")
+    check_workers(workers)
+    opts = {"views": views, "layout": layout, "size": size, "signals": sig, "fps": fps, "frames": frames,
+            "avatar": avatar, "body_name": body_name, "fov": fov, "seed": seed, "pose_style": pose_style,
+            "depth_style": depth_style, "parts_style": parts_style}
+    if motion_path.is_dir():
+        items = [BatchItem(str(p), (str(output / p.stem),), (str(p.absolute()), opts))
+                 for p in list_inputs(motion_path, MOTION_SUFFIXES)]
+        res = run_batch(_render_item, items, output, workers=workers, ray_address=ray_address, desc="render")
+        click.echo(res.summary())
+        click.get_current_context().exit(res.exit_code)
     if not motion_path.exists():
         raise InputError(f"{motion_path}: no such file")
+    click.echo(render_motion_file(motion_path, output, progress=True, **opts))
+
+
+def render_motion_file(motion_path: Path, output: Path, *, views: int, layout: str, size: str,
+                       signals: tuple[str, ...], fps: float | None, frames: int | None, avatar: str,
+                       body_name: str, fov: float, seed: int, pose_style: str, depth_style: str,
+                       parts_style: str, progress: bool) -> str:
+    """Render one motion file into ``output`` (whole or not at all); returns the line the command prints."""
+    from tqdm import tqdm
+
+    from humokit._atomic import atomic_dir
+    from humokit.body import create_body
+    from humokit.motion.importer import load_motion
+    from humokit.render.controls import clip_length, parse_size, pose_clip
+    from humokit.render.multiview import render_multiview, view_cameras
+
+    width, height = parse_size(size)
     motion = load_motion(motion_path)
     if fps is not None and abs(fps - motion.fps) > 1e-6:
         motion = motion.resample(fps)
@@ -72,10 +98,17 @@ def render(motion_path: Path, output: Path, views: int, layout: str, size: str, 
 
         clip = attach_gaussians(clip, body.rest(body.shape_from_motion(motion)))
     cams = view_cameras(layout, views, clip, width=width, height=height, fov_y=fov, seed=seed)  # type: ignore[arg-type]
-    from humokit._atomic import atomic_dir
+    with atomic_dir(output) as tmp, tqdm(total=views * n, desc="render", unit="frame", leave=False,
+                                         disable=not progress) as bar:
+        render_multiview(tmp, clip, cams, signals=signals, fps=motion.fps, avatar=avatar,  # type: ignore[arg-type]
+                         layout=layout, progress=bar, pose_style=pose_style,  # type: ignore[arg-type]
+                         depth_style=depth_style, parts_style=parts_style)  # type: ignore[arg-type]
+    return f"wrote {views} views x {n} frames ({width}x{height}, {motion.fps:g} fps) to {output}"
 
-    with atomic_dir(output) as tmp, tqdm(total=views * n, desc="render", unit="frame", leave=False) as bar:
-        render_multiview(tmp, clip, cams, signals=sig, fps=motion.fps, avatar=avatar,  # type: ignore[arg-type]
-                         layout=layout, progress=bar, pose_style=pose_style,
-                         depth_style=depth_style, parts_style=parts_style)
-    click.echo(f"wrote {views} views x {n} frames ({width}x{height}, {motion.fps:g} fps) to {output}")
+
+def _render_item(args: tuple[str, dict], staging: Path) -> str:
+    """Batch task: render one motion into ``staging/<stem>`` (moved into place by the runner)."""
+    path, opts = args
+    p = Path(path)
+    render_motion_file(p, staging / p.stem, progress=False, **opts)
+    return ""

@@ -3,12 +3,15 @@ and repaired (``generate`` composes a text-to-motion prior of :mod:`humokit.prio
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
+from humokit._batch import BatchItem, batch_options, check_workers, run_batch
 from humokit._options import GUIDANCE, SECONDS, SEED, STEPS
-from humokit.errors import HumokitError, InputError
+from humokit.errors import FileFormatError, HumokitError, InputError
 
 
 def _load(path: Path) -> object:
@@ -75,12 +78,16 @@ def fix(motion_path: Path, output: Path, physics: str, body: str) -> None:
 
 
 @click.command()
-@click.argument("text")
+@click.argument("text", required=False)
+@click.option("--prompts", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Text file with one prompt per line, 'TEXT [| seed=N] [| seconds=S] [| name=NAME]' "
+                   "('#' comments and blank lines skipped); -o is then a folder of NAME.npz "
+                   "(default name: line number and the first words) plus manifest.jsonl.")
 @click.option("--model", type=click.Choice(["mask", "diffusion", "cvae"]), default="mask", show_default=True,
               help="Model family.")
 @click.option("--seconds", type=SECONDS, default=4.0, show_default=True, help="Length of the motion.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Motion .npz to write (canonical skeleton, 20 fps).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="Motion .npz to write (canonical skeleton, 20 fps); a folder with --prompts.")
 @click.option("--seed", type=SEED, default=None, help="Random seed (reproducible output).")
 @click.option("--keyframes", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Keyframes .npz (frames, joints (K,22,3)[, joint_mask]) or a motion .npz to edit.")
@@ -97,17 +104,39 @@ def fix(motion_path: Path, output: Path, physics: str, body: str) -> None:
               help="Share of the nearest training captions in the text condition (default: the model's; 0: the "
               "prompt alone).")
 @click.option("--explain", is_flag=True, help="Print the training captions nearest to TEXT, with their similarity.")
-def generate(text: str, model: str, seconds: float, output: Path, seed: int | None, keyframes: Path | None,
-             edit_mask: str | None, checkpoints: Path | None, steps: int | None, guidance: float | None,
-             physics: str, grounding: float | None, explain: bool) -> None:  # fmt: skip
-    """Generate a motion from TEXT with a shipped text-to-motion prior."""
+@batch_options
+def generate(text: str | None, prompts: Path | None, model: str, seconds: float, output: Path, seed: int | None,
+             keyframes: Path | None, edit_mask: str | None, checkpoints: Path | None, steps: int | None,
+             guidance: float | None, physics: str, grounding: float | None, explain: bool, workers: int | None,
+             ray_address: str | None) -> None:  # fmt: skip
+    """Generate a motion from TEXT (or one per line of --prompts) with a shipped text-to-motion prior."""
+    if (text is None) == (prompts is None):
+        raise InputError("give either TEXT or --prompts FILE")
+    check_workers(workers)
+    if prompts is not None:
+        if explain:
+            raise InputError("--explain takes a single TEXT, not --prompts")
+        import torch
+
+        torch.set_num_threads(min(torch.get_num_threads(), 4))
+        kw = {"model": model, "seconds": seconds, "seed": seed, "keyframes": keyframes, "edit_mask": edit_mask,
+              "checkpoints": checkpoints, "steps": steps, "guidance": guidance, "grounding": grounding}  # fmt: skip
+        kw.update({k: kw[k].absolute() for k in ("keyframes", "checkpoints") if kw[k] is not None})
+        items = []
+        for ln in parse_prompts(prompts):
+            line_kw = {**kw, "seed": seed if ln.seed is None else ln.seed,
+                       "seconds": seconds if ln.seconds is None else ln.seconds}
+            items.append(BatchItem(f"{prompts}:{ln.line}: {ln.text}", (str(output / f"{ln.name}.npz"),),
+                                   (ln.text, line_kw, physics, f"{ln.name}.npz")))
+        res = run_batch(_generate_item, items, output, workers=workers, ray_address=ray_address, desc="generate")
+        click.echo(res.summary())
+        click.get_current_context().exit(res.exit_code)
     if output.suffix.lower() != ".npz":  # before any work: never write somewhere else than asked
         raise InputError(f"{output}: a generated motion is written as .npz; name the output like motion.npz")
     import torch
 
     from humokit.priors.grounding import LOW_SIMILARITY
     from humokit.priors.sampling import explain as _explain
-    from humokit.priors.sampling import generate as _generate
     from humokit.priors.sampling import load_generator
 
     torch.set_num_threads(min(torch.get_num_threads(), 4))
@@ -124,12 +153,79 @@ def generate(text: str, model: str, seconds: float, output: Path, seed: int | No
         click.echo("no caption index beside these checkpoints: the prompt is used as it is")
     kw = {"model": model, "seconds": seconds, "seed": seed, "keyframes": keyframes, "edit_mask": edit_mask,
           "checkpoints": checkpoints, "steps": steps, "guidance": guidance, "grounding": grounding}  # fmt: skip
+    m = generate_motion(text, kw, physics)
+    m.save(str(output))
+    click.echo(f"wrote {output} ({m.num_frames} frames at {m.fps:g} fps, model {model}, physics {physics})")
+
+
+def generate_motion(text: str, kw: dict, physics: str):  # type: ignore[no-untyped-def]
+    """One motion from ``text`` with the sampler's keyword arguments ``kw`` and the physics mode."""
+    from humokit.priors.sampling import generate as _generate
+
     if physics == "kinematic":
         # the CLI is glue: the physics projection lives in optim and reaches the sampler as a callable
         from humokit.optim.physics.guidance import generate_physical
 
-        m = generate_physical(text, **kw)
-    else:
-        m = _generate(text, **kw)
-    m.save(str(output))
-    click.echo(f"wrote {output} ({m.num_frames} frames at {m.fps:g} fps, model {model}, physics {physics})")
+        return generate_physical(text, **kw)
+    return _generate(text, **kw)
+
+
+def _generate_item(args: tuple[str, dict, str, str], staging: Path) -> str:
+    """Batch task: one prompt into ``staging/<file name>`` (moved into place by the runner)."""
+    text, kw, physics, filename = args
+    m = generate_motion(text, kw, physics)
+    m.save(str(staging / filename))
+    return f"{m.num_frames} frames"
+
+
+@dataclass(frozen=True)
+class PromptLine:
+    """One line of a ``--prompts`` file: ``TEXT [| seed=N] [| seconds=S] [| name=NAME]``."""
+
+    line: int
+    text: str
+    name: str
+    seed: int | None = None
+    seconds: float | None = None
+
+
+def parse_prompts(path: Path) -> list[PromptLine]:
+    """Read a prompts file; a malformed line is a one-line error naming the file and line."""
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    try:
+        raw = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise FileFormatError(path, "not UTF-8 text") from None
+    out: list[PromptLine] = []
+    names: dict[str, int] = {}
+    for i, line in enumerate(raw, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        text, *fields = [f.strip() for f in line.split("|")]
+        if not text:
+            raise FileFormatError(path, "empty prompt", i)
+        opts: dict[str, object] = {}
+        for f in fields:
+            key, sep, value = (x.strip() for x in f.partition("="))
+            if not sep or key not in ("seed", "seconds", "name"):
+                raise FileFormatError(path, f"{f!r}: expected seed=N, seconds=S or name=NAME", i)
+            try:
+                opts[key] = int(value) if key == "seed" else float(value) if key == "seconds" else value
+            except ValueError:
+                raise FileFormatError(path, f"{f!r}: {value!r} is not a number", i) from None
+        name = str(opts.pop("name", "") or f"{i:04d}-{_slug(text)}")
+        if not re.fullmatch(r"[\w.-]+", name) or name.startswith("."):
+            raise FileFormatError(path, f"name {name!r}: use letters, digits, '.', '-', '_'", i)
+        if name in names:
+            raise FileFormatError(path, f"name {name!r} already used on line {names[name]}", i)
+        names[name] = i
+        out.append(PromptLine(i, text, name, **opts))  # type: ignore[arg-type]
+    if not out:
+        raise FileFormatError(path, "no prompts")
+    return out
+
+
+def _slug(text: str, words: int = 6) -> str:
+    parts = re.findall(r"[a-z0-9]+", text.lower())[:words]
+    return "-".join(parts)[:48] or "prompt"
