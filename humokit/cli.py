@@ -25,12 +25,47 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("humokit.export.cli", "export"),
     "view": ("humokit.viewer.cli", "view"),
     "generate": ("humokit.motion.priors.cli", "generate"),
-    "train": ("humokit.motion.priors.cli", "train"),
+    "train": ("humokit.cli", "train_group"),
     "recover": ("humokit.optim.cli", "recover"),
     "metrics": ("humokit.optim.physics.cli", "metrics"),
     "fix": ("humokit.optim.physics.cli", "fix"),
     "avatar": ("humokit.avatars.cli", "avatar"),
+    "dataset": ("humokit.video.syncam.cli", "dataset"),
+    "drive-multiview": ("humokit.video.syncam.cli", "drive_multiview"),
 }
+
+# ``humokit train KIND``: text-to-motion priors (humokit.motion.priors.cli) and video adapters.
+PRIOR_KINDS = ("vq", "mask", "res", "diffusion", "cvae", "evaluator")
+
+
+class _TrainGroup(click.Group):
+    """``humokit train vq|mask|res|diffusion|cvae|evaluator ...`` (priors) and ``humokit train syncam ...``."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*PRIOR_KINDS, "syncam"]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name == "syncam":
+            from humokit.video.syncam.cli import train_syncam
+
+            return train_syncam
+        if cmd_name not in PRIOR_KINDS:
+            return None
+        from humokit.motion.priors.cli import train as prior_train
+
+        params = [p for p in prior_train.params if p.name != "kind"]
+
+        def run(**kwargs: object) -> None:
+            assert prior_train.callback is not None
+            prior_train.callback(kind=cmd_name, **kwargs)
+
+        return click.Command(cmd_name, params=params, callback=run,
+                             help=f"Train the {cmd_name} text-to-motion component "
+                                  "(single process, or DDP under torchrun).")
+
+
+train_group = _TrainGroup("train", help="Train a text-to-motion prior (vq, mask, res, diffusion, cvae, evaluator) "
+                                        "or a multi-view video adapter (syncam).")
 
 
 def _lazy_available(name: str) -> bool:

@@ -1,0 +1,1 @@
+"""humokit.video: video diffusion models driven by humokit (drive, multi-view camera adapters)."""
