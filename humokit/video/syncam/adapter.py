@@ -236,7 +236,7 @@ class SynCamAdapter(nn.Module):
                 blk)
         self._hook = transformer.register_forward_pre_hook(self._pre_hook, with_kwargs=True)
         self._post = transformer.register_forward_hook(self._post_hook)
-        transformer._humokit_syncam = self
+        object.__setattr__(transformer, "_humokit_syncam", self)  # a plain attribute, not a sub-module
 
     # -- context ---------------------------------------------------------
 
@@ -310,7 +310,7 @@ class SynCamAdapter(nn.Module):
             t.blocks[i].__dict__.pop("forward", None)
         self._hook.remove()
         self._post.remove()
-        t._humokit_syncam = None
+        object.__setattr__(t, "_humokit_syncam", None)
 
     def load_weights(self, adapter_dir: str | Path) -> None:
         """Load a saved adapter's weights into this one (same configuration)."""
