@@ -81,6 +81,7 @@ def optimum(views: int, shift: float = 3.0, n: int = 4000) -> float:
 
 
 def bench_tiny(steps: int, lr: float) -> None:
+    torch.set_num_threads(1)  # tiny ops: more threads only add overhead
     torch.manual_seed(0)
     base = tiny_transformer()
     t0 = time.perf_counter()
@@ -176,7 +177,6 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=1e-2)
     ap.add_argument("--gpu", action="store_true", help="Only the production-shaped GPU measurement.")
     args = ap.parse_args()
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     if args.gpu:
         bench_gpu()
         return

@@ -76,6 +76,14 @@ def test_train_resume_and_generate(tmp_path, tiny_wan):
         frames = [f for f in rd]
     assert len(frames) == 9 and frames[0].shape == (64, 64, 3)
 
+    # ReCamMaster variant: pairs of cameras, source latents appended along frames
+    rc = tmp_path / "recam"
+    r = CliRunner().invoke(cli, [*base[:7], str(rc), "--mode", "recam", *base[8:], "--steps", "2"])
+    assert r.exit_code == 0, r.output
+    assert json.loads((rc / "config.json").read_text())["mode"] == "recam"
+    r = CliRunner().invoke(cli, [*args[:4], str(rc), *args[5:]])
+    assert r.exit_code == 2 and "recam" in r.output
+
 
 def test_other_architecture_is_one_line_error(tmp_path, tiny_wan):
     import shutil
