@@ -112,7 +112,7 @@ class ViewSync(nn.Module):
         self.camera = nn.Linear(camera_dim, dim)
         self.attn = copy.deepcopy(block.attn1)
         self.projector = nn.Linear(dim, dim)
-        self.scale_shift_table = nn.Parameter(block.scale_shift_table.detach()[:, :3].clone().float())
+        self.scale_shift_table = nn.Parameter(block.scale_shift_table.detach()[0, :3].float().clone().unsqueeze(0))
         self.norm = nn.LayerNorm(dim, eps=1e-6, elementwise_affine=False)
         for lin in (self.camera, self.projector):
             nn.init.zeros_(lin.weight)

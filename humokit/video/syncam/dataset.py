@@ -342,6 +342,10 @@ def build_dataset(
 
 
 def _limit_threads(n: int) -> None:
+    """Worker setup: ``n`` torch threads; third-party banners to stderr (stdout belongs to the command)."""
+    import sys
+
     import torch
 
+    sys.stdout = sys.stderr
     torch.set_num_threads(n)
