@@ -187,7 +187,7 @@ def render_scene(job: SceneJob) -> SceneResult:
     import torch
 
     from humokit.motion.motion import Motion
-    from humokit.render.camera import CameraTrajectory, project
+    from humokit.render.camera import project
     from humokit.render.controls import check_size, clip_length, pose_clip
     from humokit.render.multiview import view_cameras
     from humokit.render.raster import rasterize, shade

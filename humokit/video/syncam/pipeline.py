@@ -109,13 +109,11 @@ def generate_multiview(
     if cams.ndim != 3 or cams.shape[1] != f_lat:
         raise InputError(f"cameras: expected ({V}, {f_lat}, 12) for {num_frames} frames, got {tuple(cams.shape)}")
     adapter.set_cameras(cams, V)  # type: ignore[attr-defined]
-    dev = pipe._execution_device  # type: ignore[attr-defined]
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
     pipe.set_progress_bar_config(disable=not progress, leave=False)  # type: ignore[attr-defined]
     out = pipe(prompt=prompt, negative_prompt=negative_prompt, height=height, width=width, num_frames=num_frames,  # type: ignore[operator]
                num_inference_steps=steps, guidance_scale=guidance, num_videos_per_prompt=V, generator=gen,
                output_type="np", max_sequence_length=max_sequence_length)
-    del dev
     frames = np.asarray(out.frames)  # (V, T, H, W, 3) in [0, 1]
     return (np.clip(frames, 0.0, 1.0) * 255).round().astype(np.uint8)
 
