@@ -38,7 +38,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from humokit.avatars.body import create_body
+    from humokit.body import create_body
     from humokit.motion.builtin import builtin_pose
     from humokit.render.camera import look_at
     from humokit.render.gaussians import Gaussians, gaussians_from_mesh, has_gsplat_cuda, render_gaussians, skin_gaussians

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from humokit._options import parse_phenotype
 from humokit.errors import HumokitError
 
 # name -> (module, attribute) of commands defined elsewhere, imported on use.
@@ -24,7 +25,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("humokit.render.cli", "render"),
     "export": ("humokit.export.cli", "export"),
     "view": ("humokit.viewer.cli", "view"),
-    "generate": ("humokit.motion.priors.cli", "generate"),
+    "generate": ("humokit.optim.physics.cli", "generate"),
     "train": ("humokit.cli", "train_group"),
     "recover": ("humokit.optim.cli", "recover"),
     "metrics": ("humokit.optim.physics.cli", "metrics"),
@@ -34,7 +35,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "drive-multiview": ("humokit.video.syncam.cli", "drive_multiview"),
 }
 
-# ``humokit train KIND``: text-to-motion priors (humokit.motion.priors.cli) and video adapters.
+# ``humokit train KIND``: text-to-motion priors (humokit.priors.cli) and video adapters.
 PRIOR_KINDS = ("vq", "mask", "res", "diffusion", "cvae", "evaluator")
 
 
@@ -51,7 +52,7 @@ class _TrainGroup(click.Group):
             return train_syncam
         if cmd_name not in PRIOR_KINDS:
             return None
-        from humokit.motion.priors.cli import train as prior_train
+        from humokit.priors.cli import train as prior_train
 
         params = [p for p in prior_train.params if p.name != "kind"]
 
@@ -138,12 +139,12 @@ def info() -> None:
 def body(output: Path, body_name: str, body_model_path: Path | None, motion_path: Path | None,
          frame: int, pose: str, phenotype: tuple[str, ...]) -> None:
     """Write a posed body mesh (.ply/.obj/.glb)."""
-    from humokit.avatars.mesh_io import save_mesh
-    from humokit.avatars.body import create_body
+    from humokit.body import create_body
+    from humokit.body.mesh_io import save_mesh
     from humokit.motion import Motion
     from humokit.motion.builtin import builtin_pose
 
-    shape = _parse_phenotype(phenotype) if phenotype else None
+    shape = parse_phenotype(phenotype) if phenotype else None
     if output.suffix.lower() not in (".ply", ".obj", ".glb"):
         raise HumokitError(f"{output}: unsupported mesh format {output.suffix!r}; use .ply, .obj or .glb")
     kwargs = {} if body_name == "anny" else {"model_path": body_model_path}
@@ -158,19 +159,6 @@ def body(output: Path, body_name: str, body_model_path: Path | None, motion_path
     out = bm.forward(m, shape=shape)
     save_mesh(output, out.vertices[0].detach().numpy(), out.faces.numpy())
     click.echo(f"wrote {output} ({out.vertices.shape[1]} vertices, {out.faces.shape[0]} faces)")
-
-
-def _parse_phenotype(items: tuple[str, ...]) -> dict[str, float]:
-    out = {}
-    for it in items:
-        k, sep, v = it.partition("=")
-        if not sep:
-            raise HumokitError(f"--phenotype {it!r}: expected KEY=VALUE")
-        try:
-            out[k.strip()] = float(v)
-        except ValueError:
-            raise HumokitError(f"--phenotype {it!r}: {v!r} is not a number") from None
-    return out
 
 
 @cli.command()

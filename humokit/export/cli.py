@@ -41,9 +41,9 @@ def export(motion_path: Path, output: Path, fmt: str | None, body_name: str | No
         raise InputError(f"--bvh-unit must be cm or m, got {bvh_unit!r}")
     shape = None
     if phenotype:
-        from humokit.cli import _parse_phenotype
+        from humokit._options import parse_phenotype
 
-        shape = _parse_phenotype(phenotype)
+        shape = parse_phenotype(phenotype)
     motion = Motion.load(str(motion_path))
     t0 = time.perf_counter()
     export_motion(

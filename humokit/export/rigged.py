@@ -165,7 +165,7 @@ def prepare_export(
         skeleton = motion.skeleton
         rest = None
     else:
-        from humokit.avatars.body import BodyModel, create_body
+        from humokit.body import BodyModel, create_body
 
         bm = create_body(body) if isinstance(body, str) else body
         if not isinstance(bm, BodyModel):
@@ -189,7 +189,7 @@ def bake_tpose_mesh(rest: object, *, colors: bool | np.ndarray | None = None) ->
     The rest root stays where it is (``rest.skeleton.offsets[0]``), so the mesh
     binds to the rig's rest pose (:meth:`ExportRig.rest_positions`).
     """
-    from humokit.avatars.body import pose_rest_body
+    from humokit.body import pose_rest_body
 
     eye = torch.eye(3, dtype=torch.float64).expand(1, NUM_JOINTS, 3, 3)
     root0 = torch.as_tensor(rest.skeleton.offsets[0], dtype=torch.float64)[None]  # type: ignore[attr-defined]

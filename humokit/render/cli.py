@@ -34,7 +34,7 @@ def render(motion_path: Path, output: Path, views: int, layout: str, size: str, 
     """Render MOTION (.npz) from N cameras into per-view signal videos and PNGs."""
     from tqdm import tqdm
 
-    from humokit.avatars.body import create_body
+    from humokit.body import create_body
     from humokit.motion.motion import Motion
     from humokit.render.controls import SIGNALS, clip_length, parse_size, pose_clip
     from humokit.render.multiview import render_multiview, view_cameras
@@ -58,7 +58,7 @@ def render(motion_path: Path, output: Path, views: int, layout: str, size: str, 
     body = create_body(body_name)
     clip = pose_clip(motion, body)
     if avatar == "gaussians":
-        from humokit.render.gaussians import attach_gaussians
+        from humokit.render.controls import attach_gaussians
 
         clip = attach_gaussians(clip, body.rest(body.shape_from_motion(motion)))
     cams = view_cameras(layout, views, clip, width=width, height=height, fov_y=fov, seed=seed)  # type: ignore[arg-type]

@@ -66,11 +66,11 @@ def has_viser() -> bool:
 
 
 def has_generator() -> bool:
-    """True when a text-to-motion generator (``humokit.motion.priors.generate``) is installed."""
+    """True when a text-to-motion generator (``humokit.priors.generate``) is installed."""
     try:
-        if importlib.util.find_spec("humokit.motion.priors") is None:
+        if importlib.util.find_spec("humokit.priors") is None:
             return False
-        return callable(getattr(importlib.import_module("humokit.motion.priors"), "generate", None))
+        return callable(getattr(importlib.import_module("humokit.priors"), "generate", None))
     except Exception:  # noqa: BLE001 - a broken optional module means "not available"
         return False
 
@@ -231,7 +231,7 @@ class ViewerApp:
             if kind == "glb":
                 return self.add_glb(_loading.read_glb(path), path.stem)
             if kind == "splats":
-                from humokit.viewer._splats import read_gaussian_ply
+                from humokit.render.splats import read_gaussian_ply
 
                 return self.add_splats(read_gaussian_ply(path), path.stem)
             return self._add_mesh_file(path)
@@ -269,7 +269,7 @@ class ViewerApp:
         return name
 
     def add_splats(self, splats: Any, name: str = "splats") -> str:
-        """Show :class:`~humokit.viewer._splats.GaussianSplats` at the origin."""
+        """Show :class:`~humokit.render.splats.GaussianSplats` at the origin."""
         if splats.num_gaussians == 0:
             raise InputError(f"{name}: no Gaussians to show")
         with self._lock:
@@ -329,7 +329,7 @@ class ViewerApp:
 
     def set_body(self, body: str, shape: dict[str, float] | None = None) -> None:
         """Switch the body model (and Anny phenotype) for all motions."""
-        from humokit.avatars.body import create_body
+        from humokit.body import create_body
 
         with self._lock:
             bm = create_body(body)
@@ -400,14 +400,14 @@ class ViewerApp:
     # ------------------------------------------------------------ tracks
     def _rest_body(self) -> Any:
         if self._rest is None:
-            from humokit.avatars.body import create_body
+            from humokit.body import create_body
 
             bm = create_body(self._body_name)
             self._rest = bm.rest(self._shape if self._shape is not None else bm.default_shape())
         return self._rest
 
     def _make_track(self, key: str, name: str, motion: Motion, offset: np.ndarray, rest: Any) -> _Track:
-        from humokit.avatars.body import BodyModel
+        from humokit.body import BodyModel
 
         scale = BodyModel.root_scale_for(rest, motion)
         R = torch.from_numpy(motion.rotations)
@@ -507,7 +507,7 @@ class ViewerApp:
                 bone.wxyz = tr.bone_wxyz[i, j]
                 bone.position = tr.bone_pos[i, j]
         else:
-            from humokit.avatars.body import pose_rest_body
+            from humokit.body import pose_rest_body
 
             with torch.no_grad():
                 out = pose_rest_body(self._rest_body(), tr.R_local[i : i + 1], tr.root[i : i + 1])
@@ -656,7 +656,7 @@ class ViewerApp:
 
         with gui.add_folder("Body", expand_by_default=False):
             g["body"] = gui.add_dropdown("Model", ("anny", "smpl", "smplh", "smplx"), initial_value=self._body_name)
-            from humokit.avatars.anny_body import DEFAULT_PHENOTYPE, PHENOTYPE_KEYS
+            from humokit.body.anny import DEFAULT_PHENOTYPE, PHENOTYPE_KEYS
 
             g["pheno"] = {
                 k: gui.add_slider(k, min=0.0, max=1.0, step=0.01, initial_value=float(DEFAULT_PHENOTYPE[k]))
@@ -701,7 +701,7 @@ class ViewerApp:
         gui, g = self.server.gui, self._gui
         models: tuple[str, ...] = ("default",)
         try:
-            priors = importlib.import_module("humokit.motion.priors")
+            priors = importlib.import_module("humokit.priors")
             listed = getattr(priors, "available_models", None)
             if callable(listed):
                 models = tuple(listed()) or models
@@ -719,12 +719,12 @@ class ViewerApp:
             self.generate(g["gen_text"].value, model=g["gen_model"].value, seconds=float(g["gen_seconds"].value))
 
     def generate(self, text: str, *, model: str = "default", seconds: float = 4.0) -> str | None:
-        """Run ``humokit.motion.priors.generate`` and show the result (errors are reported)."""
+        """Run ``humokit.priors.generate`` and show the result (errors are reported)."""
         try:
-            priors = importlib.import_module("humokit.motion.priors")
+            priors = importlib.import_module("humokit.priors")
             gen = getattr(priors, "generate", None)
             if not callable(gen):
-                raise HumokitError("humokit.motion.priors has no generate()")
+                raise HumokitError("humokit.priors has no generate()")
             motion = gen(text, model=model, seconds=seconds)
             return self.add_motion(motion, text[:32] or "generated")
         except Exception as exc:  # noqa: BLE001

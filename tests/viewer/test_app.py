@@ -169,9 +169,9 @@ def test_generate_code_path(app, monkeypatch):
     import sys
     import types
 
-    fake = types.ModuleType("humokit.motion.priors")
+    fake = types.ModuleType("humokit.priors")
     fake.generate = lambda text, model, seconds: builtin_motion("walk", seconds=seconds)
-    monkeypatch.setitem(sys.modules, "humokit.motion.priors", fake)
+    monkeypatch.setitem(sys.modules, "humokit.priors", fake)
     assert app.generate("a person walks", model="x", seconds=1.0) == "a person walks"
     fake.generate = lambda text, model, seconds: 1 / 0
     assert app.generate("boom") is None and "ZeroDivisionError" in app.errors[-1]
@@ -242,8 +242,8 @@ def test_bvh_that_cannot_be_retargeted_is_reported(app, tmp_path):
 
 def test_avatar_follows_the_timeline(app):
     """A Gaussian avatar performs its motion: one splat node per sampled frame, the current one visible."""
-    from humokit.avatars.body import create_body
     from humokit.avatars.gaussian_avatar import init_avatar
+    from humokit.body import create_body
     from humokit.motion.builtin import builtin_motion
 
     avatar = init_avatar(create_body("anny").rest(), num_gaussians=300, seed=0)

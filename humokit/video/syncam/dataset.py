@@ -94,13 +94,13 @@ def caption_for(motion_path: Path, meta: dict) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _body() -> object:
-    from humokit.avatars.body import create_body
+    from humokit.body import create_body
 
     return create_body("anny")
 
 
 def _random_look(rng: np.random.Generator) -> dict:
-    from humokit.avatars.anny_body import PHENOTYPE_KEYS
+    from humokit.body.anny import PHENOTYPE_KEYS
 
     ranges = {"gender": (0.0, 1.0), "age": (0.4, 0.9), "muscle": (0.2, 0.8), "weight": (0.2, 0.8),
               "height": (0.2, 0.8), "proportions": (0.3, 0.7)}

@@ -17,17 +17,17 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "generate": "humokit.motion.priors.sampling",
-    "load_generator": "humokit.motion.priors.sampling",
-    "features_to_motion": "humokit.motion.priors.sampling",
-    "Keyframes": "humokit.motion.priors.edit",
-    "load_keyframes": "humokit.motion.priors.edit",
-    "TextEncoder": "humokit.motion.priors.text",
-    "get_text_encoder": "humokit.motion.priors.text",
-    "register_text_encoder": "humokit.motion.priors.text",
-    "load_checkpoint": "humokit.motion.priors.checkpoint",
-    "Checkpoint": "humokit.motion.priors.checkpoint",
-    "train": "humokit.motion.priors.train",
+    "generate": "humokit.priors.sampling",
+    "load_generator": "humokit.priors.sampling",
+    "features_to_motion": "humokit.priors.sampling",
+    "Keyframes": "humokit.priors.edit",
+    "load_keyframes": "humokit.priors.edit",
+    "TextEncoder": "humokit.priors.text",
+    "get_text_encoder": "humokit.priors.text",
+    "register_text_encoder": "humokit.priors.text",
+    "load_checkpoint": "humokit.priors.checkpoint",
+    "Checkpoint": "humokit.priors.checkpoint",
+    "train": "humokit.priors.train",
 }
 __all__ = sorted(_EXPORTS)
 
@@ -35,4 +35,4 @@ __all__ = sorted(_EXPORTS)
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'humokit.motion.priors' has no attribute {name!r}")
+    raise AttributeError(f"module 'humokit.priors' has no attribute {name!r}")
