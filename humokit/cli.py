@@ -35,30 +35,30 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "drive-multiview": ("humokit.video.syncam.cli", "drive_multiview"),
 }
 
-# ``humokit train KIND``: text-to-motion priors (humokit.priors.cli) and video adapters.
-PRIOR_KINDS = ("vq", "mask", "res", "diffusion", "cvae", "evaluator")
-
 
 class _TrainGroup(click.Group):
     """``humokit train vq|mask|res|diffusion|cvae|evaluator ...`` (priors) and ``humokit train syncam ...``."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [*PRIOR_KINDS, "syncam"]
+        from humokit.priors.cli import KINDS
+
+        return [*KINDS, "syncam"]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name == "syncam":
             from humokit.video.syncam.cli import train_syncam
 
             return train_syncam
-        if cmd_name not in PRIOR_KINDS:
-            return None
+        from humokit.priors.cli import KINDS
         from humokit.priors.cli import train as prior_train
+
+        if cmd_name not in KINDS:
+            return None
 
         params = [p for p in prior_train.params if p.name != "kind"]
 
         def run(**kwargs: object) -> None:
-            assert prior_train.callback is not None
-            prior_train.callback(kind=cmd_name, **kwargs)
+            prior_train.callback(kind=cmd_name, **kwargs)  # type: ignore[misc]
 
         return click.Command(cmd_name, params=params, callback=run,
                              help=f"Train the {cmd_name} text-to-motion component "
