@@ -18,6 +18,7 @@ from humokit.video.syncam.train import FlowSchedule, train_adapter  # noqa: E402
 from syncam_tiny import tiny_transformer  # noqa: E402
 
 DATA = dict(channels=4, height=4, width=4, frames=3, text_dim=16)
+STEPS, LR = 300, 1e-2  # adapter training in the coupling test
 
 
 def _out(t, x, text, sigma=0.6):
@@ -154,4 +155,26 @@ def test_views_coupled_after_training_and_beat_the_ablation(pretrained):
     assert d == 0.0
 
 
-STEPS, LR = 300, 1e-2
+
+
+
+def test_gradient_checkpointing_gives_the_same_adapter_gradients():
+    from humokit.video.syncam.train import SynCamModel
+
+    grads = []
+    for ckpt in (False, True):
+        torch.manual_seed(0)
+        t = tiny_transformer(in_channels=4)
+        a = inject(t)
+        for p in a.parameters():
+            torch.nn.init.normal_(p, std=0.05)
+        if ckpt:
+            t.enable_gradient_checkpointing()
+        b = synthetic_batches(num_views=2, **DATA)(0)
+        g = torch.Generator().manual_seed(1)
+        loss = SynCamModel(t, a, FlowSchedule())(b.latents, b.text, b.cameras, torch.tensor([0.3, 0.7]),
+                                                 torch.randn(b.latents.shape, generator=g), None, 2)
+        loss.backward()
+        grads.append([p.grad.clone() for p in a.parameters()])
+    assert all(torch.allclose(x, y, atol=1e-6) for x, y in zip(*grads))
+    assert any(x.abs().max() > 0 for x in grads[1])
