@@ -313,7 +313,25 @@ def build_dataset(
     """
     motions = find_motions(inputs)
     jobs = scene_jobs(motions, out, scenes=scenes, seed=seed, **settings)
+    created = not Path(out).exists()
     Path(out).mkdir(parents=True, exist_ok=True)
+    try:
+        results = _run(jobs, workers, progress)
+    except BaseException:
+        if created and not any(Path(out).iterdir()):
+            Path(out).rmdir()
+        raise
+    first = jobs[0]
+    with atomic_path(Path(out) / "dataset.json") as tmp:
+        tmp.write_text(json.dumps({
+            "format": "humokit-multiview", "version": 1, "layout_doc": "see humokit.video.syncam.dataset",
+            "settings": {k: v for k, v in asdict(first).items() if k not in ("motion_path", "out_dir", "seed", "caption")},
+            "seed": seed, "scenes": [Path(r.out_dir).name for r in results],
+        }, indent=1))
+    return results
+
+
+def _run(jobs: list[SceneJob], workers: int, progress: Callable[[int], None] | None) -> list[SceneResult]:
     results: list[SceneResult] = []
     if workers <= 1:
         for j in jobs:
@@ -331,13 +349,6 @@ def build_dataset(
                 results.append(r)
                 if progress:
                     progress(1)
-    first = jobs[0]
-    with atomic_path(Path(out) / "dataset.json") as tmp:
-        tmp.write_text(json.dumps({
-            "format": "humokit-multiview", "version": 1, "layout_doc": "see humokit.video.syncam.dataset",
-            "settings": {k: v for k, v in asdict(first).items() if k not in ("motion_path", "out_dir", "seed", "caption")},
-            "seed": seed, "scenes": [Path(r.out_dir).name for r in results],
-        }, indent=1))
     return results
 
 
