@@ -67,6 +67,8 @@ def bone_to_joint_table(bone_labels: list[str], bone_parents: list[int]) -> np.n
 
 @functools.lru_cache(maxsize=1)
 def _anny_model() -> object:
+    from humokit._quiet import quiet_native
+
     try:
         import anny
     except ImportError:
@@ -83,7 +85,8 @@ def _anny_model() -> object:
         )
     t0 = time.time()
     logging.getLogger("anny").setLevel(logging.WARNING)
-    model = anny.Anny()
+    with quiet_native():  # anny imports Warp here, whose banner goes to stdout and CUDA warning to fd 2
+        model = anny.Anny()
     model.eval()
     log.info("Anny loaded in %.1f s", time.time() - t0)
     return model

@@ -130,8 +130,15 @@ def render_multiview(
     avatar: Literal["mesh", "gaussians"] = "mesh",
     layout: str = "custom",
     progress: object | None = None,
+    pose_style: str | object = "humokit",
+    depth_style: str = "clip",
+    parts_style: str = "humokit",
 ) -> dict[str, object]:
-    """Render every view into ``out_dir/view_XX`` and write ``cameras.json`` and ``trajectory.json``."""
+    """Render every view into ``out_dir/view_XX`` and write ``cameras.json`` and ``trajectory.json``.
+
+    ``pose_style``, ``depth_style``, ``parts_style``: drawing conventions of
+    :func:`~humokit.render.controls.render_view`.
+    """
     out = Path(out_dir)
     fps = float(fps or clip.fps)
     ts = np.arange(clip.num_frames) / fps
@@ -147,7 +154,8 @@ def render_multiview(
     }
     for i, traj in enumerate(views):
         name = f"view_{i:02d}"
-        results[name] = render_view(out / name, clip, traj, signals=signals, fps=fps, avatar=avatar, progress=progress)
+        results[name] = render_view(out / name, clip, traj, signals=signals, fps=fps, avatar=avatar, progress=progress,
+                                    pose_style=pose_style, depth_style=depth_style, parts_style=parts_style)
         recs = camera_records(traj, ts)
         rel = relative_to_reference(traj, ref)
         for rec, E in zip(recs, rel):

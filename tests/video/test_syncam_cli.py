@@ -1,4 +1,4 @@
-"""``humokit train syncam`` and ``humokit drive-multiview`` end to end on a tiny Wan folder built in the test."""
+"""``humokit train syncam`` and ``humokit drive --adapter --cameras`` end to end on a tiny Wan folder built in the test."""
 
 from __future__ import annotations
 
@@ -64,9 +64,9 @@ def test_train_resume_and_generate(tmp_path, tiny_wan):
     assert "step 5" in r.output
 
     gen = tmp_path / "gen"
-    args = ["drive-multiview", "--model", str(tiny_wan), "--adapter", str(out), "--cameras",
+    args = ["drive", "--model", str(tiny_wan), "--adapter", str(out), "--cameras",
             str(data / "scene_00000" / "cameras.json"), "--prompt", "a person walks", "--frames", "9", "--size",
-            "32x32", "--steps", "2", "--max-text-len", "8", "-o", str(gen)]
+            "32x32", "--steps", "2", "-o", str(gen)]
     r = CliRunner().invoke(cli, args)
     assert r.exit_code == 0, r.output
     assert sorted(p.name for p in gen.iterdir()) == ["grid.mp4", "view_00.mp4", "view_01.mp4", "view_02.mp4"]
@@ -94,7 +94,7 @@ def test_other_architecture_is_one_line_error(tmp_path, tiny_wan):
     cfg["_class_name"] = "FluxTransformer2DModel"
     (other / "transformer" / "config.json").write_text(json.dumps(cfg))
     for args in (["train", "syncam", "--base", str(other), "--data", str(tmp_path), "-o", str(tmp_path / "o")],
-                 ["drive-multiview", "--model", str(other), "--adapter", str(tmp_path), "--cameras",
+                 ["drive", "--model", str(other), "--adapter", str(tmp_path), "--cameras",
                   str(tmp_path / "c.json"), "--prompt", "x", "-o", str(tmp_path / "g")]):
         r = CliRunner().invoke(cli, args)
         assert r.exit_code == 2, r.output

@@ -147,8 +147,12 @@ def test_gaussian_reader_rejects_truncated(tmp_path, gaussian_ply):
         read_gaussian_ply(p)
 
 
-def test_generator_panel_hidden_without_priors(app):
-    assert ("gen_go" in app._gui) == has_generator()
+def test_generator_panel_only_when_priors_enabled(app):
+    from humokit.viewer import ViewerApp
+
+    assert "gen_go" not in app._gui  # viewer clients may not run the priors unless the user said so
+    with ViewerApp("127.0.0.1", 0, play=False, allow_generate=True) as a:
+        assert ("gen_go" in a._gui) == has_generator()
 
 
 def test_export_without_exporter_reports(app, tmp_path, monkeypatch):

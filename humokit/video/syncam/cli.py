@@ -1,4 +1,4 @@
-"""Commands: ``humokit dataset multiview``, ``humokit train syncam``, ``humokit drive-multiview``."""
+"""``humokit dataset multiview``, ``humokit train syncam`` and the ``--adapter/--cameras`` mode of ``humokit drive``."""
 
 from __future__ import annotations
 
@@ -142,37 +142,28 @@ def train_syncam(base: Path, data: Path, output: Path, mode: str, views: int, fr
         click.echo(f"adapter: {output} (step {res.step}, loss {last:.4f}, {res.steps_per_second:.2f} steps/s)")
 
 
-@click.command("drive-multiview")
-@click.option("--model", "model", type=click.Path(path_type=Path), required=True, help="Wan text-to-video diffusers folder.")
-@click.option("--adapter", "adapter_dir", type=click.Path(path_type=Path), required=True,
-              help="Folder written by humokit train syncam.")
-@click.option("--cameras", "cameras_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="cameras.json (humokit render / dataset multiview): one view per camera (static or per frame).")
-@click.option("--prompt", required=True, help="Text prompt shared by all views.")
-@click.option("--negative-prompt", default=None, help="Negative prompt.")
-@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder for view_XX.mp4 and grid.mp4.")
-@click.option("--frames", default=81, show_default=True, help="Frames, 1+4k.")
-@click.option("--size", default="832x480", show_default=True, help="WIDTHxHEIGHT, multiples of 16.")
-@click.option("--steps", default=30, show_default=True, help="Denoising steps.")
-@click.option("--guidance", default=5.0, show_default=True, help="Classifier-free guidance scale.")
-@click.option("--seed", default=0, show_default=True, help="Random seed.")
-@click.option("--fps", default=16.0, show_default=True, help="Frame rate of the written videos.")
-@click.option("--max-text-len", default=512, show_default=True, help="Text tokens.")
-def drive_multiview(model: Path, adapter_dir: Path, cameras_path: Path, prompt: str, negative_prompt: str | None,
-                    output: Path, frames: int, size: str, steps: int, guidance: float, seed: int, fps: float,
-                    max_text_len: int) -> None:
-    """Generate all views of a scene jointly from a prompt and cameras with a trained adapter."""
+def drive_multiview(model: Path, adapter_dir: Path, cameras_path: Path, output: Path, *, prompt: str,
+                    negative_prompt: str | None = None, frames: int | None = None, size: str | None = None,
+                    steps: int = 30, guidance: float | None = None, seed: int = 0, fps: float | None = None,
+                    max_text_len: int = 512) -> str:
+    """``humokit drive --adapter A --cameras C``: all views of a scene jointly; returns the summary line.
+
+    Writes ``OUTPUT/view_XX.mp4`` (one per camera of ``cameras_path``) and ``OUTPUT/grid.mp4``.
+    Defaults: 81 frames, 832x480, guidance 5, 16 fps.
+    """
     from humokit.video.cameras import adapter_cameras, load_views
     from humokit.video.syncam.adapter import read_config
     from humokit.video.syncam.pipeline import check_base
 
     check_base(model)
-    width, height = _size(size)
+    frames = 81 if frames is None else frames
+    width, height = _size(size or "832x480")
     if frames < 1 or (frames - 1) % 4:
         raise InputError(f"--frames {frames}: clip length must be 1 + 4k")
     if read_config(adapter_dir).mode != "syncam":
-        raise InputError(f"{adapter_dir}: a recam adapter needs a source video; drive-multiview takes syncam adapters")
+        raise InputError(f"{adapter_dir}: a recam adapter re-renders a source video; --adapter takes syncam adapters")
+    if not prompt:
+        raise InputError("--prompt is required with --adapter")
     cams = adapter_cameras(load_views(cameras_path), frames)
     from humokit.video.syncam.adapter import load_adapter
     from humokit.video.syncam.pipeline import generate_multiview, load_pipeline, write_videos
@@ -180,8 +171,9 @@ def drive_multiview(model: Path, adapter_dir: Path, cameras_path: Path, prompt: 
     with _quiet_stdout():
         pipe = load_pipeline(model)
         adapter = load_adapter(adapter_dir, pipe.transformer, dtype=pipe.transformer.dtype)
-        videos = generate_multiview(pipe, adapter, cams, prompt, negative_prompt=negative_prompt, width=width,
-                                    height=height, num_frames=frames, steps=steps, guidance=guidance, seed=seed,
+        videos = generate_multiview(pipe, adapter, cams, prompt, negative_prompt=negative_prompt or None, width=width,
+                                    height=height, num_frames=frames, steps=steps,
+                                    guidance=5.0 if guidance is None else guidance, seed=seed,
                                     max_sequence_length=max_text_len)
-        paths = write_videos(output, videos, fps=fps)
-    click.echo(f"wrote {len(paths) - 1} views + grid ({videos.shape[1]} frames, {width}x{height}) to {output}")
+        paths = write_videos(output, videos, fps=fps or 16.0)
+    return f"wrote {len(paths) - 1} views + grid ({videos.shape[1]} frames, {width}x{height}) to {output}"
