@@ -28,12 +28,13 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("humokit.export.cli", "export"),
     "view": ("humokit.viewer.cli", "view"),
     "generate": ("humokit.optim.physics.cli", "generate"),
-    "train": ("humokit.priors.cli", "train"),
+    "train": ("humokit.cli", "train_group"),
     "recover": ("humokit.optim.cli", "recover"),
     "metrics": ("humokit.optim.physics.cli", "metrics"),
     "fix": ("humokit.optim.physics.cli", "fix"),
     "avatar": ("humokit.avatars.cli", "avatar"),
     "drive": ("humokit.video.cli", "drive"),
+    "dataset": ("humokit.video.syncam.cli", "dataset"),
 }
 
 
@@ -44,6 +45,39 @@ def describe_os_error(exc: OSError) -> str:
         return reason
     where = f"{exc.filename} -> {exc.filename2}" if exc.filename2 is not None else f"{exc.filename}"
     return f"{where}: {reason}"
+
+
+class _TrainGroup(click.Group):
+    """``humokit train vq|mask|res|diffusion|cvae|evaluator ...`` (priors) and ``humokit train syncam ...``."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from humokit.priors.cli import KINDS
+
+        return [*KINDS, "syncam"]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name == "syncam":
+            from humokit.video.syncam.cli import train_syncam
+
+            return train_syncam
+        from humokit.priors.cli import KINDS
+        from humokit.priors.cli import train as prior_train
+
+        if cmd_name not in KINDS:
+            return None
+
+        params = [p for p in prior_train.params if p.name != "kind"]
+
+        def run(**kwargs: object) -> None:
+            prior_train.callback(kind=cmd_name, **kwargs)  # type: ignore[misc]
+
+        return click.Command(cmd_name, params=params, callback=run,
+                             help=f"Train the {cmd_name} text-to-motion component "
+                                  "(single process, or DDP under torchrun).")
+
+
+train_group = _TrainGroup("train", help="Train a text-to-motion prior (vq, mask, res, diffusion, cvae, evaluator) "
+                                        "or a multi-view video adapter (syncam).")
 
 
 def _lazy_available(name: str) -> bool:

@@ -21,7 +21,7 @@ def _floats(text: str, what: str) -> tuple[float, ...]:
 
 
 @click.command("drive")
-@click.argument("inp", metavar="INPUT", type=click.Path(path_type=Path))
+@click.argument("inp", metavar="[INPUT]", type=click.Path(path_type=Path), required=False)
 @click.option("--model", "model", type=click.Path(path_type=Path), required=True,
               help="Local diffusers folder: Wan2.1-VACE, Wan2.2-Animate, AnimateDiff-ControlNet or an SD1.5 base.")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
@@ -63,18 +63,44 @@ def _floats(text: str, what: str) -> tuple[float, ...]:
               help="auto: CUDA in bfloat16 when present, else CPU in float32.")
 @click.option("--cpu-offload", is_flag=True, help="CUDA: keep idle components in CPU memory.")
 @click.option("--vae-tiling", is_flag=True, help="Decode the video in tiles (less GPU memory).")
+@click.option("--adapter", "adapter_dir", type=click.Path(path_type=Path), default=None,
+              help="Multi-view camera adapter (humokit train syncam) on a Wan text-to-video --model: generate all "
+                   "views of --cameras jointly from --prompt (view_XX.mp4 + grid.mp4).")
+@click.option("--cameras", "cameras_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --adapter: cameras.json (humokit render / dataset multiview), one view per camera, static "
+                   "or one camera per frame [default: INPUT/cameras.json].")
 def drive(inp: Path, model: Path, output: Path, signal: str | None, reference: Path | None, prompt: str,
           negative_prompt: str, steps: int, seed: int, guidance: float | None, scale: str, frames: int | None,
           size: str | None, view: str | None, num_views: int, layout: str, fps: float | None, avatar: Path | None,
           body_name: str, mode: str, background: Path | None, motion_adapter: Path | None,
-          controlnets: tuple[Path, ...], device: str, cpu_offload: bool, vae_tiling: bool) -> None:
-    """Generate a video per view of INPUT (a `humokit render` folder, or a motion .npz rendered here)."""
+          controlnets: tuple[Path, ...], device: str, cpu_offload: bool, vae_tiling: bool,
+          adapter_dir: Path | None, cameras_path: Path | None) -> None:
+    """Generate a video per view of INPUT (a `humokit render` folder, or a motion .npz rendered here).
+
+    With --adapter and --cameras: all views generated jointly by a Wan text-to-video model and a
+    multi-view camera adapter (no INPUT needed).
+    """
     import importlib.util
 
     if importlib.util.find_spec("diffusers") is None or importlib.util.find_spec("transformers") is None:
         from humokit.errors import MissingDependencyError
 
         raise MissingDependencyError("diffusers/transformers", "drive")
+    if adapter_dir is not None or cameras_path is not None:
+        from humokit.video.syncam.cli import drive_multiview
+
+        if adapter_dir is None:
+            raise InputError("--cameras needs --adapter (a multi-view camera adapter)")
+        if cameras_path is None:
+            if inp is None or not (inp / "cameras.json").is_file():
+                raise InputError("--adapter needs --cameras (or an INPUT folder holding cameras.json)")
+            cameras_path = inp / "cameras.json"
+        click.echo(drive_multiview(model, adapter_dir, cameras_path, output, prompt=prompt,
+                                   negative_prompt=negative_prompt, frames=frames, size=size, steps=steps,
+                                   guidance=guidance, seed=seed, fps=fps))
+        return
+    if inp is None:
+        raise InputError("INPUT is required (a humokit render folder or a motion .npz), unless --adapter is given")
     from tqdm import tqdm
 
     from humokit.render.controls import parse_size

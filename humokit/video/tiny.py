@@ -62,6 +62,24 @@ def _wan_vae() -> object:
                             temperal_downsample=[False, True, True])
 
 
+def build_tiny_wan(path: str | Path, *, seed: int = 0, num_layers: int = 2) -> Path:
+    """Save a tiny Wan2.1 text-to-video ``WanPipeline`` (``num_layers``-block ``WanTransformer3DModel``, UniPC
+    flow scheduler, as the Wan2.1-T2V diffusers folders ship) to ``path``: the base of multi-view adapters."""
+    import torch
+    from diffusers import UniPCMultistepScheduler, WanPipeline, WanTransformer3DModel
+
+    torch.manual_seed(seed)
+    transformer = WanTransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=16, in_channels=16, out_channels=16,
+        text_dim=32, freq_dim=32, ffn_dim=64, num_layers=num_layers, cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads", rope_max_seq_len=32)
+    sched = UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0)
+    pipe = WanPipeline(tokenizer=_tokenizer(), text_encoder=_umt5(), vae=_wan_vae(), scheduler=sched,
+                       transformer=_loud(transformer))
+    pipe.save_pretrained(str(path))
+    return Path(path)
+
+
 def build_tiny_vace(path: str | Path, *, seed: int = 0) -> Path:
     """Save a tiny ``WanVACEPipeline`` (2-layer VACE transformer, control layers 0 and 1) to ``path``."""
     import torch
