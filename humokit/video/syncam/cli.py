@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from humokit._options import FOV, FPS, FRAMES, SEED, VIEWS, FiniteFloat
 from humokit.errors import InputError
 
 
@@ -34,16 +35,16 @@ def dataset() -> None:
 @click.argument("motions", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Dataset folder (scene_XXXXX/ sub-folders and dataset.json; reruns resume).")
-@click.option("--scenes", default=16, show_default=True, help="Number of scenes to render.")
-@click.option("--views", default=4, show_default=True, help="Cameras per scene.")
+@click.option("--scenes", type=click.IntRange(1, 1_000_000), default=16, show_default=True, help="Number of scenes to render.")
+@click.option("--views", type=VIEWS, default=4, show_default=True, help="Cameras per scene.")
 @click.option("--layout", type=click.Choice(["hemisphere", "moving", "ring"]), default="hemisphere", show_default=True,
               help="Static cameras on a hemisphere (SynCamVideo-style), moving trajectories (ReCamMaster-style) or a ring.")
-@click.option("--frames", default=33, show_default=True, help="Frames per clip, 1+4k.")
+@click.option("--frames", type=FRAMES, default=33, show_default=True, help="Frames per clip, 1+4k.")
 @click.option("--size", default="256x256", show_default=True, help="WIDTHxHEIGHT, multiples of 16.")
-@click.option("--fps", type=float, default=None, help="Resample motions to this frame rate (default: their own).")
-@click.option("--fov", default=40.0, show_default=True, help="Vertical field of view, degrees.")
-@click.option("--seed", default=0, show_default=True, help="Seed of the scene draws (motions, bodies, colours, cameras).")
-@click.option("--workers", default=1, show_default=True, help="Scenes rendered in parallel processes.")
+@click.option("--fps", type=FPS, default=None, help="Resample motions to this frame rate (default: their own).")
+@click.option("--fov", type=FOV, default=40.0, show_default=True, help="Vertical field of view, degrees.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the scene draws (motions, bodies, colours, cameras).")
+@click.option("--workers", type=click.IntRange(1, 4096), default=1, show_default=True, help="Scenes rendered in parallel processes.")
 def multiview(motions: tuple[Path, ...], output: Path, scenes: int, views: int, layout: str, frames: int, size: str,
               fps: float | None, fov: float, seed: int, workers: int) -> None:
     """Render synchronised multi-camera clips of MOTIONS (.npz files or folders) on varied Anny bodies."""
@@ -74,20 +75,20 @@ def multiview(motions: tuple[Path, ...], output: Path, scenes: int, views: int, 
               help="Adapter folder: adapter.safetensors + config.json (resumes from checkpoint/).")
 @click.option("--mode", type=click.Choice(["syncam", "recam"]), default="syncam", show_default=True,
               help="syncam: views denoised jointly; recam: re-render a source video along a new camera.")
-@click.option("--views", default=4, show_default=True, help="Views per sample (syncam).")
-@click.option("--frames", default=21, show_default=True, help="Video frames per sample, 1+4k.")
+@click.option("--views", type=VIEWS, default=4, show_default=True, help="Views per sample (syncam).")
+@click.option("--frames", type=FRAMES, default=21, show_default=True, help="Video frames per sample, 1+4k.")
 @click.option("--size", default="832x480", show_default=True, help="Training WIDTHxHEIGHT (videos are resized).")
-@click.option("--steps", default=5000, show_default=True, help="Optimiser steps.")
-@click.option("--lr", default=1e-4, show_default=True, help="AdamW learning rate.")
-@click.option("--batch-size", default=1, show_default=True, help="Scenes per step per process.")
+@click.option("--steps", type=click.IntRange(1, 10_000_000), default=5000, show_default=True, help="Optimiser steps.")
+@click.option("--lr", type=FiniteFloat(1e-9, 1.0), default=1e-4, show_default=True, help="AdamW learning rate.")
+@click.option("--batch-size", type=click.IntRange(1, 4096), default=1, show_default=True, help="Scenes per step per process.")
 @click.option("--no-view-attention", is_flag=True, help="Ablation: attention within each view only.")
 @click.option("--gradient-checkpointing", is_flag=True, help="Recompute the base's blocks in backward (less memory).")
 @click.option("--mixed-precision", type=click.Choice(["no", "bf16", "fp16"]), default=None,
               help="Autocast dtype (default bf16 on CUDA, none on CPU).")
-@click.option("--max-text-len", default=512, show_default=True, help="Text tokens (the base's is 512).")
-@click.option("--caption-dropout", default=0.1, show_default=True, help="Share of empty prompts (for guidance).")
-@click.option("--save-every", default=500, show_default=True, help="Checkpoint interval, steps.")
-@click.option("--seed", default=0, show_default=True, help="Random seed.")
+@click.option("--max-text-len", type=click.IntRange(1, 4096), default=512, show_default=True, help="Text tokens (the base's is 512).")
+@click.option("--caption-dropout", type=FiniteFloat(0.0, 1.0), default=0.1, show_default=True, help="Share of empty prompts (for guidance).")
+@click.option("--save-every", type=click.IntRange(1, 10_000_000), default=500, show_default=True, help="Checkpoint interval, steps.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Random seed.")
 @click.option("--no-resume", is_flag=True, help="Start from scratch even if OUTPUT/checkpoint exists.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train_syncam(base: Path, data: Path, output: Path, mode: str, views: int, frames: int, size: str, steps: int,
