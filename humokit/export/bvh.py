@@ -18,14 +18,14 @@ from humokit.motion.motion import Motion
 from humokit.motion.skeleton import Skeleton
 
 
-def rig_to_bvh_clip(anim: RiggedAnimation, *, unit: Literal["cm", "m"] = "cm") -> object:
+def rig_to_bvh_clip(anim: RiggedAnimation, *, unit: Literal["cm", "m"] = "m") -> object:
     """The rig animation as a :class:`humokit.motion.bvh.BvhClip` (ZXY channels, ``unit`` lengths)."""
     skel = Skeleton(anim.rig.names, anim.rig.parents, anim.rig.offsets)
     motion = Motion(anim.rotations, anim.root_position, anim.fps, skeleton=skel)
     return motion_to_bvh_clip(motion, unit=unit)
 
 
-def write_rig_bvh(path: str | Path, anim: RiggedAnimation, *, unit: Literal["cm", "m"] = "cm") -> Path:
+def write_rig_bvh(path: str | Path, anim: RiggedAnimation, *, unit: Literal["cm", "m"] = "m") -> Path:
     """Write the rig animation as a BVH file (atomic)."""
     save_bvh(rig_to_bvh_clip(anim, unit=unit), path, precision=6)
     return Path(path)
