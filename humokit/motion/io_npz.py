@@ -96,12 +96,18 @@ def amass_to_motion(data: dict[str, np.ndarray], *, source: str = "<arrays>", ro
     skel = default_skeleton()
     J0 = skel.offsets[0] if root_rest is None else np.asarray(root_rest, dtype=np.float64)
     root_pos = (trans + J0) @ Rc.T
+    betas, gender = _amass_shape(data)
+    return Motion(R, root_pos, fps, skeleton=skel, betas=betas, gender=gender)  # type: ignore[arg-type]
+
+
+def _amass_shape(data: dict) -> tuple[np.ndarray | None, str]:
+    """``(betas (B,) float32 or None, gender)`` of AMASS-style arrays; unknown genders read as neutral."""
     betas = np.asarray(data["betas"], dtype=np.float32).reshape(-1) if "betas" in data else None
     gender = str(np.asarray(data.get("gender", "neutral")).reshape(-1)[0]) if "gender" in data else "neutral"
     gender = gender.decode() if isinstance(gender, bytes) else gender
     if gender not in ("neutral", "male", "female"):
         gender = "neutral"
-    return Motion(R, root_pos, fps, skeleton=skel, betas=betas, gender=gender)  # type: ignore[arg-type]
+    return betas, gender
 
 
 def save_npz(motion: Motion, path: str | Path) -> None:
@@ -147,14 +153,15 @@ def load_npz(path: str | Path) -> Motion:
             if "joint_offsets" in data:
                 skel = skel.with_offsets(data["joint_offsets"])
             meta = json.loads(str(data["meta"])) if "meta" in data else {}
-            amass = amass_to_motion(data, source=str(path), root_rest=skel.offsets[0]) if "poses" in data else None
+            # the AMASS keys beside the rotations only add the body shape (no rotation conversion needed)
+            betas, gender = _amass_shape(data) if "poses" in data else (None, "neutral")
             return Motion(
                 data["rotations"],
                 data["root_position"],
                 float(data["fps"]),
                 skeleton=skel,
-                betas=amass.betas if amass else None,
-                gender=amass.gender if amass else "neutral",
+                betas=betas,
+                gender=gender,  # type: ignore[arg-type]
                 contacts=data.get("contacts"),
                 meta={str(k): str(v) for k, v in meta.items()},
             )

@@ -55,14 +55,16 @@ class RetargetMap:
         name: registry key, e.g. ``"bandai_namco"``.
         joints: canonical joint name -> blend of source joints ``((name, weight), ...)``;
             weights sum to 1. All 22 canonical joints must appear.
-        scale: metres per source unit (0.01 for centimetres).
+        scale: metres per source unit (0.01 for centimetres), or None to tell
+            metres from centimetres by the skeleton's size (a person's bones
+            sum to a few metres, i.e. hundreds of centimetres).
         axes: ``(3, 3)`` matrix taking source axes to humokit's (Y up, right-handed).
         skip_frames: leading frames to drop (e.g. CMU's calibration T-pose frame).
     """
 
     name: str
     joints: dict[str, Blend]
-    scale: float = 0.01
+    scale: float | None = 0.01
     axes: np.ndarray = field(default_factory=lambda: np.eye(3))
     skip_frames: int = 0
 
@@ -173,15 +175,15 @@ CMU_CGSPEED = RetargetMap(
     skip_frames=1,
 )  # fmt: skip
 
-# BVH files humokit itself writes (``save_bvh(motion)`` / ``humokit export -f bvh``,
-# centimetres by default): canonical joint names, Anny bone names or Mixamo names.
-HUMOKIT_CANONICAL = RetargetMap("humokit_canonical", {n: _one(n) for n in JOINT_NAMES})
+# BVH files humokit itself writes (``save_bvh(motion)`` in centimetres, ``humokit export -f bvh``
+# in metres by default): canonical joint names, Anny bone names or Mixamo names; unit told by size.
+HUMOKIT_CANONICAL = RetargetMap("humokit_canonical", {n: _one(n) for n in JOINT_NAMES}, scale=None)
 
 
 def _anny_rig_map() -> RetargetMap:
     from humokit.avatars.anny_body import ANNY_JOINT_MAP
 
-    return RetargetMap("humokit_anny_rig", {n: _one(ANNY_JOINT_MAP[n]) for n in JOINT_NAMES})
+    return RetargetMap("humokit_anny_rig", {n: _one(ANNY_JOINT_MAP[n]) for n in JOINT_NAMES}, scale=None)
 
 
 def _mixamo_map(prefix: str) -> RetargetMap:
@@ -199,6 +201,7 @@ def _mixamo_map(prefix: str) -> RetargetMap:
             },
             "Left", "Right",
         ),
+        scale=None,
     )  # fmt: skip
 
 
@@ -237,7 +240,13 @@ def mapped_positions(clip: BvhClip, m: RetargetMap) -> np.ndarray:
     for k, name in enumerate(JOINT_NAMES):
         for src, w in m.joints[name]:
             out[:, k] += w * P[:, clip.index(src)]
-    return (out @ m.axes.T) * m.scale
+    return (out @ m.axes.T) * (m.scale if m.scale is not None else guess_unit_scale(clip))
+
+
+def guess_unit_scale(clip: BvhClip) -> float:
+    """Metres per unit of a human clip: 0.01 when its bones sum to over 50 units (centimetres), else 1."""
+    total = float(np.linalg.norm(np.asarray(clip.offsets)[1:], axis=1).sum())
+    return 0.01 if total > 50.0 else 1.0
 
 
 def facing_yaw(positions: np.ndarray) -> float:
