@@ -34,6 +34,16 @@ def generate(text: str, model: str, seconds: float, output: Path, seed: int | No
              edit_mask: str | None, checkpoints: Path | None, steps: int | None, guidance: float | None,
              physics: str) -> None:  # fmt: skip
     """Generate a motion from TEXT with a shipped text-to-motion prior."""
+    from humokit.errors import InputError
+    from humokit.motion.priors.request import check_request
+
+    # every option is checked before torch or any model loads (a bad one fails in milliseconds)
+    check_request(text, model, seconds, checkpoints=checkpoints, steps=steps, guidance=guidance,
+                  keyframes=keyframes, edit_mask=edit_mask, seed=seed)
+    if output.suffix.lower() != ".npz":
+        output = output.with_suffix(".npz")
+    if not output.parent.is_dir():
+        raise InputError(f"{output.parent}: output folder does not exist")
     import torch
 
     from humokit.motion.priors.sampling import generate as _generate
@@ -48,8 +58,6 @@ def generate(text: str, model: str, seconds: float, output: Path, seed: int | No
         m = generate_physical(text, **kw)
     else:
         m = _generate(text, **kw)
-    if output.suffix.lower() != ".npz":
-        output = output.with_suffix(".npz")
     m.save(str(output))
     click.echo(f"wrote {output} ({m.num_frames} frames at {m.fps:g} fps, model {model}, physics {physics})")
 

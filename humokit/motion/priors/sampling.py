@@ -15,7 +15,6 @@ latent is fitted to them).
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 from typing import Callable
 from pathlib import Path
@@ -32,8 +31,7 @@ from humokit.motion.priors.edit import FPS, Keyframes, constraint_features, enfo
 from humokit.motion.priors.text import get_text_encoder
 from humokit.motion.skeleton import default_skeleton, inverse_kinematics
 
-MODELS = ("mask", "diffusion", "cvae")
-MIN_SECONDS = 0.4
+from humokit.motion.priors.request import FAMILY_PARTS, MIN_SECONDS, MODELS, check_request, check_seconds
 
 
 @dataclass(frozen=True)
@@ -54,7 +52,6 @@ class Generator:
         return next(iter(self.parts.values())).std
 
 
-_FAMILY_PARTS = {"mask": ("vq", "mask", "res"), "diffusion": ("diffusion",), "cvae": ("cvae",)}
 
 
 @functools.lru_cache(maxsize=8)
@@ -63,25 +60,12 @@ def load_generator(model: str = "mask", checkpoints: str | None = None) -> Gener
     if model not in MODELS:
         raise InputError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
     base = Path(checkpoints) if checkpoints else checkpoints_dir()
-    parts = {k: load_checkpoint(base / k, k) for k in _FAMILY_PARTS[model]}
+    parts = {k: load_checkpoint(base / k, k) for k in FAMILY_PARTS[model]}
     means = [p.mean for p in parts.values()]
     if any(not np.allclose(m, means[0], atol=1e-4) for m in means):
         raise InputError(f"{base}: the {model} checkpoints were trained with different normalisations")
     cfg = next(iter(parts.values())).config
     return Generator(model, parts, cfg.get("text_encoder", "minilm"), int(cfg.get("max_frames", 196)))
-
-
-def _check_request(text: str, seconds: float, max_frames: int) -> int:
-    if not isinstance(text, str) or not text.strip():
-        raise InputError("generate: the text prompt is empty")
-    try:
-        s = float(seconds)
-    except (TypeError, ValueError):
-        raise InputError(f"generate: seconds must be a number, got {seconds!r}") from None
-    hi = max_frames / FPS
-    if not math.isfinite(s) or not MIN_SECONDS <= s <= hi:
-        raise InputError(f"generate: seconds must be between {MIN_SECONDS} and {hi:g}, got {seconds}")
-    return int(round(s * FPS))
 
 
 def _pad_last(x: torch.Tensor, n: int) -> torch.Tensor:
@@ -247,10 +231,10 @@ def generate(
         projector: physics projection inside and after sampling (see :func:`sample_features`;
             :func:`humokit.optim.physics.generate_physical` supplies the kinematic one).
     """
-    if model not in MODELS:
-        raise InputError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    check_request(text, model, seconds, checkpoints=checkpoints, steps=steps, guidance=guidance,
+                  keyframes=keyframes, edit_mask=edit_mask, seed=seed)  # every option, before loading
     gen = load_generator(model, str(checkpoints) if checkpoints else None)
-    T = _check_request(text, seconds, gen.max_frames)
+    T = check_seconds(text, seconds, gen.max_frames)
     known = known_mask = None
     P = M = None
     if keyframes is not None:
