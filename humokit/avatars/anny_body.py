@@ -21,6 +21,7 @@ about a second. humokit keeps one instance per process.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import sys
@@ -91,7 +92,8 @@ def bone_to_joint_table(bone_labels: list[str], bone_parents: list[int]) -> np.n
 @functools.lru_cache(maxsize=1)
 def _anny_model() -> object:
     try:
-        import anny
+        with contextlib.redirect_stdout(sys.stderr):  # Warp's start-up banner must not reach stdout
+            import anny
     except ImportError:
         raise MissingDependencyError("the Anny body (package 'anny')", "anny") from None
     from anny.paths import get_anny_cache_path
@@ -106,7 +108,8 @@ def _anny_model() -> object:
         )
     t0 = time.time()
     logging.getLogger("anny").setLevel(logging.WARNING)
-    model = anny.Anny()
+    with contextlib.redirect_stdout(sys.stderr):
+        model = anny.Anny()
     model.eval()
     log.info("Anny loaded in %.1f s", time.time() - t0)
     return model

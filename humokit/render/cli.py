@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from humokit._cli_options import check_device, check_threads, device_option, threads_option
 from humokit.errors import InputError
 
 
@@ -13,13 +14,22 @@ from humokit.errors import InputError
 @click.argument("motion_path", metavar="MOTION", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Output folder (view_XX/ sub-folders, cameras.json, trajectory.json).")
+@click.option("--preset", type=click.Choice(["wan", "animatediff"]), default=None,
+              help="Size, frame count and frame rate of a video model together: wan = 832x480 (or --size 480x832), "
+                   "81 frames, 16 fps; animatediff = 512x512, 16 frames, 8 fps.")
 @click.option("--views", default=4, show_default=True, help="Number of time-synchronised views.")
 @click.option("--layout", type=click.Choice(["hemisphere", "ring", "moving"]), default="ring", show_default=True,
               help="Camera layout.")
-@click.option("--size", default="512x512", show_default=True,
-              help="WIDTHxHEIGHT, multiples of 16 (presets 480x832, 832x480, 720x480, 512x512).")
+@click.option("--size", default=None,
+              help="WIDTHxHEIGHT, multiples of 16 (presets 480x832, 832x480, 720x480, 512x512) [default: 512x512].")
 @click.option("--signals", default="rgb,depth,normal,parts,mask,pose", show_default=True,
-              help="Comma list of: rgb, depth, normal, parts, mask, pose (OpenPose-18), coco (COCO-17).")
+              help="Comma list of: rgb, depth, normal, parts, mask, pose (OpenPose-18), coco (COCO-17). "
+                   "Only these are written.")
+@click.option("--plucker", is_flag=True, help="Also write plucker.npz (float16 per-pixel ray maps, large).")
+@click.option("--metric-depth", is_flag=True, help="Also write depth_m.npy (float16 metres; needs the depth signal).")
+@click.option("--depth-range", type=click.Choice(["frame", "clip"]), default="frame", show_default=True,
+              help="Depth video normalised per frame (VACE/ControlNet annotators) or over the whole clip.")
+@click.option("--png/--no-png", default=True, show_default=True, help="Also write each frame as PNG.")
 @click.option("--fps", type=float, default=None, help="Resample the motion to this frame rate (default: its own).")
 @click.option("--frames", type=int, default=None,
               help="Clip length, 1+4k frames (default: the longest 1+4k that fits).")
@@ -29,31 +39,60 @@ from humokit.errors import InputError
               show_default=True, help="Body model.")
 @click.option("--fov", default=40.0, show_default=True, help="Vertical field of view, degrees.")
 @click.option("--seed", default=0, show_default=True, help="Seed for the hemisphere / handheld cameras.")
-def render(motion_path: Path, output: Path, views: int, layout: str, size: str, signals: str,
-           fps: float | None, frames: int | None, avatar: str, body_name: str, fov: float, seed: int) -> None:
+@threads_option
+@device_option
+def render(motion_path: Path, output: Path, preset: str | None, views: int, layout: str, size: str | None,
+           signals: str, plucker: bool, metric_depth: bool, depth_range: str, png: bool, fps: float | None,
+           frames: int | None, avatar: str, body_name: str, fov: float, seed: int, threads: int | None,
+           device: str) -> None:  # fmt: skip
     """Render MOTION (.npz) from N cameras into per-view signal videos and PNGs."""
-    from tqdm import tqdm
+    from humokit.render.controls import RENDER_PRESETS, SIGNALS, parse_size
 
-    from humokit.avatars.body import create_body
-    from humokit.motion.motion import Motion
-    from humokit.render.controls import SIGNALS, clip_length, parse_size, pose_clip
-    from humokit.render.multiview import render_multiview, view_cameras
-
-    width, height = parse_size(size)
     sig = tuple(s.strip() for s in signals.split(",") if s.strip())
     bad = [s for s in sig if s not in SIGNALS]
     if bad or not sig:
         raise InputError(f"--signals: unknown {', '.join(bad) or '(empty)'}; choose from {', '.join(SIGNALS)}")
+    if metric_depth and "depth" not in sig:
+        raise InputError("--metric-depth needs the depth signal in --signals")
     if views < 1:
         raise InputError(f"--views must be at least 1, got {views}")
     if fps is not None and fps <= 0:
         raise InputError(f"--fps must be positive, got {fps}")
+    nthreads = check_threads(threads)
+    check_device(device)
+    if preset is not None:
+        pr = RENDER_PRESETS[preset]
+        width, height = parse_size(size) if size else pr.sizes[0]
+        if (width, height) not in pr.sizes:
+            raise InputError(f"--preset {preset}: size must be {' or '.join(f'{w}x{h}' for w, h in pr.sizes)}")
+        if fps is not None and abs(fps - pr.fps) > 1e-6 or frames is not None and frames != pr.frames:
+            raise InputError(f"--preset {preset} sets {pr.frames} frames at {pr.fps:g} fps; drop --fps/--frames")
+        fps = pr.fps
+    else:
+        width, height = parse_size(size or "512x512")
     if not motion_path.exists():
         raise InputError(f"{motion_path}: no such file")
+
+    from tqdm import tqdm
+
+    from humokit._cli_options import apply_threads, resolve_device
+    from humokit.avatars.body import create_body
+    from humokit.motion.motion import Motion
+    from humokit.render.controls import clip_length, pose_clip
+    from humokit.render.multiview import render_multiview, view_cameras
+
+    apply_threads(nthreads)
+    dev = resolve_device(device)
     motion = Motion.load(str(motion_path))
     if fps is not None and abs(fps - motion.fps) > 1e-6:
         motion = motion.resample(fps)
-    n = clip_length(motion.num_frames, frames)
+    if preset is not None:
+        n = RENDER_PRESETS[preset].frames
+        if motion.num_frames < n:
+            raise InputError(f"--preset {preset}: needs {n} frames at {motion.fps:g} fps "
+                             f"({(n - 1) / motion.fps:.2f} s), the motion has {motion.num_frames}")
+    else:
+        n = clip_length(motion.num_frames, frames)
     motion = motion.slice(0, n)
     body = create_body(body_name)
     clip = pose_clip(motion, body)
@@ -64,5 +103,6 @@ def render(motion_path: Path, output: Path, views: int, layout: str, size: str, 
     cams = view_cameras(layout, views, clip, width=width, height=height, fov_y=fov, seed=seed)  # type: ignore[arg-type]
     with tqdm(total=views * n, desc="render", unit="frame", leave=False) as bar:
         render_multiview(output, clip, cams, signals=sig, fps=motion.fps, avatar=avatar,  # type: ignore[arg-type]
-                         layout=layout, progress=bar)
+                         layout=layout, progress=bar, png=png, plucker=plucker, metric_depth=metric_depth,
+                         depth_range=depth_range, device=dev, threads=nthreads)  # type: ignore[arg-type]
     click.echo(f"wrote {views} views x {n} frames ({width}x{height}, {motion.fps:g} fps) to {output}")
