@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from humokit._cli_options import check_threads, threads_option
 from humokit.errors import InputError
 
 
@@ -28,9 +29,10 @@ from humokit.errors import InputError
               help="Final step: kinematic = lock feet in contact and put them on the ground (leg IK, root "
                    "adjustment); none = the raw fit.")
 @click.option("--preview-height", default=640, show_default=True, help="Preview height in pixels.")
+@threads_option
 def recover(video: Path, output: Path | None, preview: Path | None, person: int | None, fps: float | None,
             focal: float | None, body_name: str, keypoints_out: Path | None, physics: str,
-            preview_height: int) -> None:
+            preview_height: int, threads: int | None) -> None:
     """Recover the world-grounded 3D motion of one person in VIDEO (static camera, gravity = -Y, metres)."""
 
     from humokit.optim.recover import body_skeleton, recover_video, save_recovery
@@ -41,7 +43,11 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
         raise InputError(f"--focal must be positive, got {focal}")
     if preview is not None and preview.suffix.lower() != ".mp4":
         raise InputError(f"--preview {preview}: the preview is an .mp4 file")
+    nthreads = check_threads(threads)
     output = output or Path(video.stem + ".npz")
+    from humokit._cli_options import apply_threads
+
+    apply_threads(nthreads)  # detection, warm start and preview (the windowed fit itself runs its small steps on 1)
     progress = True  # bars obey TQDM_DISABLE (set by the CLI unless -v)
     skeleton, body = body_skeleton(body_name)
     rec = recover_video(video, person=person, fps=fps, focal=focal, skeleton=skeleton, physics=physics,  # type: ignore[arg-type]

@@ -67,5 +67,5 @@ def test_generate_api_checks_before_loading(tmp_path):
 
     with pytest.raises(InputError, match="steps"):
         generate("a person walks", seconds=2.0, steps=-1)
-    with pytest.raises(InputError, match="checkpoint folder not found"):
+    with pytest.raises(InputError, match="no checkpoint folder here"):
         generate("a person walks", seconds=2.0, checkpoints=tmp_path / "nope")

@@ -47,7 +47,7 @@ def family_max_frames(model: str, checkpoints: str | Path | None = None) -> tupl
         raise InputError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
     base = Path(checkpoints) if checkpoints else checkpoints_dir()
     if not base.is_dir():
-        raise InputError(f"{base}: checkpoint folder not found")
+        raise InputError(f"{base}: no checkpoint folder here")
     max_frames = None
     for part in FAMILY_PARTS[model]:
         folder = base / part

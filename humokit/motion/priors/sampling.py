@@ -86,6 +86,7 @@ def sample_features(
     guidance: float | None = None,
     text_emb: tuple | None = None,
     projector: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    device: str | None = None,
 ) -> list[np.ndarray]:
     """Batched sampling: un-normalised features ``(lengths[i], 263)`` per text.
 
@@ -98,17 +99,40 @@ def sample_features(
     attribute is ``"all"`` (every RVQ layer) or ``"base"`` (base layer; the
     residual transformer re-predicts the others)) and to the final output, e.g.
     :class:`humokit.optim.physics.guidance.FeatureProjector`.
+    ``device``: torch device for the models and sampling (None = CPU; the
+    text encoder stays on the CPU).
     """
-    g = torch.Generator().manual_seed(int(seed) if seed is not None else int(torch.randint(0, 2**31 - 1, ()).item()))
-    if text_emb is None:
+    if text_emb is None:  # the text encoder runs where its weights are (CPU), before any device context
         e = get_text_encoder(gen.text_encoder).encode(texts)
-        sent, tok, tok_len = e.sentence, e.tokens, e.lengths
+        text_emb = (e.sentence, e.tokens, e.lengths)
+    if device is not None and torch.device(device).type != "cpu":
+        # models to the device, factory calls inside them default to it, inputs copied there
+        for part in gen.parts.values():
+            part.model.to(device)
+        with torch.device(device):
+            x = _sample(gen, texts, lengths, seed, known, known_mask, steps, guidance, text_emb, projector, device)
     else:
-        sent, tok, tok_len = text_emb
+        x = _sample(gen, texts, lengths, seed, known, known_mask, steps, guidance, text_emb, projector, None)
+    x = x.detach().cpu().numpy()
+    return [x[i, : lengths[i]] * gen.std + gen.mean for i in range(len(texts))]
+
+
+def _sample(gen: Generator, texts: list[str], lengths: list[int], seed: int | None, known: np.ndarray | None,
+            known_mask: np.ndarray | None, steps: int | None, guidance: float | None, text_emb: tuple,
+            projector: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None, device: str | None) -> torch.Tensor:
+    """The body of :func:`sample_features`: normalised features ``(B, T, 263)`` on ``device`` (None: CPU)."""
+    g = torch.Generator(device=device) if device is not None else torch.Generator()
+    g.manual_seed(int(seed) if seed is not None else int(torch.randint(0, 2**31 - 1, ()).item()))
+    sent, tok, tok_len = text_emb
+    if device is not None:
+        sent, tok, tok_len = sent.to(device), tok.to(device), tok_len.to(device)
     L = torch.tensor(lengths)
     B, T = len(texts), int(L.max())
     kn = torch.from_numpy(known).float() if known is not None else None
     km = torch.from_numpy(known_mask) if known_mask is not None else None
+    if device is not None:
+        kn = kn.to(device) if kn is not None else None
+        km = km.to(device) if km is not None else None
     with torch.no_grad():
         if gen.family == "mask":
             vq, mt, rt = (gen.parts[k].model for k in ("vq", "mask", "res"))
@@ -165,8 +189,7 @@ def sample_features(
         x = torch.where(km[:, : x.shape[1]], kn[:, : x.shape[1]], x[:, :T])
     if projector is not None:
         x = projector(x[:, :T], L)
-    x = x.numpy()
-    return [x[i, : lengths[i]] * gen.std + gen.mean for i in range(B)]
+    return x
 
 
 def _fit_cvae_latent(cv, tok, tok_len, L, kn, km, g, iters: int = 60) -> torch.Tensor:
@@ -213,6 +236,7 @@ def generate(
     steps: int | None = None,
     guidance: float | None = None,
     projector: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    device: str | None = None,
 ) -> Motion:
     """Generate a canonical :class:`Motion` (20 fps, ``round(seconds * 20)`` frames) from ``text``.
 
@@ -230,6 +254,7 @@ def generate(
         steps, guidance: override the family's sampling steps / classifier-free guidance scale.
         projector: physics projection inside and after sampling (see :func:`sample_features`;
             :func:`humokit.optim.physics.generate_physical` supplies the kinematic one).
+        device: torch device for the models and sampling (``"cuda"``); None = CPU.
     """
     check_request(text, model, seconds, checkpoints=checkpoints, steps=steps, guidance=guidance,
                   keyframes=keyframes, edit_mask=edit_mask, seed=seed)  # every option, before loading
@@ -248,7 +273,7 @@ def generate(
     elif edit_mask is not None:
         raise InputError("generate: an edit mask needs keyframes (the motion to edit)")
     feats = sample_features(gen, [text.strip()], [T], seed=seed, known=known, known_mask=known_mask, steps=steps,
-                            guidance=guidance, projector=projector)[0]  # fmt: skip
+                            guidance=guidance, projector=projector, device=device)[0]  # fmt: skip
     J = features_to_joints(feats)
     if P is not None and M is not None and M.any():
         J = enforce_keyframes(J, P, M).astype(np.float32)
