@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from humokit._cli_options import check_device, check_threads, device_option, threads_option
+
 KINDS = ("vq", "mask", "res", "diffusion", "cvae", "evaluator")
 
 
@@ -30,9 +32,11 @@ KINDS = ("vq", "mask", "res", "diffusion", "cvae", "evaluator")
 @click.option("--physics", type=click.Choice(["kinematic", "none"]), default="kinematic", show_default=True,
               help="Kinematic physics projection inside and after sampling (feet held on the ground, no floating, "
               "no penetration); 'none' returns the model's raw output.")
+@threads_option
+@device_option
 def generate(text: str, model: str, seconds: float, output: Path, seed: int | None, keyframes: Path | None,
              edit_mask: str | None, checkpoints: Path | None, steps: int | None, guidance: float | None,
-             physics: str) -> None:  # fmt: skip
+             physics: str, threads: int | None, device: str) -> None:  # fmt: skip
     """Generate a motion from TEXT with a shipped text-to-motion prior."""
     from humokit.errors import InputError
     from humokit.motion.priors.request import check_request
@@ -44,22 +48,56 @@ def generate(text: str, model: str, seconds: float, output: Path, seed: int | No
         output = output.with_suffix(".npz")
     if not output.parent.is_dir():
         raise InputError(f"{output.parent}: output folder does not exist")
-    import torch
+    nthreads = check_threads(threads)
+    check_device(device)
+    from humokit._cli_options import apply_threads, resolve_device
 
-    from humokit.motion.priors.sampling import generate as _generate
+    apply_threads(nthreads)
+    dev = resolve_device(device)
+    m = generate_motion(text, model=model, seconds=seconds, seed=seed, physics=physics, keyframes=keyframes,
+                        edit_mask=edit_mask, checkpoints=checkpoints, steps=steps, guidance=guidance,
+                        device=None if dev == "cpu" else dev)  # fmt: skip
+    m.save(str(output))
+    click.echo(f"wrote {output} ({m.num_frames} frames at {m.fps:g} fps, model {model}, physics {physics})")
 
-    torch.set_num_threads(min(torch.get_num_threads(), 4))
+
+def generate_motion(
+    text: str,
+    *,
+    model: str = "mask",
+    seconds: float = 4.0,
+    seed: int | None = None,
+    physics: str = "kinematic",
+    keyframes: object | None = None,
+    edit_mask: str | None = None,
+    checkpoints: Path | None = None,
+    steps: int | None = None,
+    guidance: float | None = None,
+    device: str | None = None,
+) -> object:
+    """What ``humokit generate`` runs (the viewer's Generate panel calls it too): checks, samples, projects.
+
+    ``physics="kinematic"`` applies the physics projection inside and after
+    sampling (:func:`humokit.optim.physics.guidance.generate_physical`),
+    ``"none"`` returns the model's raw output. Returns a :class:`~humokit.motion.motion.Motion`.
+    """
+    from humokit.errors import InputError
+    from humokit.motion.priors.request import check_request
+
+    if physics not in ("kinematic", "none"):
+        raise InputError(f"generate: physics must be 'kinematic' or 'none', got {physics!r}")
+    check_request(text, model, seconds, checkpoints=checkpoints, steps=steps, guidance=guidance,
+                  keyframes=keyframes, edit_mask=edit_mask, seed=seed)
     kw = {"model": model, "seconds": seconds, "seed": seed, "keyframes": keyframes, "edit_mask": edit_mask,
-          "checkpoints": checkpoints, "steps": steps, "guidance": guidance}  # fmt: skip
+          "checkpoints": checkpoints, "steps": steps, "guidance": guidance, "device": device}  # fmt: skip
     if physics == "kinematic":
         # the CLI is glue: the physics projection lives in optim and reaches the sampler as a callable
         from humokit.optim.physics.guidance import generate_physical
 
-        m = generate_physical(text, **kw)
-    else:
-        m = _generate(text, **kw)
-    m.save(str(output))
-    click.echo(f"wrote {output} ({m.num_frames} frames at {m.fps:g} fps, model {model}, physics {physics})")
+        return generate_physical(text, **kw)
+    from humokit.motion.priors.sampling import generate as _generate
+
+    return _generate(text, **kw)
 
 
 @click.command()
