@@ -708,6 +708,7 @@ class ViewerApp:
 
         with gui.add_folder("Capture", expand_by_default=False):
             g["capture_dir"] = gui.add_text("Folder", initial_value=str(Path.cwd() / "humokit_capture"))
+            g["record_height"] = gui.add_number("Video height", initial_value=480, min=96, max=2160, step=16)
             g["screenshot"] = gui.add_button("Screenshot")
             g["record"] = gui.add_button("Record")
 
@@ -724,7 +725,7 @@ class ViewerApp:
             def run() -> None:
                 try:
                     self.record(Path(g["capture_dir"].value.strip()) / f"humokit_{stamp}.mp4", client=event.client,
-                                progress=lambda k, n: setattr(g["status"], "content", f"recording {k}/{n}"))
+                                height=int(g["record_height"].value), progress=lambda k, n: setattr(g["status"], "content", f"recording {k}/{n}"))
                 finally:
                     g["record"].disabled = False
 
