@@ -57,8 +57,8 @@ def _save_grid(path: Path, rows: list[np.ndarray]) -> None:
 
 
 def _renders(avatar, frames, idx):  # type: ignore[no-untyped-def]
-    from humokit.avatars.body import pose_rest_body
     from humokit.avatars.gaussian_avatar import pose_on_mesh, render_avatar
+    from humokit.body import pose_rest_body
 
     out = []
     with torch.no_grad():
@@ -72,9 +72,9 @@ def _renders(avatar, frames, idx):  # type: ignore[no-untyped-def]
 
 def synthetic(args: argparse.Namespace) -> dict:
     from humokit.avatars.avatar_synthetic import orbit_cameras, pattern_colors, render_mesh_frames, synthetic_frames
-    from humokit.avatars.body import create_body
+    from humokit.avatars.fit import AvatarFrames, AvatarTrainConfig, evaluate_avatar, train_avatar
     from humokit.avatars.gaussian_avatar import init_avatar, save_avatar
-    from humokit.optim.avatar_fit import AvatarFrames, AvatarTrainConfig, evaluate_avatar, train_avatar
+    from humokit.body import create_body
 
     body = create_body("anny")
     rest = body.rest(body.default_shape())
@@ -135,8 +135,8 @@ def synthetic(args: argparse.Namespace) -> dict:
 
 def speed(args: argparse.Namespace) -> dict:
     from humokit.avatars.avatar_synthetic import pattern_colors
-    from humokit.avatars.body import create_body, pose_rest_body
     from humokit.avatars.gaussian_avatar import init_avatar, pose_on_mesh, render_avatar
+    from humokit.body import create_body, pose_rest_body
     from humokit.motion.builtin import builtin_motion
     from humokit.render.camera import look_at
     from humokit.render.gaussians import render_gaussians

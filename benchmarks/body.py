@@ -12,7 +12,7 @@ import time
 import numpy as np
 import torch
 
-from humokit.avatars.body import create_body
+from humokit.body import create_body
 from humokit.motion.builtin import builtin_motion
 from humokit.motion.skeleton import default_skeleton, forward_kinematics
 

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from humokit.avatars.body import create_body
+from humokit.body import create_body
 from humokit.export import export_motion, has_blender
 from humokit.motion.builtin import builtin_motion
 

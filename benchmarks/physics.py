@@ -6,7 +6,7 @@ frames, % of body weight; inverse dynamics against ground contacts) for:
 
 - real test motions: ``$HUMOKIT_DATA/motions/*.npz`` named in ``test.txt``
   (default data folder ``/root/humokit_data/v1``), else the built-in motions;
-- each text-to-motion model of :mod:`humokit.motion.priors` (when it can
+- each text-to-motion model of :mod:`humokit.priors` (when it can
   generate here), on captions of the test set, raw and with the kinematic
   projection inside and after sampling (:func:`~humokit.optim.physics.generate_physical`),
   plus the R@1 / FID change the projection causes (``--t2m N`` captions);
@@ -78,8 +78,8 @@ def measure(motions: list[Motion], body: str | None, humanoid: object | None) ->
 def _eval_set(limit: int) -> tuple:
     """Evaluator, ``limit`` test entries, their text and real-motion embeddings (loaded once for all models)."""
     from humokit._paths import checkpoints_dir
-    from humokit.motion.priors.checkpoint import load_checkpoint
-    from humokit.motion.priors.evaluate import embed_motions, embed_texts, load_eval_set
+    from humokit.priors.checkpoint import load_checkpoint
+    from humokit.priors.evaluate import embed_motions, embed_texts, load_eval_set
 
     ev = load_checkpoint(checkpoints_dir() / "evaluator", "evaluator")
     es = load_eval_set(DATA, "test", limit=limit)
@@ -88,9 +88,9 @@ def _eval_set(limit: int) -> tuple:
 
 def text_alignment(model: str, limit: int) -> str:
     """R@1 / FID / Phys-Err of ``model`` on ``limit`` test captions, without and with projection (features)."""
-    from humokit.motion.priors.evaluate import generate_set, score
-    from humokit.motion.priors.sampling import load_generator
     from humokit.optim.physics.guidance import FeatureProjector
+    from humokit.priors.evaluate import generate_set, score
+    from humokit.priors.sampling import load_generator
 
     ev, es, te, re_ = _eval_set(limit)
     gen = load_generator(model)
@@ -133,8 +133,8 @@ def main() -> None:
 
     alignment: list[str] = []
     try:
-        from humokit.motion.priors.sampling import MODELS, generate
         from humokit.optim.physics.guidance import generate_physical
+        from humokit.priors.sampling import MODELS, generate
     except ImportError as exc:
         print(line("generated", f"not available ({exc})"))
     else:

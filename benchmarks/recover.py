@@ -45,13 +45,13 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFilter
 
-from humokit.avatars.body import create_body
+from humokit.body import create_body
 from humokit.motion.dataset import split_names
 from humokit.motion.motion import Motion
 from humokit.motion.skeleton import Skeleton
 from humokit.optim import metrics as M
-from humokit.optim.preview import write_mp4
 from humokit.optim.fit import FitConfig
+from humokit.optim.preview import write_mp4
 from humokit.optim.recover import recover_track, recover_video
 from humokit.optim.track import KeypointTrack, detect_track
 from humokit.render.camera import Camera, look_at

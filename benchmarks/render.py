@@ -47,7 +47,7 @@ def main() -> None:
         controls(args.threads or torch.get_num_threads())
         return
 
-    from humokit.avatars.body import create_body
+    from humokit.body import create_body
     from humokit.motion.builtin import builtin_pose
     from humokit.render.camera import look_at
     from humokit.render.gaussians import Gaussians, gaussians_from_mesh, has_gsplat_cuda, render_gaussians, skin_gaussians
@@ -125,7 +125,7 @@ def controls(threads: int, views: int = 4, frames: int = 33, width: int = 832, h
 
     import numpy as np
 
-    from humokit.avatars.body import create_body
+    from humokit.body import create_body
     from humokit.motion.builtin import builtin_motion
     from humokit.render.controls import pose_clip
     from humokit.render.multiview import render_multiview, view_cameras

@@ -41,10 +41,10 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     from humokit._paths import checkpoints_dir
-    from humokit.motion.priors.checkpoint import load_checkpoint
-    from humokit.motion.priors.evaluate import embed_motions, embed_texts, generate_set, load_eval_set, score, time_one
-    from humokit.motion.priors.sampling import load_generator
     from humokit.motion import metrics as M
+    from humokit.priors.checkpoint import load_checkpoint
+    from humokit.priors.evaluate import embed_motions, embed_texts, generate_set, load_eval_set, score, time_one
+    from humokit.priors.sampling import load_generator
     from scipy.stats import binomtest
 
     base = Path(args.checkpoints) if args.checkpoints else checkpoints_dir()
@@ -61,7 +61,7 @@ def main() -> None:
     rows["real"] = {**score(ev, es, es.features, text_emb, real_emb, None), "ms": float("nan")}
     print(f"[{args.split}: {n} motions, {time.time() - t0:.0f}s]", flush=True)
     if "mask" in args.models.split(","):
-        from humokit.motion.priors.evaluate import vq_reconstruction_mm
+        from humokit.priors.evaluate import vq_reconstruction_mm
 
         vq_err = vq_reconstruction_mm(load_checkpoint(base / "vq", "vq"), es)
         print(f"RVQ-VAE reconstruction on {args.split}: {vq_err['mpjpe_mm']:.1f} mm global MPJPE, "

@@ -1,19 +1,25 @@
 """humokit: 3D/4D human motion and avatars in one package.
 
-Subpackages: :mod:`humokit.motion` (canonical motion, skeleton, data, priors),
-:mod:`humokit.avatars` (body models, retargeting, Gaussian avatars),
-:mod:`humokit.render`, :mod:`humokit.optim` (fitting, recovery, physics),
-:mod:`humokit.viewer`, :mod:`humokit.export`.
+Subpackages in their one-way layer order (each imports only those before it):
+:mod:`humokit.motion` (canonical motion, skeleton, I/O, retargeting, features, datasets),
+:mod:`humokit.body` (body models), :mod:`humokit.priors` (text-to-motion),
+:mod:`humokit.render`, :mod:`humokit.optim` (recovery from video, physics),
+:mod:`humokit.avatars` (Gaussian avatars), then the faces :mod:`humokit.export`,
+:mod:`humokit.viewer` and :mod:`humokit.cli`. Old import paths from before this layout
+work for one release with a ``DeprecationWarning`` (:mod:`humokit._deprecated`).
 """
 
 __version__ = "0.1.0"
 
 from typing import TYPE_CHECKING
 
+from humokit import _deprecated
 from humokit.errors import HumokitError
 
 if TYPE_CHECKING:
     from humokit.motion import Motion, Skeleton
+
+_deprecated.install()
 
 __all__ = ["HumokitError", "Motion", "Skeleton", "__version__"]
 

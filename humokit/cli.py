@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from humokit._options import parse_phenotype
 from humokit.errors import HumokitError
 
 # name -> (module, attribute) of commands defined elsewhere, imported on use.
@@ -23,8 +24,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("humokit.render.cli", "render"),
     "export": ("humokit.export.cli", "export"),
     "view": ("humokit.viewer.cli", "view"),
-    "generate": ("humokit.motion.priors.cli", "generate"),
-    "train": ("humokit.motion.priors.cli", "train"),
+    "generate": ("humokit.optim.physics.cli", "generate"),
+    "train": ("humokit.priors.cli", "train"),
     "recover": ("humokit.optim.cli", "recover"),
     "metrics": ("humokit.optim.physics.cli", "metrics"),
     "fix": ("humokit.optim.physics.cli", "fix"),
@@ -132,12 +133,12 @@ def info() -> None:
 def body(output: Path, body_name: str, body_model_path: Path | None, motion_path: Path | None,
          frame: int, pose: str, phenotype: tuple[str, ...]) -> None:
     """Write a posed body mesh (.ply/.obj/.glb)."""
-    from humokit.avatars.mesh_io import save_mesh
-    from humokit.avatars.body import create_body
+    from humokit.body import create_body
+    from humokit.body.mesh_io import save_mesh
     from humokit.motion import Motion
     from humokit.motion.builtin import builtin_pose
 
-    shape = _parse_phenotype(phenotype) if phenotype else None
+    shape = parse_phenotype(phenotype) if phenotype else None
     if output.suffix.lower() not in (".ply", ".obj", ".glb"):
         raise HumokitError(f"{output}: unsupported mesh format {output.suffix!r}; use .ply, .obj or .glb")
     kwargs = {} if body_name == "anny" else {"model_path": body_model_path}
@@ -152,19 +153,6 @@ def body(output: Path, body_name: str, body_model_path: Path | None, motion_path
     out = bm.forward(m, shape=shape)
     save_mesh(output, out.vertices[0].detach().numpy(), out.faces.numpy())
     click.echo(f"wrote {output} ({out.vertices.shape[1]} vertices, {out.faces.shape[0]} faces)")
-
-
-def _parse_phenotype(items: tuple[str, ...]) -> dict[str, float]:
-    out = {}
-    for it in items:
-        k, sep, v = it.partition("=")
-        if not sep:
-            raise HumokitError(f"--phenotype {it!r}: expected KEY=VALUE")
-        try:
-            out[k.strip()] = float(v)
-        except ValueError:
-            raise HumokitError(f"--phenotype {it!r}: {v!r} is not a number") from None
-    return out
 
 
 @cli.command()

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from humokit.avatars.body import create_body
-from humokit.avatars.mesh_io import save_mesh
+from humokit.body import create_body
+from humokit.body.mesh_io import save_mesh
 from humokit.motion.builtin import builtin_motion
 from humokit.motion.motion import Motion
 

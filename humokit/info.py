@@ -20,7 +20,7 @@ def collect_info() -> dict[str, dict[str, str]]:
     """Sections of ``name -> status`` strings (imports nothing heavy)."""
     import torch
 
-    from humokit.avatars.body import available_bodies
+    from humokit.body import available_bodies
 
     core = {"humokit": humokit.__version__}
     for d in ("torch", "numpy", "roma", "smplx", "anny", "trimesh", "bvhio", "pygltflib"):
@@ -36,5 +36,5 @@ def collect_info() -> dict[str, dict[str, str]]:
         "video (av)": _version("av"),
         "gltf-validator (node)": "found" if shutil.which("node") else "node not found",
     }
-    commands = {"priors": "installed" if importlib.util.find_spec("humokit.motion.priors") else "not yet built"}
+    commands = {"priors": "installed" if importlib.util.find_spec("humokit.priors") else "not yet built"}
     return {"core": core, "bodies": available_bodies(), "optional back-ends": optional, "components": commands}

@@ -17,7 +17,7 @@ SMPL_PARENTS_24 = [-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16,
 @pytest.fixture(scope="session")
 def anny_body():
     """The Anny body (its cache is built on first use on a machine; ~1 s afterwards)."""
-    from humokit.avatars.body import create_body
+    from humokit.body import create_body
 
     return create_body("anny")
 

@@ -17,7 +17,7 @@ python -m pip install -q torch==2.13.0
 python -m pip install -q -e ".[test,physics,mediapipe]"
 
 # 3. Build the Anny body cache once (minutes on a new machine, ~1 s afterwards)
-python -c "from humokit.avatars.body import create_body; create_body('anny')" 2>&1 | grep -v -i -E '^(warp|   )' || true
+python -c "from humokit.body import create_body; create_body('anny')" 2>&1 | grep -v -i -E '^(warp|   )' || true
 
 # 4. The tests
 python -m pytest -q -p no:cacheprovider tests

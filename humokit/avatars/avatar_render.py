@@ -44,7 +44,7 @@ def avatar_clip(avatar: GaussianAvatar, motion: object, *, root_scale: float | s
     """A :class:`~humokit.render.controls.PosedClip` of the avatar's body with ``gaussian_frames`` set."""
     from dataclasses import replace as dc_replace
 
-    from humokit.avatars.body import pose_rest_body
+    from humokit.body import pose_rest_body
     from humokit.render.controls import PosedClip
     from humokit.render.keypoints import face_landmark_vertices
 

@@ -7,7 +7,7 @@ and a darker band pattern around the limbs, so both low and high spatial
 frequencies must be learned. :func:`synthetic_frames` poses the body with a
 motion, films it with :func:`orbit_cameras` (a camera circling the moving
 pelvis) and renders unlit albedo (``shade(..., ambient=1)``) with the mesh
-rasterizer, giving :class:`~humokit.optim.avatar_fit.AvatarFrames` with exact
+rasterizer, giving :class:`~humokit.avatars.fit.AvatarFrames` with exact
 poses, cameras and masks.
 """
 
@@ -18,7 +18,7 @@ import math
 import numpy as np
 import torch
 
-from humokit.avatars.body import RestBody, pose_rest_body
+from humokit.body import RestBody, pose_rest_body
 from humokit.errors import InputError
 from humokit.render.camera import CameraTrajectory, look_at, spherical_eye
 
@@ -101,8 +101,8 @@ def synthetic_frames(
     background: tuple[float, float, float] = (0.0, 0.0, 0.0),
 ):  # -> AvatarFrames
     """Film ``rest`` (painted with :func:`pattern_colors` unless ``colors``) performing ``motion``."""
+    from humokit.avatars.fit import AvatarFrames
     from humokit.avatars.gaussian_avatar import check_motion
-    from humokit.optim.avatar_fit import AvatarFrames
 
     check_motion(motion)
     h_b = -rest.skeleton.floor_height()

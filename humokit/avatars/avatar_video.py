@@ -117,7 +117,7 @@ def crop_frames(frames: np.ndarray, masks: np.ndarray, box: tuple[int, int, int,
 
 @dataclass(frozen=True)
 class VideoData:
-    """Training data from a video: ``frames`` (:class:`~humokit.optim.avatar_fit.AvatarFrames`),
+    """Training data from a video: ``frames`` (:class:`~humokit.avatars.fit.AvatarFrames`),
     ``rest`` (the scaled Anny body), ``motion`` (recovered), ``camera`` (full-frame), ``box`` (crop), ``scale``."""
 
     frames: object
@@ -138,9 +138,9 @@ def video_frames(
     progress: bool = True,
 ) -> VideoData:
     """Segment, recover and crop a video into avatar training data (see the module docstring)."""
-    from humokit.avatars.body import create_body
+    from humokit.avatars.fit import AvatarFrames
     from humokit.avatars.gaussian_avatar import scaled_rest
-    from humokit.optim.avatar_fit import AvatarFrames
+    from humokit.body import create_body
     from humokit.optim.recover import recover_video
 
     if size < 64:

@@ -44,8 +44,8 @@ def train(video: Path, output: Path, iters: int, size: int, gaussians: int, max_
     import torch
 
     from humokit.avatars.avatar_video import video_frames
+    from humokit.avatars.fit import AvatarTrainConfig, evaluate_avatar, train_avatar
     from humokit.avatars.gaussian_avatar import init_avatar, save_avatar
-    from humokit.optim.avatar_fit import AvatarTrainConfig, evaluate_avatar, train_avatar
 
     if iters < 1:
         raise InputError(f"--iters must be >= 1, got {iters}")

@@ -1,7 +1,7 @@
 """Animatable 3D Gaussian avatars bound to a body mesh.
 
 Representation (:class:`GaussianAvatar`): ``N`` Gaussians embedded in the
-triangles of a :class:`~humokit.avatars.body.RestBody` (Anny by default, any
+triangles of a :class:`~humokit.body.RestBody` (Anny by default, any
 SMPL-family body works). Gaussian ``i`` lives on face ``f_i`` at barycentric
 point ``b_i`` and carries, in that face's local frame ``R_f`` (columns: first
 edge direction, normal x edge, unit normal):
@@ -13,7 +13,7 @@ edge direction, normal x edge, unit normal):
   expressed in the **canonical** (rest pose) world frame.
 
 Posing (:func:`pose_avatar`): the mesh is posed with linear blend skinning
-(:func:`~humokit.avatars.body.pose_rest_body`); each Gaussian follows its
+(:func:`~humokit.body.pose_rest_body`); each Gaussian follows its
 posed face: ``mean = sum_k b_ik v'_{f_i k} + R'_f (offset_i + delta_i(pose))``,
 rotation ``R'_f R(q_i)``. With zero offsets the means are exactly on the posed
 mesh. The SH colour is evaluated with the view direction rotated back into the
@@ -51,7 +51,7 @@ import numpy as np
 import torch
 
 from humokit._io import atomic_path
-from humokit.avatars.body import RestBody, pose_rest_body
+from humokit.body import RestBody, pose_rest_body
 from humokit.errors import FileFormatError, InputError
 from humokit.motion.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS, Skeleton
 from humokit.render.camera import Camera
@@ -317,7 +317,7 @@ def check_pose(R_local: torch.Tensor, root: torch.Tensor) -> None:
 
 def posed_mesh(rest: RestBody, R_local: torch.Tensor, root: torch.Tensor) -> torch.Tensor:
     """``(T, V, 3)`` LBS-posed rest mesh for ``R_local`` ``(T, 22, 3, 3)``, ``root`` ``(T, 3)`` (any device)."""
-    from humokit.avatars.skinning import linear_blend_skinning, skinning_transforms
+    from humokit.body.skinning import linear_blend_skinning, skinning_transforms
     from humokit.motion.skeleton import forward_kinematics
 
     dt, dev = R_local.dtype, R_local.device
@@ -412,8 +412,8 @@ def render_avatar(
     ``cull_backfaces`` (torch back-end) skips Gaussians on faces turned away
     from the camera (hidden behind the front of the closed body surface; ~2x faster).
     """
-    from humokit.render.gaussians_fast import splat
     from humokit.render.gaussians import has_gsplat, project_gaussians
+    from humokit.render.gaussians_fast import splat
 
     g = posed.gaussians
     W, H = camera.width, camera.height
@@ -506,13 +506,13 @@ def posed_frames(avatar: GaussianAvatar, motion: object, *, root_scale: float | 
 
 
 def avatar_splats_per_frame(avatar: GaussianAvatar, motion: object, *, every: int = 1) -> list:
-    """Viewer splats (:class:`humokit.viewer._splats.GaussianSplats`) for frames ``0, every, 2 every, ...``.
+    """Viewer splats (:class:`humokit.render.splats.GaussianSplats`) for frames ``0, every, 2 every, ...``.
 
     For ``humokit view --avatar DIR MOTION``: pass each to ``ViewerApp.add_splats``
     (colours are the degree-0 SH; world axes, metres).
     """
     from humokit.render.gaussians import covariances
-    from humokit.viewer._splats import GaussianSplats
+    from humokit.render.splats import GaussianSplats
 
     if every < 1:
         raise InputError(f"avatar: every must be >= 1, got {every}")

@@ -53,9 +53,9 @@ def export(motion_path: Path, output: Path, fmt: str | None, body_name: str | No
     check_export_options(fmt_name, bvh_unit=bvh_unit, fps=fps, scale=scale, texture=texture)
     shape = None
     if phenotype:
-        from humokit.cli import _parse_phenotype
+        from humokit._options import parse_phenotype
 
-        shape = _parse_phenotype(phenotype)
+        shape = parse_phenotype(phenotype)
     motion = Motion.load(str(motion_path))
     if fps is not None and abs(fps - motion.fps) > 1e-9:
         motion = motion.resample(fps)

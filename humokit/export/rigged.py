@@ -189,7 +189,7 @@ def prepare_export(
         skeleton = motion.skeleton
         rest = None
     else:
-        from humokit.avatars.body import BodyModel, create_body
+        from humokit.body import BodyModel, create_body
 
         bm = create_body(body) if isinstance(body, str) else body
         if not isinstance(bm, BodyModel):
@@ -221,7 +221,7 @@ def bake_tpose_mesh(
     """
     import torch
 
-    from humokit.avatars.body import pose_rest_body
+    from humokit.body import pose_rest_body
 
     eye = torch.eye(3, dtype=torch.float64).expand(1, NUM_JOINTS, 3, 3)
     root0 = torch.as_tensor(rest.skeleton.offsets[0], dtype=torch.float64)[None]  # type: ignore[attr-defined]

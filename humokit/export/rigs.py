@@ -7,7 +7,7 @@ rest offsets, i.e. bone lengths) change:
 
 - ``canonical``: :data:`~humokit.motion.skeleton.JOINT_NAMES`.
 - ``anny``: the Anny bone each canonical joint sits on
-  (:data:`~humokit.avatars.anny_body.ANNY_JOINT_MAP`, e.g. ``upperarm01.L``).
+  (:data:`~humokit.motion.rig_tables.ANNY_JOINT_MAP`, e.g. ``upperarm01.L``).
 - ``mixamo``: Mixamo humanoid names (``Hips``, ``LeftUpLeg``, ...), optionally
   prefixed ``mixamorig:``. Mixamo rigs are Y-up, facing +Z with the left side
   on +X and rest in a T-pose, exactly humokit's convention, so identity rest
@@ -119,7 +119,7 @@ def rig_joint_names(rig: str, *, mixamo_prefix: bool = True) -> tuple[str, ...]:
     if rig == "canonical":
         return JOINT_NAMES
     if rig == "anny":
-        from humokit.avatars.anny_body import ANNY_JOINT_MAP
+        from humokit.motion.rig_tables import ANNY_JOINT_MAP
 
         return tuple(ANNY_JOINT_MAP[j] for j in JOINT_NAMES)
     if rig == "mixamo":

@@ -1,4 +1,5 @@
-"""Motion representations, skeleton, I/O, datasets, priors and metrics."""
+"""The bottom layer: motion representations, skeleton, rotations, I/O, retargeting and rig tables, features,
+datasets, contacts and metrics. Imports nothing else of humokit (text-to-motion priors are :mod:`humokit.priors`)."""
 
 from humokit.motion.motion import Motion
 from humokit.motion.skeleton import (

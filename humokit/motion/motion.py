@@ -246,14 +246,14 @@ class Motion:
 
     # ------------------------------------------------------------------- I/O
     def save(self, path: str) -> None:
-        """Write an ``.npz`` with humokit keys and AMASS keys (see :mod:`humokit.motion.io_npz`)."""
-        from humokit.motion.io_npz import save_npz
+        """Write an ``.npz`` with humokit keys and AMASS keys (see :mod:`humokit.motion._npz`)."""
+        from humokit.motion._npz import save_npz
 
         save_npz(self, path)
 
     @classmethod
     def load(cls, path: str) -> "Motion":
         """Read an ``.npz`` written by humokit or an AMASS-style file."""
-        from humokit.motion.io_npz import load_npz
+        from humokit.motion._npz import load_npz
 
-        return load_npz(path)
+        return load_npz(path, Motion)

@@ -181,7 +181,7 @@ HUMOKIT_CANONICAL = RetargetMap("humokit_canonical", {n: _one(n) for n in JOINT_
 
 
 def _anny_rig_map() -> RetargetMap:
-    from humokit.avatars.anny_body import ANNY_JOINT_MAP
+    from humokit.motion.rig_tables import ANNY_JOINT_MAP
 
     return RetargetMap("humokit_anny_rig", {n: _one(ANNY_JOINT_MAP[n]) for n in JOINT_NAMES}, scale=None)
 

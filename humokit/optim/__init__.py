@@ -12,6 +12,10 @@ Pipeline modules:
 - :mod:`~humokit.optim.fit`: the temporal fit; :mod:`~humokit.optim.contacts`: foot contacts.
 - :mod:`~humokit.optim.recover`: the whole pipeline and its outputs; :mod:`~humokit.optim.preview`: MP4 preview.
 - :mod:`~humokit.optim.metrics`: MPJPE, PA-MPJPE, W-MPJPE, acceleration error, foot skating, jitter.
+- :mod:`~humokit.optim.physics`: plausibility metrics, kinematic projection, MuJoCo tracking and
+  physics-guided sampling of the text-to-motion priors (``humokit generate``).
+
+Gaussian-avatar training moved to :mod:`humokit.avatars.fit` (the old names here warn for one release).
 
 Names are imported on first use so ``import humokit.optim.physics`` stays light.
 """
@@ -19,6 +23,8 @@ Names are imported on first use so ``import humokit.optim.physics`` stays light.
 from __future__ import annotations
 
 import importlib
+
+from humokit import _deprecated
 
 _EXPORTS = {
     "KeypointDetector": "keypoints", "MediaPipeDetector": "keypoints", "PersonKeypoints": "keypoints",
@@ -29,7 +35,6 @@ _EXPORTS = {
     "GMMPosePrior": "pose_gmm", "fit_pose_gmm": "pose_gmm",
     "Recovery": "recover", "recover_video": "recover", "save_recovery": "recover",
     "render_preview": "preview", "probe_video": "video", "iter_frames": "video", "VideoInfo": "video",
-    "train_avatar": "avatar_fit", "AvatarFrames": "avatar_fit", "AvatarTrainConfig": "avatar_fit",
 }  # fmt: skip
 
 __all__ = sorted(_EXPORTS)
@@ -38,4 +43,4 @@ __all__ = sorted(_EXPORTS)
 def __getattr__(name: str) -> object:
     if name in _EXPORTS:
         return getattr(importlib.import_module(f"humokit.optim.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'humokit.optim' has no attribute {name!r}")
+    return _deprecated.moved_name(__name__, name)

@@ -148,11 +148,11 @@ def render_preview(
         video: the input video (decoded again at the motion's frame rate).
         result: the fit.
         track: landmarks to draw as dots (optional).
-        body: a :class:`~humokit.avatars.body.BodyModel` to draw as a mesh
+        body: a :class:`~humokit.body.BodyModel` to draw as a mesh
             (its default shape, scaled like the fitted skeleton), or None for a skeleton.
         height: preview height in pixels (each panel).
     """
-    from humokit.avatars.body import pose_rest_body
+    from humokit.body import pose_rest_body
     from humokit.optim.video import iter_frames
 
     motion = result.motion

@@ -7,7 +7,7 @@ is the simple default (independent per-joint Gaussians on local axis-angle
 around a relaxed standing pose). A learned motion model plugs in through
 :class:`LearnedMotionPrior`, which wraps any object with
 ``log_prob(motion_features) -> (B,)`` (e.g. the text-to-motion CVAE of
-:mod:`humokit.motion.priors`) and a ``features(R_local, root, fps)`` function
+:mod:`humokit.priors`) and a ``features(R_local, root, fps)`` function
 turning the fitted window into that model's input; its negative
 log-likelihood per frame becomes the loss.
 """

@@ -73,7 +73,7 @@ def body_skeleton(body: str | None = "anny") -> tuple[Skeleton | None, object | 
     if body is None or body == "none":
         return None, None
     try:
-        from humokit.avatars.body import create_body
+        from humokit.body import create_body
 
         bm = create_body(body)
         return bm.rest(bm.default_shape()).skeleton, bm

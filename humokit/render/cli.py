@@ -76,7 +76,7 @@ def render(motion_path: Path, output: Path, preset: str | None, views: int, layo
     from tqdm import tqdm
 
     from humokit._cli_options import apply_threads, resolve_device
-    from humokit.avatars.body import create_body
+    from humokit.body import create_body
     from humokit.motion.motion import Motion
     from humokit.render.controls import clip_length, pose_clip
     from humokit.render.multiview import render_multiview, view_cameras
@@ -97,7 +97,7 @@ def render(motion_path: Path, output: Path, preset: str | None, views: int, layo
     body = create_body(body_name)
     clip = pose_clip(motion, body)
     if avatar == "gaussians":
-        from humokit.render.gaussians import attach_gaussians
+        from humokit.render.controls import attach_gaussians
 
         clip = attach_gaussians(clip, body.rest(body.shape_from_motion(motion)))
     cams = view_cameras(layout, views, clip, width=width, height=height, fov_y=fov, seed=seed)  # type: ignore[arg-type]

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -183,7 +183,7 @@ class PosedClip:
 
 
 def pose_clip(motion: object, body: object, *, shape: object | None = None) -> PosedClip:
-    """Pose ``body`` (a :class:`~humokit.avatars.body.BodyModel`) with ``motion``."""
+    """Pose ``body`` (a :class:`~humokit.body.BodyModel`) with ``motion``."""
     rest = body.rest(shape if shape is not None else body.shape_from_motion(motion))  # type: ignore[attr-defined]
     out = body.forward(motion, shape=shape)  # type: ignore[attr-defined]
     labels = rest.part_labels()
@@ -200,6 +200,19 @@ def pose_clip(motion: object, body: object, *, shape: object | None = None) -> P
         landmarks=lm,
         fps=float(motion.fps),  # type: ignore[attr-defined]
     )
+
+
+def attach_gaussians(clip: object, rest: object, *, per_face: int = 1) -> object:
+    """A :class:`PosedClip` whose RGB is rendered from body-bound Gaussians."""
+    from humokit.render.gaussians import Gaussians, gaussians_from_mesh, skin_gaussians
+
+    colors = torch.tensor(BODY_COLOR).expand(rest.vertices.shape[0], 3)  # type: ignore[attr-defined]
+    bg = gaussians_from_mesh(rest, per_face, colors=colors)
+
+    def frame(t: int) -> Gaussians:
+        return skin_gaussians(bg, clip.R_world[t], clip.joints[t])  # type: ignore[attr-defined]
+
+    return replace(clip, gaussian_frames=frame)  # type: ignore[type-var]
 
 
 def depth_to_image(depth: np.ndarray, mask: np.ndarray, d_range: tuple[float, float] | None = None) -> np.ndarray:

@@ -24,7 +24,7 @@ pixel finished before the Gaussian that would bring the transmittance to
 uses 0.999 (pass ``alpha_max=0.999`` to match it bit for bit).
 
 Body-bound avatars: :func:`gaussians_from_mesh` puts Gaussians on the faces of
-a :class:`~humokit.avatars.body.RestBody` with barycentric skinning weights;
+a :class:`~humokit.body.RestBody` with barycentric skinning weights;
 :func:`skin_gaussians` moves means and rotates quaternions with the blended
 bone transforms (polar rotation of the blended matrix), so any motion animates them.
 """
@@ -571,7 +571,7 @@ def gaussians_from_mesh(
     blends of the vertices'.
 
     Args:
-        rest: a :class:`~humokit.avatars.body.RestBody`.
+        rest: a :class:`~humokit.body.RestBody`.
         colors: ``(V, 3)`` vertex colours in [0, 1] (default light grey).
     """
     if per_face < 1:
@@ -627,7 +627,7 @@ def skin_gaussians(body: BodyGaussians, R_world: torch.Tensor, joints: torch.Ten
     """
     import roma
 
-    from humokit.avatars.skinning import skinning_transforms
+    from humokit.body.skinning import skinning_transforms
 
     g = body.gaussians
     dt = g.means.dtype
@@ -640,14 +640,8 @@ def skin_gaussians(body: BodyGaussians, R_world: torch.Tensor, joints: torch.Ten
     return replace(g, means=means, quats=quats)
 
 
-def attach_gaussians(clip: object, rest: object, *, per_face: int = 1) -> object:
-    """A :class:`~humokit.render.controls.PosedClip` whose RGB is rendered from body-bound Gaussians."""
-    from humokit.render.controls import BODY_COLOR
+def __getattr__(name: str) -> object:
+    """Names that moved to another module (one release, with a ``DeprecationWarning``)."""
+    from humokit import _deprecated
 
-    colors = torch.tensor(BODY_COLOR).expand(rest.vertices.shape[0], 3)  # type: ignore[attr-defined]
-    bg = gaussians_from_mesh(rest, per_face, colors=colors)
-
-    def frame(t: int) -> Gaussians:
-        return skin_gaussians(bg, clip.R_world[t], clip.joints[t])  # type: ignore[attr-defined]
-
-    return replace(clip, gaussian_frames=frame)  # type: ignore[type-var]
+    return _deprecated.moved_name(__name__, name)

@@ -27,7 +27,7 @@ def classify(path: str | Path) -> FileKind:
     Raises:
         InputError: the file does not exist or has an unsupported suffix.
     """
-    from humokit.viewer._splats import is_gaussian_ply
+    from humokit.render.splats import is_gaussian_ply
 
     p = Path(path).expanduser()
     if not p.is_file():

@@ -11,7 +11,7 @@ Client-side skinning (three.js, viser ``add_mesh_skinned``) uses flat bones in
 the mesh frame: a vertex bound to bone ``j`` goes to
 ``T_j(t) @ inv(T_j(bind)) @ v``. With the bind pose ``(I, r_j)`` and the
 per-frame bone ``(R_world_j C_j, p_j)`` that is ``R_world_j C_j (v - r_j) + p_j``,
-exactly humokit's LBS (:func:`humokit.avatars.skinning.skinning_transforms`).
+exactly humokit's LBS (:func:`humokit.body.skinning.skinning_transforms`).
 """
 
 from __future__ import annotations

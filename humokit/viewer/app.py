@@ -71,11 +71,11 @@ def has_viser() -> bool:
 
 
 def has_generator() -> bool:
-    """True when a text-to-motion generator (``humokit.motion.priors.generate``) is installed."""
+    """True when a text-to-motion generator (``humokit.priors.generate``) is installed."""
     try:
-        if importlib.util.find_spec("humokit.motion.priors") is None:
+        if importlib.util.find_spec("humokit.priors") is None:
             return False
-        return callable(getattr(importlib.import_module("humokit.motion.priors"), "generate", None))
+        return callable(getattr(importlib.import_module("humokit.priors"), "generate", None))
     except Exception:  # noqa: BLE001 - a broken optional module means "not available"
         return False
 
@@ -238,7 +238,7 @@ class ViewerApp:
             if kind == "glb":
                 return self.add_glb(_loading.read_glb(path), path.stem)
             if kind == "splats":
-                from humokit.viewer._splats import read_gaussian_ply
+                from humokit.render.splats import read_gaussian_ply
 
                 return self.add_splats(read_gaussian_ply(path), path.stem)
             return self._add_mesh_file(path)
@@ -277,7 +277,7 @@ class ViewerApp:
         return name
 
     def add_splats(self, splats: Any, name: str = "splats") -> str:
-        """Show :class:`~humokit.viewer._splats.GaussianSplats` at the origin."""
+        """Show :class:`~humokit.render.splats.GaussianSplats` at the origin."""
         if splats.num_gaussians == 0:
             raise InputError(f"{name}: no Gaussians to show")
         with self._lock:
@@ -337,7 +337,7 @@ class ViewerApp:
 
     def set_body(self, body: str, shape: dict[str, float] | None = None) -> None:
         """Switch the body model (and Anny phenotype) for all motions."""
-        from humokit.avatars.body import create_body
+        from humokit.body import create_body
 
         with self._lock:
             bm = create_body(body)
@@ -412,14 +412,14 @@ class ViewerApp:
     # ------------------------------------------------------------ tracks
     def _rest_body(self) -> Any:
         if self._rest is None:
-            from humokit.avatars.body import create_body
+            from humokit.body import create_body
 
             bm = create_body(self._body_name)
             self._rest = bm.rest(self._shape if self._shape is not None else bm.default_shape())
         return self._rest
 
     def _make_track(self, key: str, name: str, motion: Motion, offset: np.ndarray, rest: Any) -> _Track:
-        from humokit.avatars.body import BodyModel
+        from humokit.body import BodyModel
 
         scale = BodyModel.root_scale_for(rest, motion)
         R = torch.from_numpy(motion.rotations)
@@ -519,7 +519,7 @@ class ViewerApp:
                 bone.wxyz = tr.bone_wxyz[i, j]
                 bone.position = tr.bone_pos[i, j]
         else:
-            from humokit.avatars.body import pose_rest_body
+            from humokit.body import pose_rest_body
 
             with torch.no_grad():
                 out = pose_rest_body(self._rest_body(), tr.R_local[i : i + 1], tr.root[i : i + 1])
@@ -668,7 +668,7 @@ class ViewerApp:
 
         with gui.add_folder("Body", expand_by_default=False):
             g["body"] = gui.add_dropdown("Model", ("anny", "smpl", "smplh", "smplx"), initial_value=self._body_name)
-            from humokit.avatars.anny_body import DEFAULT_PHENOTYPE, PHENOTYPE_KEYS
+            from humokit.body.anny import DEFAULT_PHENOTYPE, PHENOTYPE_KEYS
 
             g["pheno"] = {
                 k: gui.add_slider(k, min=0.0, max=1.0, step=0.01, initial_value=float(DEFAULT_PHENOTYPE[k]))
@@ -746,7 +746,7 @@ class ViewerApp:
     def _build_generator_gui(self) -> None:
         gui, g = self.server.gui, self._gui
         try:
-            from humokit.motion.priors.request import FPS, MIN_SECONDS, MODELS, family_max_frames
+            from humokit.priors.request import FPS, MIN_SECONDS, MODELS, family_max_frames
 
             longest = family_max_frames("mask")[0] / FPS
         except Exception as exc:  # noqa: BLE001 - no checkpoints: no panel, a log line
@@ -782,7 +782,7 @@ class ViewerApp:
         Errors (bad options, missing checkpoints) are reported in the browser; returns the display name.
         """
         try:
-            from humokit.motion.priors.cli import generate_motion
+            from humokit.optim.physics.cli import generate_motion
 
             motion = generate_motion(text, model=model, seconds=seconds, seed=seed,
                                      physics="kinematic" if physics else "none")
@@ -842,7 +842,7 @@ class ViewerApp:
 
     def _posed_vertices(self, tr: _Track, i: int) -> np.ndarray:
         """``(V, 3)`` world vertices of track ``tr`` at its frame ``i`` (server-side LBS, lane offset applied)."""
-        from humokit.avatars.body import BodyModel, pose_rest_body
+        from humokit.body import BodyModel, pose_rest_body
 
         rest = self._rest_body()
         scale = BodyModel.root_scale_for(rest, tr.motion)

@@ -26,8 +26,8 @@ def _pose(m, t):
 
 
 def test_zero_offsets_follow_the_mesh(rest, walk):
-    from humokit.avatars.body import pose_rest_body
     from humokit.avatars.gaussian_avatar import init_avatar, pose_avatar
+    from humokit.body import pose_rest_body
 
     av = init_avatar(rest, num_gaussians=2000, seed=1)
     for t in (0, 5):
@@ -47,9 +47,9 @@ def test_zero_offsets_follow_the_mesh(rest, walk):
 
 
 def test_fast_splat_matches_tiled_renderer():
-    from humokit.render.gaussians_fast import render_gaussians_fast
     from humokit.render.camera import look_at
     from humokit.render.gaussians import Gaussians, render_gaussians
+    from humokit.render.gaussians_fast import render_gaussians_fast
 
     gen = torch.Generator().manual_seed(0)
     N = 300
@@ -85,8 +85,8 @@ def tiny_frames(rest, walk):
 
 
 def test_training_reduces_loss_and_reaches_psnr(rest, tiny_frames):
+    from humokit.avatars.fit import AvatarTrainConfig, evaluate_avatar, train_avatar
     from humokit.avatars.gaussian_avatar import init_avatar
-    from humokit.optim.avatar_fit import AvatarTrainConfig, evaluate_avatar, train_avatar
 
     av = init_avatar(rest, num_gaussians=3000, seed=0)
     before = evaluate_avatar(av, tiny_frames)
@@ -100,8 +100,8 @@ def test_training_reduces_loss_and_reaches_psnr(rest, tiny_frames):
 
 
 def test_training_is_deterministic_and_resumable(rest, tiny_frames, tmp_path):
+    from humokit.avatars.fit import AvatarTrainConfig, train_avatar
     from humokit.avatars.gaussian_avatar import init_avatar
-    from humokit.optim.avatar_fit import AvatarTrainConfig, train_avatar
 
     av = init_avatar(rest, num_gaussians=800, seed=0)
     fr = tiny_frames.subset([0, 3, 6])

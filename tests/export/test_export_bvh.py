@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from humokit.avatars.anny_body import ANNY_JOINT_MAP
+from humokit.body.anny import ANNY_JOINT_MAP
 from humokit.export import MIXAMO_JOINT_MAP, expected_joints, export_motion
 from humokit.motion.bvh import load_bvh
 from humokit.motion.skeleton import JOINT_NAMES

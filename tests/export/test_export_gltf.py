@@ -122,7 +122,7 @@ def test_tpose_mesh_binds_to_rig_rest(anny_body, motion):
 
 def test_glb_with_smpl_body(motion, fake_smpl_dir, tmp_path):
     """Any BodyModel works: an SMPL-format body (generated file) exports with its own skeleton."""
-    from humokit.avatars.body import create_body
+    from humokit.body import create_body
 
     body = create_body("smpl", model_path=str(fake_smpl_dir))
     path = export_motion(motion[:4], tmp_path / "smpl.glb", body=body)

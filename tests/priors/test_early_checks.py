@@ -63,7 +63,7 @@ def test_bad_option_fails_before_loading(tmp_path, case):
 
 def test_generate_api_checks_before_loading(tmp_path):
     from humokit.errors import InputError
-    from humokit.motion.priors import generate
+    from humokit.priors import generate
 
     with pytest.raises(InputError, match="steps"):
         generate("a person walks", seconds=2.0, steps=-1)

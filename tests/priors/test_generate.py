@@ -13,10 +13,10 @@ from priors_synth import tiny_config
 from humokit.errors import InputError
 from humokit.motion.builtin import builtin_motion
 from humokit.motion.motion import Motion
-from humokit.motion.priors.checkpoint import load_checkpoint
-from humokit.motion.priors.edit import Keyframes
-from humokit.motion.priors.sampling import generate
-from humokit.motion.priors.train import train
+from humokit.priors.checkpoint import load_checkpoint
+from humokit.priors.edit import Keyframes
+from humokit.priors.sampling import generate
+from humokit.priors.train import train
 
 
 @pytest.fixture(scope="session")
@@ -106,7 +106,7 @@ SHIPPED = Path(__file__).resolve().parents[2] / "humokit" / "checkpoints"
 
 
 def _shipped(*names: str) -> bool:
-    from humokit.motion.priors.text import has_minilm
+    from humokit.priors.text import has_minilm
 
     return has_minilm() and all((SHIPPED / n / "model.safetensors").exists() for n in names)
 

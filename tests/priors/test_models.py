@@ -7,10 +7,10 @@ import torch
 
 from humokit.motion.builtin import builtin_motion
 from humokit.motion.features import features_to_joints, joints_to_features
-from humokit.motion.priors.geometry import features_to_joints_torch
-from humokit.motion.priors.mask import MaskConfig, MaskTransformer, ResidualTransformer
-from humokit.motion.priors.text import CaptionBank, HashTextEncoder
-from humokit.motion.priors.vq import RVQVAE, VQConfig
+from humokit.priors.geometry import features_to_joints_torch
+from humokit.priors.mask import MaskConfig, MaskTransformer, ResidualTransformer
+from humokit.priors.text import CaptionBank, HashTextEncoder
+from humokit.priors.vq import RVQVAE, VQConfig
 
 
 def test_geometry_twin_matches_numpy() -> None:

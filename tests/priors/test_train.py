@@ -12,10 +12,10 @@ import pytest
 import torch
 
 from humokit.errors import InputError
-from humokit.motion.priors.checkpoint import build_model, load_checkpoint
-from humokit.motion.priors.data import BatchSampler, open_split
-from humokit.motion.priors.text import CaptionBank, HashTextEncoder
-from humokit.motion.priors.train import train
+from humokit.priors.checkpoint import build_model, load_checkpoint
+from humokit.priors.data import BatchSampler, open_split
+from humokit.priors.text import CaptionBank, HashTextEncoder
+from humokit.priors.train import train
 
 from priors_synth import TINY_MODELS, tiny_config
 
@@ -23,7 +23,7 @@ from priors_synth import TINY_MODELS, tiny_config
 def _batch(root: Path, window: int | None = None) -> dict:
     ds = open_split(root, "train", max_frames=96)
     enc = HashTextEncoder()
-    from humokit.motion.priors.data import all_captions
+    from humokit.priors.data import all_captions
 
     bank = CaptionBank(enc, all_captions(ds), root / "cache")
     return BatchSampler(ds, bank, 8, window=window, max_frames=96, seed=1).sample()

@@ -151,7 +151,7 @@ def test_ply_roundtrip(tmp_path):
 
 
 def test_body_gaussians_follow_the_body(anny_body):
-    from humokit.avatars.body import pose_rest_body
+    from humokit.body import pose_rest_body
     from humokit.motion.rotations import axis_angle
 
     rest = anny_body.rest()

@@ -89,7 +89,7 @@ def test_side_preset_frames_whole_bodies(app, n):
         app.add_motion(builtin_motion("walk", seconds=1.0), name)
     app.set_frame(0)
     pose = app._camera_pose("side")
-    from humokit.avatars.body import create_body
+    from humokit.body import create_body
 
     v0 = create_body("anny").forward(app._tracks[0].motion).vertices[0].numpy()  # frame 0, own coordinates
     pts = np.concatenate([v0 + tr.offset for tr in app._tracks])
@@ -218,7 +218,7 @@ def test_export_without_exporter_reports(app, tmp_path, monkeypatch):
 
 def test_generate_code_path(app, monkeypatch):
     """The panel calls what ``humokit generate`` runs, with the seed and the physics switch."""
-    import humokit.motion.priors.cli as pcli
+    import humokit.optim.physics.cli as pcli
 
     calls = []
 
@@ -234,7 +234,7 @@ def test_generate_code_path(app, monkeypatch):
 
 
 def test_generate_panel_lists_the_real_models_and_checks_options(app):
-    from humokit.motion.priors.request import MODELS
+    from humokit.priors.request import MODELS
 
     assert app._gui["gen_model"].options == MODELS and "gen_seed" in app._gui and "gen_physics" in app._gui
     assert app.generate("a person walks", model="mask", seconds=30.0) is None
@@ -306,8 +306,8 @@ def test_bvh_that_cannot_be_retargeted_is_reported(app, tmp_path):
 
 def test_avatar_follows_the_timeline(app):
     """A Gaussian avatar performs its motion: one splat node per sampled frame, the current one visible."""
-    from humokit.avatars.body import create_body
     from humokit.avatars.gaussian_avatar import init_avatar
+    from humokit.body import create_body
     from humokit.motion.builtin import builtin_motion
 
     avatar = init_avatar(create_body("anny").rest(), num_gaussians=300, seed=0)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from humokit.avatars.skinning import linear_blend_skinning, skinning_transforms
+from humokit.body.skinning import linear_blend_skinning, skinning_transforms
 from humokit.errors import InputError
 from humokit.motion.rotations import axis_angle
 from humokit.viewer._scene_math import (

@@ -108,7 +108,7 @@ def part_volumes(vertices: np.ndarray, faces: np.ndarray, labels: np.ndarray, nu
 
 def tpose_mesh(rest: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The rest body posed in the canonical T-pose at its rest root: ``(vertices, joints, faces)``."""
-    from humokit.avatars.body import pose_rest_body
+    from humokit.body import pose_rest_body
 
     R = torch.eye(3, dtype=torch.float32).expand(1, NUM_JOINTS, 3, 3).contiguous()
     root = torch.as_tensor(rest.skeleton.offsets[0:1], dtype=torch.float32)  # type: ignore[attr-defined]
@@ -118,7 +118,7 @@ def tpose_mesh(rest: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def mesh_geometry(rest: object, density: float = HUMAN_DENSITY) -> BodyGeometry:
-    """Geometry of a :class:`~humokit.avatars.body.RestBody` from its T-posed mesh.
+    """Geometry of a :class:`~humokit.body.RestBody` from its T-posed mesh.
 
     Sole heights: foot joint height above the lowest vertex of its part;
     masses: part volume times ``density``; CoM: vertex centroid of the part.
@@ -157,7 +157,7 @@ def resolve_body(body: object | None) -> object | None:
     if body is None or body == "none":
         return None
     if isinstance(body, str):
-        from humokit.avatars.body import create_body
+        from humokit.body import create_body
 
         return create_body(body)
     if not hasattr(body, "forward") or not hasattr(body, "rest"):

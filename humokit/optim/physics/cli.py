@@ -1,4 +1,5 @@
-"""``humokit metrics`` and ``humokit fix``: measure and repair physical plausibility."""
+"""``humokit generate``, ``humokit metrics`` and ``humokit fix``: physically plausible motion from text, measured
+and repaired (``generate`` composes a text-to-motion prior of :mod:`humokit.priors` with the projection here)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from humokit._cli_options import check_device, check_threads, device_option, threads_option
 from humokit.errors import HumokitError
 
 
@@ -70,3 +72,90 @@ def fix(motion_path: Path, output: Path, physics: str, body: str) -> None:
     click.echo(f"Phys-Err {before.phys_err:.1f} -> {after.phys_err:.1f} mm "
                f"(Penetrate {after.penetrate:.1f}, Float {after.float:.1f}, Skate {after.skate:.1f})")
     click.echo(f"wrote {output}")
+
+
+def generate_motion(
+    text: str,
+    *,
+    model: str = "mask",
+    seconds: float = 4.0,
+    seed: int | None = None,
+    physics: str = "kinematic",
+    keyframes: object | None = None,
+    edit_mask: str | None = None,
+    checkpoints: Path | None = None,
+    steps: int | None = None,
+    guidance: float | None = None,
+    device: str | None = None,
+) -> object:
+    """What ``humokit generate`` runs (the viewer's Generate panel calls it too): checks, samples, projects.
+
+    ``physics="kinematic"`` applies the physics projection inside and after
+    sampling (:func:`humokit.optim.physics.guidance.generate_physical`),
+    ``"none"`` returns the model's raw output. Returns a :class:`~humokit.motion.motion.Motion`.
+    """
+    from humokit.errors import InputError
+    from humokit.priors.request import check_request
+
+    if physics not in ("kinematic", "none"):
+        raise InputError(f"generate: physics must be 'kinematic' or 'none', got {physics!r}")
+    check_request(text, model, seconds, checkpoints=checkpoints, steps=steps, guidance=guidance,
+                  keyframes=keyframes, edit_mask=edit_mask, seed=seed)
+    kw = {"model": model, "seconds": seconds, "seed": seed, "keyframes": keyframes, "edit_mask": edit_mask,
+          "checkpoints": checkpoints, "steps": steps, "guidance": guidance, "device": device}  # fmt: skip
+    if physics == "kinematic":
+        # the CLI is glue: the physics projection lives in optim and reaches the sampler as a callable
+        from humokit.optim.physics.guidance import generate_physical
+
+        return generate_physical(text, **kw)
+    from humokit.priors.sampling import generate as _generate
+
+    return _generate(text, **kw)
+
+
+@click.command()
+@click.argument("text")
+@click.option("--model", type=click.Choice(["mask", "diffusion", "cvae"]), default="mask", show_default=True,
+              help="Model family.")
+@click.option("--seconds", type=float, default=4.0, show_default=True, help="Length of the motion.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Motion .npz to write (canonical skeleton, 20 fps).")
+@click.option("--seed", type=int, default=None, help="Random seed (reproducible output).")
+@click.option("--keyframes", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Keyframes .npz (frames, joints (K,22,3)[, joint_mask]) or a motion .npz to edit.")
+@click.option("--edit-mask", default=None, help="Part of the keyframes to regenerate: seconds ranges 'a:b,c:d', "
+              "optionally '@joint+joint' (e.g. '1:2.5@left_wrist').")
+@click.option("--checkpoints", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder with vq/ mask/ res/ diffusion/ cvae/ checkpoints (default: the shipped ones).")
+@click.option("--steps", type=int, default=None, help="Sampling steps (mask: decoding iterations; diffusion: DDIM).")
+@click.option("--guidance", type=float, default=None, help="Classifier-free guidance scale.")
+@click.option("--physics", type=click.Choice(["kinematic", "none"]), default="kinematic", show_default=True,
+              help="Kinematic physics projection inside and after sampling (feet held on the ground, no floating, "
+              "no penetration); 'none' returns the model's raw output.")
+@threads_option
+@device_option
+def generate(text: str, model: str, seconds: float, output: Path, seed: int | None, keyframes: Path | None,
+             edit_mask: str | None, checkpoints: Path | None, steps: int | None, guidance: float | None,
+             physics: str, threads: int | None, device: str) -> None:  # fmt: skip
+    """Generate a motion from TEXT with a shipped text-to-motion prior."""
+    from humokit.errors import InputError
+    from humokit.priors.request import check_request
+
+    # every option is checked before torch or any model loads (a bad one fails in milliseconds)
+    check_request(text, model, seconds, checkpoints=checkpoints, steps=steps, guidance=guidance,
+                  keyframes=keyframes, edit_mask=edit_mask, seed=seed)
+    if output.suffix.lower() != ".npz":
+        output = output.with_suffix(".npz")
+    if not output.parent.is_dir():
+        raise InputError(f"{output.parent}: output folder does not exist")
+    nthreads = check_threads(threads)
+    check_device(device)
+    from humokit._cli_options import apply_threads, resolve_device
+
+    apply_threads(nthreads)
+    dev = resolve_device(device)
+    m = generate_motion(text, model=model, seconds=seconds, seed=seed, physics=physics, keyframes=keyframes,
+                        edit_mask=edit_mask, checkpoints=checkpoints, steps=steps, guidance=guidance,
+                        device=None if dev == "cpu" else dev)  # fmt: skip
+    m.save(str(output))
+    click.echo(f"wrote {output} ({m.num_frames} frames at {m.fps:g} fps, model {model}, physics {physics})")

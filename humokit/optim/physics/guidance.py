@@ -138,7 +138,7 @@ class FeatureProjector:
 
 def feature_projector(model: str = "mask", checkpoints: str | None = None, **kwargs: object) -> FeatureProjector:
     """:class:`FeatureProjector` with the normaliser of a loaded generator family."""
-    from humokit.motion.priors.sampling import load_generator
+    from humokit.priors.sampling import load_generator
 
     gen = load_generator(model, checkpoints)
     return FeatureProjector(gen.mean, gen.std, **kwargs)  # type: ignore[arg-type]
@@ -146,7 +146,7 @@ def feature_projector(model: str = "mask", checkpoints: str | None = None, **kwa
 
 def generate_physical(text: str, model: str = "mask", seconds: float = 4.0, seed: int | None = None,
                       body: object | None = None, **kwargs: object) -> object:  # fmt: skip
-    """:func:`humokit.motion.priors.generate` with kinematic physics projection inside and after sampling.
+    """:func:`humokit.priors.generate` with kinematic physics projection inside and after sampling.
 
     The features are projected inside sampling (:class:`FeatureProjector`);
     the motion on the canonical skeleton (whose fixed bone lengths move the
@@ -158,8 +158,8 @@ def generate_physical(text: str, model: str = "mask", seconds: float = 4.0, seed
     :class:`~humokit.motion.motion.Motion` whose contacts are the ones the
     projection held.
     """
-    from humokit.motion.priors.sampling import generate
     from humokit.optim.physics.projection import project_motion
+    from humokit.priors.sampling import generate
 
     ck = kwargs.get("checkpoints")
     proj = feature_projector(model, str(ck) if ck else None)

@@ -1,6 +1,6 @@
 """A simulated humanoid (MuJoCo) built from a body mesh, tracking motions with PD control.
 
-:func:`build_humanoid` turns a :class:`~humokit.avatars.body.RestBody` into a
+:func:`build_humanoid` turns a :class:`~humokit.body.RestBody` into a
 MuJoCo model in humokit's world convention (Y up, gravity -Y, ground plane
 y = 0): one rigid body per canonical joint in T-pose orientation, a free root
 (pelvis) and ball joints with angle limits; each body carries a capsule fitted
@@ -153,7 +153,7 @@ def build_humanoid(rest: Any | None = None, *, density: float = HUMAN_DENSITY, t
     """Build the MuJoCo humanoid of a rest body (default: the default Anny body).
 
     Args:
-        rest: :class:`~humokit.avatars.body.RestBody`.
+        rest: :class:`~humokit.body.RestBody`.
         density: kg/m^3 (human: 1000-1050).
         timestep: simulation step, seconds.
     """
@@ -161,7 +161,7 @@ def build_humanoid(rest: Any | None = None, *, density: float = HUMAN_DENSITY, t
     if not (900 <= density <= 1200):
         raise InputError(f"build_humanoid: density {density} kg/m^3 is not a human density (1000-1050)")
     if rest is None:
-        from humokit.avatars.body import create_body
+        from humokit.body import create_body
 
         rest = create_body("anny").rest()
     verts, joints, faces = tpose_mesh(rest)

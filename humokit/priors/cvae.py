@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from humokit.motion.features import FEATURE_DIM
-from humokit.motion.priors.layers import PositionalEncoding, lengths_to_mask, sinusoid, transformer
+from humokit.priors.layers import PositionalEncoding, lengths_to_mask, sinusoid, transformer
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from humokit.motion.priors.layers import PositionalEncoding, lengths_to_mask, transformer
+from humokit.priors.layers import PositionalEncoding, lengths_to_mask, transformer
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ def test_anny_walk_feet_stay_near_ground_and_shape_changes(anny_body):
 
 
 def test_anny_forward_is_differentiable(anny_body):
-    from humokit.avatars.body import pose_rest_body
+    from humokit.body import pose_rest_body
 
     rest = anny_body.rest()
     R = torch.eye(3).repeat(2, 22, 1, 1).requires_grad_(True)
@@ -79,7 +79,7 @@ def test_anny_forward_is_differentiable(anny_body):
 
 
 def test_smpl_format_file_loads_through_smplx(fake_smpl_dir):
-    from humokit.avatars.body import create_body
+    from humokit.body import create_body
 
     body = create_body("smpl", model_path=str(fake_smpl_dir))
     m = builtin_motion("walk", seconds=0.5, fps=20)
@@ -99,7 +99,7 @@ def test_smpl_format_file_loads_through_smplx(fake_smpl_dir):
 
 
 def test_smpl_missing_files_error(tmp_path):
-    from humokit.avatars.body import create_body
+    from humokit.body import create_body
 
     with pytest.raises(InputError, match="no model file"):
         create_body("smpl", model_path=str(tmp_path))

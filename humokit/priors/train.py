@@ -36,9 +36,9 @@ import torch.distributed as dist
 from torch import nn
 
 from humokit.errors import InputError
-from humokit.motion.priors.checkpoint import build_model, load_checkpoint, save_checkpoint
-from humokit.motion.priors.data import BatchSampler, all_captions, open_split
-from humokit.motion.priors.text import CaptionBank, get_text_encoder
+from humokit.priors.checkpoint import build_model, load_checkpoint, save_checkpoint
+from humokit.priors.data import BatchSampler, all_captions, open_split
+from humokit.priors.text import CaptionBank, get_text_encoder
 
 log = logging.getLogger(__name__)
 TRAIN_DEFAULTS = {"batch_size": 64, "lr": 2e-4, "steps": 1000, "max_minutes": None, "warmup": 100, "eval_every": 200,

@@ -18,7 +18,7 @@ import torch
 from humokit.errors import InputError
 from humokit.motion.dataset import MotionDataset
 from humokit.motion.features import FEATURE_DIM
-from humokit.motion.priors.text import CaptionBank
+from humokit.priors.text import CaptionBank
 
 
 def open_split(root: str | Path, split: str, *, max_frames: int = 196, min_frames: int = 40) -> MotionDataset:

@@ -20,11 +20,11 @@ from torch import nn
 from humokit._io import atomic_path
 from humokit._paths import checkpoints_dir
 from humokit.errors import InputError
-from humokit.motion.priors.cvae import CVAEConfig, MotionCVAE
-from humokit.motion.priors.diffusion import DiffusionConfig, MotionDiffusion
-from humokit.motion.priors.evaluator import EvaluatorConfig, MotionTextEvaluator
-from humokit.motion.priors.mask import MaskConfig, MaskTransformer, ResidualTransformer
-from humokit.motion.priors.vq import RVQVAE, VQConfig
+from humokit.priors.cvae import CVAEConfig, MotionCVAE
+from humokit.priors.diffusion import DiffusionConfig, MotionDiffusion
+from humokit.priors.evaluator import EvaluatorConfig, MotionTextEvaluator
+from humokit.priors.mask import MaskConfig, MaskTransformer, ResidualTransformer
+from humokit.priors.vq import RVQVAE, VQConfig
 
 FORMAT_VERSION = 1
 KINDS: dict[str, tuple[type, type[nn.Module]]] = {
@@ -124,5 +124,5 @@ def export_checkpoint(src: str | Path, dst: str | Path, *, half: bool = True) ->
     return save_checkpoint(dst, ck.model, ck.mean, ck.std, extra=extra, half=half)
 
 
-if __name__ == "__main__":  # python -m humokit.motion.priors.checkpoint SRC DST
+if __name__ == "__main__":  # python -m humokit.priors.checkpoint SRC DST
     print(export_checkpoint(sys.argv[1], sys.argv[2]))

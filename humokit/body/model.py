@@ -4,9 +4,9 @@ A body model turns a canonical :class:`~humokit.motion.Motion` (22-joint
 rotations + pelvis trajectory) into posed mesh vertices, in humokit's world
 convention (Y up, +Z forward, metres). Back-ends:
 
-- ``"anny"`` (default, free, ships in the ``anny`` wheel): :mod:`humokit.avatars.anny_body`.
+- ``"anny"`` (default, free, ships in the ``anny`` wheel): :mod:`humokit.body.anny`.
 - ``"smpl"``, ``"smplh"``, ``"smplx"`` through ``smplx`` when the user has the
-  model files: :mod:`humokit.avatars.smpl_body`.
+  model files: :mod:`humokit.body.smpl`.
 
 Body models are stateless with respect to pose (the fitting code owns
 optimisable parameters); they hold only buffers.
@@ -20,10 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from humokit.body.skinning import linear_blend_skinning, skinning_transforms
 from humokit.errors import InputError
 from humokit.motion.motion import Motion
 from humokit.motion.skeleton import NUM_JOINTS, PARENTS, Skeleton, forward_kinematics, inverse_kinematics
-from humokit.avatars.skinning import linear_blend_skinning, skinning_transforms
 
 
 @dataclass(frozen=True)
@@ -183,43 +183,3 @@ class BodyModel(abc.ABC):
         h_body = -rest.skeleton.floor_height()
         h_motion = -motion.skeleton.floor_height()
         return float(h_body / h_motion) if h_motion > 1e-6 else 1.0
-
-
-_BODIES: dict[str, BodyModel] = {}
-
-
-def available_bodies() -> dict[str, str]:
-    """Body back-ends and whether they can be used here (``"ok"`` or the reason not)."""
-    from humokit.avatars.smpl_body import smpl_status
-
-    out = {"anny": "ok"}
-    try:
-        import anny  # noqa: F401
-    except ImportError:
-        out["anny"] = "not installed (pip install anny)"
-    for kind in ("smpl", "smplh", "smplx"):
-        out[kind] = smpl_status(kind)
-    return out
-
-
-def create_body(name: str = "anny", **kwargs: object) -> BodyModel:
-    """Create (or reuse) a body model by name: ``anny``, ``smpl``, ``smplh``, ``smplx``.
-
-    Keyword args go to the back-end (e.g. ``model_path`` and ``gender`` for SMPL).
-    Anny instances are cached per process because building one costs seconds.
-    """
-    key = name + repr(sorted(kwargs.items()))
-    if key in _BODIES:
-        return _BODIES[key]
-    if name == "anny":
-        from humokit.avatars.anny_body import AnnyBody
-
-        body: BodyModel = AnnyBody(**kwargs)  # type: ignore[arg-type]
-    elif name in ("smpl", "smplh", "smplx"):
-        from humokit.avatars.smpl_body import SMPLBody
-
-        body = SMPLBody(model_type=name, **kwargs)  # type: ignore[arg-type]
-    else:
-        raise InputError(f"unknown body {name!r}: choose anny, smpl, smplh or smplx")
-    _BODIES[key] = body
-    return body

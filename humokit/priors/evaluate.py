@@ -20,9 +20,9 @@ import torch
 
 from humokit.motion import metrics as M
 from humokit.motion.features import features_to_joints
-from humokit.motion.priors.checkpoint import Checkpoint
-from humokit.motion.priors.data import open_split
-from humokit.motion.priors.text import get_text_encoder
+from humokit.priors.checkpoint import Checkpoint
+from humokit.priors.data import open_split
+from humokit.priors.text import get_text_encoder
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def score(ev: Checkpoint, es: EvalSet, feats: list[np.ndarray], text_emb: np.nda
 
 
 def generate_set(gen, es: EvalSet, idx: list[int], *, seed: int, batch: int = 64, **kw) -> list[np.ndarray]:
-    from humokit.motion.priors.sampling import sample_features
+    from humokit.priors.sampling import sample_features
 
     out: list[np.ndarray] = []
     for s in range(0, len(idx), batch):
@@ -124,7 +124,7 @@ def generate_set(gen, es: EvalSet, idx: list[int], *, seed: int, batch: int = 64
 
 def time_one(gen, es: EvalSet, *, seconds: float = 4.0, repeats: int = 10, **kw) -> float:
     """CPU milliseconds to sample one ``seconds`` motion (text embedding precomputed; median of ``repeats``)."""
-    from humokit.motion.priors.sampling import sample_features
+    from humokit.priors.sampling import sample_features
 
     emb = (es.sentence[:1], es.tokens[:1][:, : int(es.token_lengths[0])], es.token_lengths[:1])
     n = int(seconds * 20)

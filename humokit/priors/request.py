@@ -1,6 +1,6 @@
 """Checking a generation request before anything is loaded (no torch, no weights).
 
-:func:`check_request` validates every option of :func:`~humokit.motion.priors.generate`
+:func:`check_request` validates every option of :func:`~humokit.priors.generate`
 (text, model family, length against the checkpoints' ``max_frames``, steps,
 guidance, keyframes file, edit mask) by reading only the checkpoints'
 ``config.json`` files, so a bad option fails in milliseconds instead of after
@@ -113,7 +113,7 @@ def check_request(
     elif isinstance(keyframes, (str, Path)):
         _check_keyframes_file(Path(keyframes))
     if edit_mask is not None:
-        from humokit.motion.priors.edit import parse_edit_mask
+        from humokit.priors.edit import parse_edit_mask
 
         parse_edit_mask(edit_mask, T)
     return GenerateRequest(T, max_frames, base)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from humokit._paths import smpl_dir
-from humokit.avatars.body import BodyModel, BodyOutput, RestBody
+from humokit.body.model import BodyModel, BodyOutput, RestBody
 from humokit.errors import InputError, MissingDependencyError
 from humokit.motion.motion import Motion
 from humokit.motion.skeleton import NUM_JOINTS, PARENTS, default_skeleton, forward_kinematics, positions_to_offsets

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from humokit.motion.features import FEATURE_DIM
-from humokit.motion.priors.layers import lengths_to_mask
+from humokit.priors.layers import lengths_to_mask
 
 
 @dataclass(frozen=True)

@@ -22,16 +22,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from humokit._paths import checkpoints_dir
 from humokit.errors import InputError
 from humokit.motion.features import CONTACTS, FEATURE_DIM, features_to_joints
 from humokit.motion.motion import Motion
-from humokit._paths import checkpoints_dir
-from humokit.motion.priors.checkpoint import Checkpoint, load_checkpoint
-from humokit.motion.priors.edit import FPS, Keyframes, constraint_features, enforce_keyframes, load_keyframes, parse_edit_mask
-from humokit.motion.priors.text import get_text_encoder
 from humokit.motion.skeleton import default_skeleton, inverse_kinematics
+from humokit.priors.checkpoint import Checkpoint, load_checkpoint
+from humokit.priors.edit import FPS, Keyframes, constraint_features, enforce_keyframes, load_keyframes, parse_edit_mask
+from humokit.priors.text import get_text_encoder
 
-from humokit.motion.priors.request import FAMILY_PARTS, MIN_SECONDS, MODELS, check_request, check_seconds
+from humokit.priors.request import FAMILY_PARTS, MIN_SECONDS, MODELS, check_request, check_seconds
 
 
 @dataclass(frozen=True)
@@ -245,11 +245,11 @@ def generate(
         model: ``"mask"``, ``"diffusion"`` or ``"cvae"``.
         seconds: length (0.4 s to the model's maximum, 9.8 s for the shipped ones).
         seed: makes the output reproducible.
-        keyframes: :class:`Keyframes` or an ``.npz`` (see :func:`~humokit.motion.priors.edit.load_keyframes`);
+        keyframes: :class:`Keyframes` or an ``.npz`` (see :func:`~humokit.priors.edit.load_keyframes`);
             constrained joints are met exactly (in-betweening, trajectories, editing).
         edit_mask: frames (or frame-joint entries) of the keyframes to regenerate instead
             (``"1.0:2.5"`` seconds ranges or a bool array, see
-            :func:`~humokit.motion.priors.edit.parse_edit_mask`).
+            :func:`~humokit.priors.edit.parse_edit_mask`).
         checkpoints: folder with the family's checkpoint sub-folders (default: shipped).
         steps, guidance: override the family's sampling steps / classifier-free guidance scale.
         projector: physics projection inside and after sampling (see :func:`sample_features`;

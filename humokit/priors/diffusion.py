@@ -5,7 +5,7 @@ with a settable number of steps and classifier-free guidance. Losses: x0
 MSE on normalised features plus geometric terms on joint positions,
 joint velocities and foot contact (feet that the ground truth marks in
 contact should not move), all in metres via
-:func:`~humokit.motion.priors.geometry.features_to_joints_torch`.
+:func:`~humokit.priors.geometry.features_to_joints_torch`.
 Inpainting replaces the known part of each step's ``x0`` estimate.
 """
 
@@ -20,8 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from humokit.motion.features import CONTACTS, FEATURE_DIM
-from humokit.motion.priors.geometry import FOOT_JOINTS, features_to_joints_torch
-from humokit.motion.priors.layers import PositionalEncoding, lengths_to_mask, timestep_embedding, transformer
+from humokit.priors.geometry import FOOT_JOINTS, features_to_joints_torch
+from humokit.priors.layers import PositionalEncoding, lengths_to_mask, timestep_embedding, transformer
 
 
 @dataclass(frozen=True)

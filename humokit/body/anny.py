@@ -7,7 +7,7 @@ A-pose with 104 bones. humokit drives it with the canonical 22-joint skeleton:
 2. the skinning weights of every other Anny bone (fingers, toes, twist,
    extra spine and neck bones, eyes) go to its nearest mapped ancestor
    (toes to the ``*_foot`` joint);
-3. :func:`~humokit.avatars.body.rest_alignment` turns the A-pose into the
+3. :func:`~humokit.body.rest_alignment` turns the A-pose into the
    canonical T-pose, so a canonical rotation moves Anny's limb exactly as it
    moves the canonical skeleton's.
 
@@ -31,8 +31,9 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
-from humokit.avatars.body import BodyModel, RestBody, rest_alignment
+from humokit.body.model import BodyModel, RestBody, rest_alignment
 from humokit.errors import InputError, MissingDependencyError
+from humokit.motion.rig_tables import ANNY_JOINT_MAP
 from humokit.motion.skeleton import JOINT_NAMES, NUM_JOINTS, default_skeleton
 
 log = logging.getLogger(__name__)
@@ -40,30 +41,6 @@ log = logging.getLogger(__name__)
 # Anny's Z-up/-Y-forward frame -> humokit's Y-up/+Z-forward: (x, y, z) -> (x, z, -y)
 R_ANNY_TO_WORLD = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
 
-ANNY_JOINT_MAP: dict[str, str] = {
-    "pelvis": "root",
-    "left_hip": "upperleg01.L",
-    "right_hip": "upperleg01.R",
-    "spine1": "spine03",
-    "left_knee": "lowerleg01.L",
-    "right_knee": "lowerleg01.R",
-    "spine2": "spine02",
-    "left_ankle": "foot.L",
-    "right_ankle": "foot.R",
-    "spine3": "spine01",
-    "left_foot": "toe3-1.L",
-    "right_foot": "toe3-1.R",
-    "neck": "neck01",
-    "left_collar": "clavicle.L",
-    "right_collar": "clavicle.R",
-    "head": "head",
-    "left_shoulder": "upperarm01.L",
-    "right_shoulder": "upperarm01.R",
-    "left_elbow": "lowerarm01.L",
-    "right_elbow": "lowerarm01.R",
-    "left_wrist": "wrist.L",
-    "right_wrist": "wrist.R",
-}
 # Anny bones whose skin follows a canonical joint other than their nearest mapped
 # ancestor: the deltoid (shoulder01) moves with the upper arm, not the clavicle.
 WEIGHT_ONLY_MAP: dict[str, str] = {"shoulder01.L": "left_shoulder", "shoulder01.R": "right_shoulder"}
