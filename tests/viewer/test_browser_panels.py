@@ -23,7 +23,7 @@ W, H = 960, 640
 def _shot(page):
     from PIL import Image
 
-    return np.asarray(Image.open(io.BytesIO(page.screenshot())).convert("RGB")).astype(np.int16)
+    return np.asarray(Image.open(io.BytesIO(page.screenshot(timeout=120_000))).convert("RGB")).astype(np.int16)
 
 
 def _project(points, position, look_at, fov_deg, w=W, h=H):
