@@ -15,7 +15,8 @@ from pathlib import Path
 
 import click
 
-from humokit._options import parse_phenotype
+from humokit._limits import MAX_FRAMES
+from humokit._options import PIXELS, SECONDS, parse_phenotype
 from humokit.errors import HumokitError
 
 # name -> (module, attribute) of commands defined elsewhere, imported on use.
@@ -30,12 +31,14 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "metrics": ("humokit.optim.physics.cli", "metrics"),
     "fix": ("humokit.optim.physics.cli", "fix"),
     "avatar": ("humokit.avatars.cli", "avatar"),
+    "drive": ("humokit.video.cli", "drive"),
 }
 # One line per lazy command for ``humokit --help``, so listing them imports none of
 # their modules (torch, anny, warp, mediapipe); tests/cli keeps it equal to each command's own.
 LAZY_HELP: dict[str, str] = {
     "avatar": "Animatable 3D Gaussian avatars: train from a video, render under any motion.",
     "data": "Motion datasets.",
+    "drive": "Generate a video per view of INPUT (a `humokit render` folder, or a motion .npz rendered here).",
     "export": "Export MOTION.npz for animation tools: BVH, glTF binary, FBX (Blender) or AMASS npz.",
     "fix": "Remove ground penetration, floating and foot skating; store foot contacts.",
     "generate": "Generate a motion from TEXT with a shipped text-to-motion prior.",
@@ -45,6 +48,15 @@ LAZY_HELP: dict[str, str] = {
     "train": "Train a text-to-motion component (single process, or DDP under torchrun).",
     "view": "Open MOTION.npz / BVH / GLB / Gaussian .ply files in a browser viewer.",
 }
+
+
+def describe_os_error(exc: OSError) -> str:
+    """``<path>: <reason>`` for an OS error (``<reason>`` alone when it names no path)."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is None:
+        return reason
+    where = f"{exc.filename} -> {exc.filename2}" if exc.filename2 is not None else f"{exc.filename}"
+    return f"{where}: {reason}"
 
 
 def _lazy_available(name: str) -> bool:
@@ -91,8 +103,8 @@ class HumokitGroup(click.Group):
         except HumokitError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(2)
-        except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-            click.echo(f"error: {exc.filename or ''}: {exc.strerror}", err=True)
+        except OSError as exc:  # not-a-directory, read-only file system, disk full, name too long, exists...
+            click.echo(f"error: {describe_os_error(exc)}", err=True)
             ctx.exit(2)
 
 
@@ -125,7 +137,7 @@ def info() -> None:
               help="SMPL-family model file or folder (default $HUMOKIT_SMPL_DIR).")
 @click.option("--motion", "motion_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Pose the body with this motion .npz (see --frame); default: rest T-pose.")
-@click.option("--frame", default=0, show_default=True, help="Frame of --motion to use.")
+@click.option("--frame", default=0, show_default=True, type=click.IntRange(0, MAX_FRAMES), help="Frame of --motion to use.")
 @click.option("--pose", type=click.Choice(["tpose", "apose", "stand"]), default="tpose", show_default=True,
               help="Built-in pose when no --motion is given.")
 @click.option("--phenotype", multiple=True, metavar="KEY=VALUE",
@@ -161,8 +173,8 @@ def body(output: Path, body_name: str, body_model_path: Path | None, motion_path
 @click.option("--text", default=None, help='Prompt for the text-to-motion model [default: "a person walks forward"].')
 @click.option("--model", default="mask", show_default=True, type=click.Choice(["mask", "diffusion", "cvae", "builtin"]),
               help="Shipped text-to-motion model, or the procedural built-in walk.")
-@click.option("--seconds", default=4.0, show_default=True, help="Length of the motion.")
-@click.option("--size", default=384, show_default=True, help="Preview video size in pixels.")
+@click.option("--seconds", default=4.0, show_default=True, type=SECONDS, help="Length of the motion.")
+@click.option("--size", default=384, show_default=True, type=PIXELS, help="Preview video size in pixels.")
 def demo(output: Path, text: str | None, model: str, seconds: float, size: int) -> None:
     """Generate a motion from text, animate the default body; write motion, meshes and a preview video."""
     from humokit.demo import run_demo

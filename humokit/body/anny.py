@@ -21,7 +21,6 @@ about a second. humokit keeps one instance per process.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import sys
@@ -68,9 +67,10 @@ def bone_to_joint_table(bone_labels: list[str], bone_parents: list[int]) -> np.n
 
 @functools.lru_cache(maxsize=1)
 def _anny_model() -> object:
+    from humokit._quiet import quiet_native
+
     try:
-        with contextlib.redirect_stdout(sys.stderr):  # Warp's start-up banner must not reach stdout
-            import anny
+        import anny
     except ImportError:
         raise MissingDependencyError("the Anny body (package 'anny')", "anny") from None
     from anny.paths import get_anny_cache_path
@@ -85,7 +85,7 @@ def _anny_model() -> object:
         )
     t0 = time.time()
     logging.getLogger("anny").setLevel(logging.WARNING)
-    with contextlib.redirect_stdout(sys.stderr):
+    with quiet_native():  # anny imports Warp here, whose banner goes to stdout and CUDA warning to fd 2
         model = anny.Anny()
     model.eval()
     log.info("Anny loaded in %.1f s", time.time() - t0)

@@ -22,6 +22,7 @@ centimetres into metres); axes are the file's (no conversion here; see
 from __future__ import annotations
 
 from dataclasses import dataclass
+import math
 import warnings
 from pathlib import Path
 from typing import Literal
@@ -29,6 +30,7 @@ from typing import Literal
 import numpy as np
 
 from humokit._io import atomic_path
+from humokit._limits import MAX_FPS, MAX_FRAMES, MIN_FPS
 from humokit.errors import FileFormatError, InputError
 from humokit.motion.rotations import euler_to_rotmat, rotmat_to_euler
 
@@ -199,6 +201,8 @@ def load_bvh(path: str | Path, *, scale: float = 1.0, text: str | None = None) -
                 offsets[stack[-1]] = [float(v) for v in toks[1:]]
             except ValueError:
                 raise FileFormatError(path, f"non-numeric OFFSET {' '.join(toks[1:])!r}", ln) from None
+            if not all(math.isfinite(v) for v in offsets[stack[-1]]):
+                raise FileFormatError(path, f"OFFSET must be finite, got {' '.join(toks[1:])!r}", ln)
         elif key == "CHANNELS":
             if not stack or end_site[stack[-1]]:
                 raise FileFormatError(path, "CHANNELS outside a joint", ln)
@@ -245,8 +249,11 @@ def load_bvh(path: str | Path, *, scale: float = 1.0, text: str | None = None) -
         frame_time = float(header(j + 1, "Frame Time:"))
     except ValueError:
         raise FileFormatError(path, "Frame Time: needs a number", j + 2) from None
-    if num_frames < 0 or not frame_time > 0:
-        raise FileFormatError(path, "Frames must be >= 0 and Frame Time > 0", j + 1)
+    if not 0 <= num_frames <= MAX_FRAMES:
+        raise FileFormatError(path, f"Frames must be in [0, {MAX_FRAMES}], got {num_frames}", j + 1)
+    if not (math.isfinite(frame_time) and 1.0 / MAX_FPS <= frame_time <= 1.0 / MIN_FPS):
+        raise FileFormatError(path, f"Frame Time must be in [{1.0 / MAX_FPS:g}, {1.0 / MIN_FPS:g}] s, got {frame_time:g}",
+                              j + 2)  # fmt: skip
     first = j + 2  # 0-based index of the first frame line
     C = sum(len(c) for c in channels)
     body = lines[first:]

@@ -230,6 +230,7 @@ def build_dataset(
     out = Path(out)
     for sub in ("new_joint_vecs", "new_joints", "motions", "texts", "takes"):
         (out / sub).mkdir(parents=True, exist_ok=True)
+    (out / "manifest.json").unlink(missing_ok=True)  # written last: its presence marks a complete build
     records: list[dict] = []
     skipped: list[dict] = []
     cmu_desc: dict[str, str] = {}

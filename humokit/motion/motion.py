@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from humokit._limits import fps_problem
 from humokit.errors import InputError
 from humokit.motion.rotations import rotmat_to_rot6d, slerp_rotmat
 from humokit.motion.skeleton import (
@@ -83,8 +84,9 @@ class Motion:
             raise InputError(f"motion: root_position must have shape ({R.shape[0]}, 3), got {t.shape}")
         if not np.all(np.isfinite(t)):
             raise InputError("motion: root_position contains NaN or inf")
-        if not (np.isfinite(self.fps) and self.fps > 0):
-            raise InputError(f"motion: fps must be positive, got {self.fps}")
+        problem = fps_problem(self.fps)
+        if problem:
+            raise InputError(f"motion: {problem}")
         if self.skeleton.num_joints != NUM_JOINTS:
             raise InputError(f"motion: skeleton must have {NUM_JOINTS} joints")
         if self.gender not in ("neutral", "male", "female"):

@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 from humokit._cli_options import check_threads, threads_option
+from humokit._options import FOCAL, FPS, PIXELS
+
 from humokit.errors import InputError
 
 
@@ -17,10 +19,10 @@ from humokit.errors import InputError
                    "The fitted camera and per-frame confidence go to <output>.camera.json.")
 @click.option("--preview", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write an MP4: fitted body over the video, beside a world-space view.")
-@click.option("--person", type=int, default=None,
+@click.option("--person", type=click.IntRange(0, 1000), default=None,
               help="Which person to follow: 0 = largest/most central on the first frame with people (default), 1 = next...")
-@click.option("--fps", type=float, default=None, help="Resample the video to this frame rate first (default: its own).")
-@click.option("--focal", type=float, default=None, help="Focal length in pixels (default: max(width, height)).")
+@click.option("--fps", type=FPS, default=None, help="Resample the video to this frame rate first (default: its own).")
+@click.option("--focal", type=FOCAL, default=None, help="Focal length in pixels (default: max(width, height)).")
 @click.option("--body", "body_name", type=click.Choice(["anny", "none"]), default="anny", show_default=True,
               help="Body proportions and preview mesh (none: canonical skeleton, skeleton preview).")
 @click.option("--keypoints", "keypoints_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -28,7 +30,7 @@ from humokit.errors import InputError
 @click.option("--physics", type=click.Choice(["kinematic", "none"]), default="kinematic", show_default=True,
               help="Final step: kinematic = lock feet in contact and put them on the ground (leg IK, root "
                    "adjustment); none = the raw fit.")
-@click.option("--preview-height", default=640, show_default=True, help="Preview height in pixels.")
+@click.option("--preview-height", default=640, show_default=True, type=PIXELS, help="Preview height in pixels.")
 @threads_option
 def recover(video: Path, output: Path | None, preview: Path | None, person: int | None, fps: float | None,
             focal: float | None, body_name: str, keypoints_out: Path | None, physics: str,
@@ -45,6 +47,9 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
         raise InputError(f"--preview {preview}: the preview is an .mp4 file")
     nthreads = check_threads(threads)
     output = output or Path(video.stem + ".npz")
+    for what, p in (("-o", output), ("--keypoints", keypoints_out)):
+        if p is not None and p.suffix.lower() != ".npz":
+            raise InputError(f"{what} {p}: write it as .npz (e.g. {p.with_suffix('.npz').name})")
     from humokit._cli_options import apply_threads
 
     apply_threads(nthreads)  # detection, warm start and preview (the windowed fit itself runs its small steps on 1)
@@ -52,7 +57,21 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
     skeleton, body = body_skeleton(body_name)
     rec = recover_video(video, person=person, fps=fps, focal=focal, skeleton=skeleton, physics=physics,  # type: ignore[arg-type]
                         body=body, progress=progress)
-    out, cam_path = save_recovery(rec, output, video=video)
+    from humokit._atomic import atomic_files
+    from humokit.optim.recover import camera_json_path
+
+    targets = [output, camera_json_path(output)] + [p for p in (keypoints_out, preview) if p is not None]
+    with atomic_files(*targets) as tmps:  # all outputs appear together, or none (errors, Ctrl-C, SIGTERM)
+        save_recovery(rec, tmps[0], video=video, camera_path=tmps[1])
+        k = 2
+        if keypoints_out is not None:
+            rec.track.save(tmps[k])
+            k += 1
+        if preview is not None:
+            from humokit.optim.preview import render_preview
+
+            render_preview(tmps[k], video, rec.fit, rec.track, body=body, height=preview_height, progress=progress)
+    out, cam_path = output, camera_json_path(output)
     fit = rec.fit
     m = fit.motion
     click.echo(f"motion     {out} ({m.num_frames} frames, {m.fps:g} fps, person seen in "
@@ -62,12 +81,8 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
     click.echo(f"fit        reprojection {float(fit.reprojection_error.mean()):.1f} px, "
                f"mean confidence {float(fit.confidence.mean()):.2f}")
     if keypoints_out is not None:
-        rec.track.save(keypoints_out)
         click.echo(f"keypoints  {keypoints_out}")
     if preview is not None:
-        from humokit.optim.preview import render_preview
-
-        render_preview(preview, video, fit, rec.track, body=body, height=preview_height, progress=progress)
         click.echo(f"preview    {preview}")
 
 

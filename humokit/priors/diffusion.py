@@ -1,6 +1,9 @@
 """MDM-style diffusion: a transformer denoiser that predicts clean features ``x0``.
 
-Cosine noise schedule with ``train_steps`` steps; DDIM sampling (eta = 0)
+The text (sentence embedding) and the time step enter as one prefix token,
+and with ``text_every_frame`` also added to every frame's input (a small
+denoiser trained briefly otherwise learns to lean on the noisy frames and
+all but ignore the single text token). Cosine noise schedule with ``train_steps`` steps; DDIM sampling (eta = 0)
 with a settable number of steps and classifier-free guidance. Losses: x0
 MSE on normalised features plus geometric terms on joint positions,
 joint velocities and foot contact (feet that the ground truth marks in
@@ -38,6 +41,7 @@ class DiffusionConfig:
     pos_weight: float = 1.0
     vel_weight: float = 1.0
     foot_weight: float = 1.0
+    text_every_frame: bool = False  # also add the text (and time) embedding to every frame's input
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -72,7 +76,8 @@ class MotionDiffusion(nn.Module):
 
     def denoise(self, x: torch.Tensor, t: torch.Tensor, valid: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
         c = self.time(timestep_embedding(t, self.cfg.dim)) + self.cond(text)
-        h = torch.cat([c[:, None], self.inp(x)], dim=1)
+        frames = self.inp(x) + c[:, None] if self.cfg.text_every_frame else self.inp(x)
+        h = torch.cat([c[:, None], frames], dim=1)
         pad = torch.cat([torch.zeros_like(valid[:, :1]), ~valid], dim=1)
         return self.out(self.body(self.pos(h), src_key_padding_mask=pad)[:, 1:])
 

@@ -29,19 +29,30 @@ from humokit.motion.motion import Motion
 from humokit.motion.skeleton import default_skeleton, inverse_kinematics
 from humokit.priors.checkpoint import Checkpoint, load_checkpoint
 from humokit.priors.edit import FPS, Keyframes, constraint_features, enforce_keyframes, load_keyframes, parse_edit_mask
+from humokit.priors.grounding import CaptionIndex, Grounding, ground
 from humokit.priors.text import get_text_encoder
 
 from humokit.priors.request import FAMILY_PARTS, MIN_SECONDS, MODELS, check_request, check_seconds
 
+DEFAULT_GROUNDING = 0.7
+INDEX_FILE = "captions.npz"
+
 
 @dataclass(frozen=True)
 class Generator:
-    """Loaded checkpoints of one family (``parts`` by kind) and its sampling settings."""
+    """Loaded checkpoints of one family (``parts`` by kind) and its sampling settings.
+
+    ``index``: the training captions for prompt grounding (``captions.npz``
+    beside the checkpoint folders; None: prompts are used as they are).
+    ``grounding``: default share of the nearest-caption blend.
+    """
 
     family: str
     parts: dict[str, Checkpoint]
     text_encoder: str
     max_frames: int
+    index: CaptionIndex | None = None
+    grounding: float = DEFAULT_GROUNDING
 
     @property
     def mean(self) -> np.ndarray:
@@ -65,7 +76,28 @@ def load_generator(model: str = "mask", checkpoints: str | None = None) -> Gener
     if any(not np.allclose(m, means[0], atol=1e-4) for m in means):
         raise InputError(f"{base}: the {model} checkpoints were trained with different normalisations")
     cfg = next(iter(parts.values())).config
-    return Generator(model, parts, cfg.get("text_encoder", "minilm"), int(cfg.get("max_frames", 196)))
+    index = CaptionIndex.load(base / INDEX_FILE) if (base / INDEX_FILE).is_file() else None
+    enc = cfg.get("text_encoder", "minilm")
+    if index is not None and index.encoder != enc:
+        index = None
+    return Generator(model, parts, enc, int(cfg.get("max_frames", 196)), index)
+
+
+def ground_prompts(gen: Generator, texts: list[str], sentence: torch.Tensor, weight: float | None = None) -> list[Grounding]:
+    """Prompt grounding of each text (:func:`~humokit.priors.grounding.ground`); needs ``gen.index``."""
+    if gen.index is None:
+        raise InputError("prompt grounding: no caption index beside these checkpoints")
+    w = gen.grounding if weight is None else float(weight)
+    return [ground(gen.index, t, s.numpy(), weight=w) for t, s in zip(texts, sentence)]
+
+
+def explain(text: str, model: str = "mask", *, checkpoints: str | Path | None = None, k: int = 8) -> Grounding:
+    """The training captions nearest to ``text`` (with similarities) and the grounding used for it."""
+    gen = load_generator(model, str(checkpoints) if checkpoints else None)
+    e = get_text_encoder(gen.text_encoder).encode([text.strip()])
+    if gen.index is None:
+        raise InputError("explain: no caption index beside these checkpoints")
+    return ground(gen.index, text, e.sentence[0].numpy(), weight=gen.grounding, k=k)
 
 
 def _pad_last(x: torch.Tensor, n: int) -> torch.Tensor:
@@ -86,6 +118,7 @@ def sample_features(
     guidance: float | None = None,
     text_emb: tuple | None = None,
     projector: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    grounding: float | None = None,
     device: str | None = None,
 ) -> list[np.ndarray]:
     """Batched sampling: un-normalised features ``(lengths[i], 263)`` per text.
@@ -99,12 +132,26 @@ def sample_features(
     attribute is ``"all"`` (every RVQ layer) or ``"base"`` (base layer; the
     residual transformer re-predicts the others)) and to the final output, e.g.
     :class:`humokit.optim.physics.guidance.FeatureProjector`.
+    ``grounding``: share of the nearest-training-caption blend in the text
+    condition (None: ``gen.grounding``; 0: the prompt alone; needs ``gen.index``).
+    Token-conditioned models take the tokens of the nearest kept caption instead.
     ``device``: torch device for the models and sampling (None = CPU; the
-    text encoder stays on the CPU).
+    text encoder and the grounding stay on the CPU).
     """
-    if text_emb is None:  # the text encoder runs where its weights are (CPU), before any device context
+    if text_emb is None:  # the text encoder and grounding run on the CPU, before any device context
         e = get_text_encoder(gen.text_encoder).encode(texts)
-        text_emb = (e.sentence, e.tokens, e.lengths)
+        sent, tok, tok_len = e.sentence, e.tokens, e.lengths
+    else:
+        sent, tok, tok_len = text_emb
+    w = gen.grounding if grounding is None else float(grounding)
+    if gen.index is not None and w > 0:
+        gr = ground_prompts(gen, texts, sent, w)
+        sent = torch.from_numpy(np.stack([g.embedding for g in gr]))
+        if gen.family == "cvae" and getattr(gen.parts["cvae"].model.cfg, "text_input", "tokens") == "tokens":
+            e = get_text_encoder(gen.text_encoder).encode([g.neighbours[0].caption if g.neighbours else t
+                                                          for g, t in zip(gr, texts)])  # fmt: skip
+            tok, tok_len = e.tokens, e.lengths
+    text_emb = (sent, tok, tok_len)
     if device is not None and torch.device(device).type != "cpu":
         # models to the device, factory calls inside them default to it, inputs copied there
         for part in gen.parts.values():
@@ -182,9 +229,9 @@ def _sample(gen: Generator, texts: list[str], lengths: list[int], seed: int | No
             x = dm.sample(sent, L, **kw)
         else:
             cv = gen.parts["cvae"].model
-            x = cv.sample(tok, tok_len, L, generator=g)
+            x = cv.sample(tok, tok_len, L, generator=g, sentence=sent)
     if gen.family == "cvae" and kn is not None and km is not None and km.any():
-        x = _fit_cvae_latent(gen.parts["cvae"].model, tok, tok_len, L, kn, km, g)
+        x = _fit_cvae_latent(gen.parts["cvae"].model, tok, tok_len, L, kn, km, g, sent)
     if kn is not None and km is not None:
         x = torch.where(km[:, : x.shape[1]], kn[:, : x.shape[1]], x[:, :T])
     if projector is not None:
@@ -192,16 +239,16 @@ def _sample(gen: Generator, texts: list[str], lengths: list[int], seed: int | No
     return x
 
 
-def _fit_cvae_latent(cv, tok, tok_len, L, kn, km, g, iters: int = 60) -> torch.Tensor:
+def _fit_cvae_latent(cv, tok, tok_len, L, kn, km, g, sent, iters: int = 60) -> torch.Tensor:
     """Latent fitting: maximise p(z|text) while the decoded features match the known ones."""
     with torch.no_grad():
-        mu, lv = cv.text_prior(tok, tok_len)
+        mu, lv = cv.text_prior(tok, tok_len, sentence=sent)
         z0 = mu + torch.randn(mu.shape, generator=g) * (0.5 * lv).exp()
     z = z0.clone().requires_grad_(True)
     opt = torch.optim.Adam([z], lr=0.05)
     w = km.float()
     for _ in range(iters):
-        x = cv.decode(z, L)
+        x = cv.decode(z, L, sentence=sent)
         T = x.shape[1]
         fit = ((x - kn[:, :T]) ** 2 * w[:, :T]).sum() / w.sum().clamp(min=1)
         prior = (0.5 * (z - mu) ** 2 / lv.exp()).sum(-1).mean() * 1e-3
@@ -209,7 +256,7 @@ def _fit_cvae_latent(cv, tok, tok_len, L, kn, km, g, iters: int = 60) -> torch.T
         (fit + prior).backward()
         opt.step()
     with torch.no_grad():
-        return cv.decode(z, L)
+        return cv.decode(z, L, sentence=sent)
 
 
 def features_to_motion(feats: np.ndarray, *, ground: bool = True, text: str | None = None,
@@ -236,6 +283,7 @@ def generate(
     steps: int | None = None,
     guidance: float | None = None,
     projector: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    grounding: float | None = None,
     device: str | None = None,
 ) -> Motion:
     """Generate a canonical :class:`Motion` (20 fps, ``round(seconds * 20)`` frames) from ``text``.
@@ -254,6 +302,8 @@ def generate(
         steps, guidance: override the family's sampling steps / classifier-free guidance scale.
         projector: physics projection inside and after sampling (see :func:`sample_features`;
             :func:`humokit.optim.physics.generate_physical` supplies the kinematic one).
+        grounding: share of the nearest-training-caption blend (None: the model's default, 0: off;
+            see :func:`explain`).
         device: torch device for the models and sampling (``"cuda"``); None = CPU.
     """
     check_request(text, model, seconds, checkpoints=checkpoints, steps=steps, guidance=guidance,
@@ -273,7 +323,7 @@ def generate(
     elif edit_mask is not None:
         raise InputError("generate: an edit mask needs keyframes (the motion to edit)")
     feats = sample_features(gen, [text.strip()], [T], seed=seed, known=known, known_mask=known_mask, steps=steps,
-                            guidance=guidance, projector=projector, device=device)[0]  # fmt: skip
+                            guidance=guidance, projector=projector, grounding=grounding, device=device)[0]  # fmt: skip
     J = features_to_joints(feats)
     if P is not None and M is not None and M.any():
         J = enforce_keyframes(J, P, M).astype(np.float32)

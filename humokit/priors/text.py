@@ -140,21 +140,23 @@ def get_text_encoder(name: str = "minilm") -> TextEncoder:
 class CaptionBank:
     """Embeddings of a fixed caption set, computed once and cached on disk (float16).
 
-    The cache file is ``<folder>/<encoder>_<hash of the captions>.npz``
-    (default folder ``cache_dir()/text``).
+    The cache file is ``<folder>/<encoder>_<hash of the captions>[_sent].npz``
+    (default folder ``cache_dir()/text``). With ``tokens=False`` only sentence
+    embeddings are kept (large caption sets; ``lookup`` then returns one zero
+    token per caption).
     """
 
     def __init__(self, encoder: TextEncoder, captions: Sequence[str], folder: str | Path | None = None,
-                 batch_size: int = 128, progress: bool = False) -> None:  # fmt: skip
+                 batch_size: int = 128, progress: bool = False, tokens: bool = True) -> None:  # fmt: skip
         caps = sorted(set(captions))
         self.index = {c: i for i, c in enumerate(caps)}
         key = hashlib.sha1("\n".join(caps).encode()).hexdigest()[:16]
-        path = Path(folder or cache_dir() / "text") / f"{encoder.name}_{key}.npz"
+        path = Path(folder or cache_dir() / "text") / f"{encoder.name}_{key}{'' if tokens else '_sent'}.npz"
+        L = encoder.max_tokens if tokens else 1
         if path.exists():
             z = np.load(path)
             sent, tok, lens = z["sentence"], z["tokens"], z["lengths"]
         else:
-            L = encoder.max_tokens
             sent = np.zeros((len(caps), encoder.dim), np.float16)
             tok = np.zeros((len(caps), L, encoder.dim), np.float16)
             lens = np.zeros(len(caps), np.int64)
@@ -165,13 +167,17 @@ class CaptionBank:
                 rng = tqdm(rng, desc="text embeddings", unit="batch")
             for s in rng:
                 e = encoder.encode(caps[s : s + batch_size])
-                n = e.tokens.shape[1]
                 sent[s : s + batch_size] = e.sentence.numpy()
-                tok[s : s + batch_size, :n] = e.tokens[:, :L].numpy()
-                lens[s : s + batch_size] = e.lengths.clamp(max=L).numpy()
+                if tokens:
+                    n = e.tokens.shape[1]
+                    tok[s : s + batch_size, :n] = e.tokens[:, :L].numpy()
+                    lens[s : s + batch_size] = e.lengths.clamp(max=L).numpy()
+                else:
+                    lens[s : s + batch_size] = 1
             with atomic_path(path) as tmp:
                 np.savez(tmp, sentence=sent, tokens=tok, lengths=lens)
         Lmax = int(max(1, lens.max())) if len(lens) else 1
+        self.captions = caps
         self.sentence = torch.from_numpy(sent.astype(np.float32))
         self.tokens = torch.from_numpy(tok[:, :Lmax].astype(np.float32))
         self.lengths = torch.from_numpy(lens)

@@ -14,11 +14,21 @@ and gradients are averaged by DDP (gloo on CPU, NCCL on GPU).
 Config keys (JSON)::
 
     {"kind": "mask", "text_encoder": "minilm", "vq": "path/to/vq",
-     "data": {"root": "...", "max_frames": 196, "window": null},
+     "data": {"root": "...", "max_frames": 196, "window": null,
+              "rich_captions": 16, "balance": 0.3, "speed_range": [0.85, 1.15]},
      "model": {...hyper-parameters...},
      "train": {"batch_size": 64, "lr": 2e-4, "steps": 3000, "max_minutes": 20, "warmup": 200,
                "eval_every": 250, "val_batches": 8, "seed": 0, "weight_decay": 0.0,
-               "grad_clip": 1.0, "threads": 2}}
+               "grad_clip": 1.0, "threads": 2, "init": null}}
+
+``train.init``: a checkpoint folder (or shipped name) to start from: every
+weight whose name and shape match is copied (fine-tuning; new layers stay new).
+
+``data.rich_captions``: generated captions added to each train entry
+(:func:`~humokit.priors.data.enrich_captions`; datasets built by
+``humokit data build``); ``data.balance``: draw train entries with content
+labels weighted ``n ** balance`` (1 = uniform over entries); ``data.speed_range``:
+random playback-speed augmentation. Validation batches use the plain split.
 """
 
 from __future__ import annotations
@@ -35,14 +45,31 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from humokit.errors import InputError
+from humokit.errors import FileFormatError, InputError
 from humokit.priors.checkpoint import build_model, load_checkpoint, save_checkpoint
-from humokit.priors.data import BatchSampler, all_captions, open_split
+from humokit.priors.data import BatchSampler, all_captions, enrich_captions, entry_contents, open_split, window_labels
 from humokit.priors.text import CaptionBank, get_text_encoder
 
 log = logging.getLogger(__name__)
 TRAIN_DEFAULTS = {"batch_size": 64, "lr": 2e-4, "steps": 1000, "max_minutes": None, "warmup": 100, "eval_every": 200,
-                  "val_batches": 4, "seed": 0, "weight_decay": 0.0, "grad_clip": 1.0, "threads": None}  # fmt: skip
+                  "val_batches": 4, "seed": 0, "weight_decay": 0.0, "grad_clip": 1.0, "threads": None,
+                  "init": None}  # fmt: skip
+
+
+def init_from(model: nn.Module, where: str | Path) -> list[str]:
+    """Copy every weight of the checkpoint at ``where`` whose name and shape match ``model``'s; returns those left new."""
+    from safetensors.torch import load_file
+
+    from humokit.priors.checkpoint import resolve
+
+    path = resolve(where) / "model.safetensors"
+    if not path.is_file():
+        raise InputError(f"train.init: no checkpoint at {where}")
+    src = {k: v.float() for k, v in load_file(str(path)).items() if not k.startswith("normalizer.")}
+    own = model.state_dict()
+    take = {k: v for k, v in src.items() if k in own and own[k].shape == v.shape}
+    model.load_state_dict(take, strict=False)
+    return sorted(set(own) - set(take))
 
 
 def load_config(path: str | Path) -> dict:
@@ -116,17 +143,21 @@ def train(kind: str, config: dict, output: str | Path, *, data_root: str | Path 
 
     train_ds = open_split(root, "train", max_frames=dcfg["max_frames"])
     val_ds = open_split(root, "val", max_frames=dcfg["max_frames"])
+    labels = window_labels(root)
+    if dcfg.get("rich_captions"):
+        enrich_captions(train_ds, labels, int(dcfg["rich_captions"]), seed=int(tcfg["seed"]))
     encoder = get_text_encoder(config.get("text_encoder", "minilm"))
     caps = all_captions(train_ds, val_ds)
     bank_dir = out / "text_cache" if dcfg.get("cache_in_output") else None
+    params = dict(config.get("model", {}))
+    need_tokens = kind == "evaluator" or (kind == "cvae" and params.get("text_input", "tokens") == "tokens")
     if rank == 0:
-        bank = CaptionBank(encoder, caps, bank_dir, progress=progress)
+        bank = CaptionBank(encoder, caps, bank_dir, progress=progress, tokens=need_tokens)
     if world > 1:
         dist.barrier()
     if rank != 0:
-        bank = CaptionBank(encoder, caps, bank_dir)
+        bank = CaptionBank(encoder, caps, bank_dir, tokens=need_tokens)
 
-    params = dict(config.get("model", {}))
     vq = None
     if kind in ("mask", "res"):
         if "vq" not in config:
@@ -140,6 +171,10 @@ def train(kind: str, config: dict, output: str | Path, *, data_root: str | Path 
     if kind in ("mask", "res", "diffusion", "cvae", "evaluator"):
         params.setdefault("text_dim", encoder.dim)
     model = build_model(kind, params)
+    if tcfg["init"] and not (resume and (out / "train_state.pt").exists()):
+        new = init_from(model, tcfg["init"])
+        if rank == 0:
+            log.info("initialised from %s (%d tensors new)", tcfg["init"], len(new))
     if kind == "diffusion":
         model.mean.copy_(torch.from_numpy(train_ds.mean))
         model.std.copy_(torch.from_numpy(train_ds.std))
@@ -153,7 +188,7 @@ def train(kind: str, config: dict, output: str | Path, *, data_root: str | Path 
     step, best, elapsed0 = 0, math.inf, 0.0
     state_path = out / "train_state.pt"
     if resume and state_path.exists():
-        st = torch.load(state_path, map_location="cpu", weights_only=False)
+        st = load_train_state(state_path)
         model.load_state_dict(st["model"])
         opt.load_state_dict(st["opt"])
         step, best, elapsed0 = st["step"], st["best"], st["elapsed"]
@@ -162,7 +197,9 @@ def train(kind: str, config: dict, output: str | Path, *, data_root: str | Path 
 
     window = dcfg.get("window")
     sampler = BatchSampler(train_ds, bank, tcfg["batch_size"], window=window, max_frames=dcfg["max_frames"],
-                           seed=int(tcfg["seed"]) * 1000 + rank + 7919 * step)  # fmt: skip
+                           seed=int(tcfg["seed"]) * 1000 + rank + 7919 * step,
+                           contents=entry_contents(train_ds, labels) if labels else None,
+                           balance=float(dcfg.get("balance", 1.0)), speed_range=dcfg.get("speed_range"))  # fmt: skip
     val_batches = BatchSampler(val_ds, bank, tcfg["batch_size"], window=window, max_frames=dcfg["max_frames"]).fixed(
         int(tcfg["val_batches"]), seed=12345
     )
@@ -232,3 +269,18 @@ def train(kind: str, config: dict, output: str | Path, *, data_root: str | Path 
     if world > 1:
         dist.barrier()
     return out
+
+
+def load_train_state(path: str | Path) -> dict:
+    """Read ``train_state.pt`` with ``weights_only=True``: tensors and plain types only, never code.
+
+    Raises:
+        FileFormatError: the file is not a training state (or tries to unpickle anything else).
+    """
+    try:
+        st = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - pickle/zip errors of a foreign or planted file
+        raise FileFormatError(path, f"not a humokit training state ({type(exc).__name__})") from None
+    if not isinstance(st, dict) or not {"model", "opt", "step", "best", "elapsed"} <= set(st):
+        raise FileFormatError(path, "not a humokit training state (keys missing)")
+    return st

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from humokit._cli_options import check_device, check_threads, device_option, threads_option
+from humokit._options import FOV, FPS, FRAMES, SEED, VIEWS
 from humokit.errors import InputError
 
 
@@ -17,7 +18,7 @@ from humokit.errors import InputError
 @click.option("--preset", type=click.Choice(["wan", "animatediff"]), default=None,
               help="Size, frame count and frame rate of a video model together: wan = 832x480 (or --size 480x832), "
                    "81 frames, 16 fps; animatediff = 512x512, 16 frames, 8 fps.")
-@click.option("--views", default=4, show_default=True, help="Number of time-synchronised views.")
+@click.option("--views", default=4, show_default=True, type=VIEWS, help="Number of time-synchronised views.")
 @click.option("--layout", type=click.Choice(["hemisphere", "ring", "moving"]), default="ring", show_default=True,
               help="Camera layout.")
 @click.option("--size", default=None,
@@ -30,21 +31,29 @@ from humokit.errors import InputError
 @click.option("--depth-range", type=click.Choice(["frame", "clip"]), default="frame", show_default=True,
               help="Depth video normalised per frame (VACE/ControlNet annotators) or over the whole clip.")
 @click.option("--png/--no-png", default=True, show_default=True, help="Also write each frame as PNG.")
-@click.option("--fps", type=float, default=None, help="Resample the motion to this frame rate (default: its own).")
-@click.option("--frames", type=int, default=None,
+@click.option("--fps", type=FPS, default=None, help="Resample the motion to this frame rate (default: its own).")
+@click.option("--frames", type=FRAMES, default=None,
               help="Clip length, 1+4k frames (default: the longest 1+4k that fits).")
 @click.option("--avatar", type=click.Choice(["mesh", "gaussians"]), default="mesh", show_default=True,
               help="RGB from the shaded mesh or from 3D Gaussians bound to the body.")
 @click.option("--body", "body_name", type=click.Choice(["anny", "smpl", "smplh", "smplx"]), default="anny",
               show_default=True, help="Body model.")
-@click.option("--fov", default=40.0, show_default=True, help="Vertical field of view, degrees.")
-@click.option("--seed", default=0, show_default=True, help="Seed for the hemisphere / handheld cameras.")
+@click.option("--fov", default=40.0, show_default=True, type=FOV, help="Vertical field of view, degrees.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Seed for the hemisphere / handheld cameras.")
+@click.option("--pose-style", type=click.Choice(["humokit", "openpose", "vace", "wan_animate"]), default="humokit",
+              show_default=True, help="Pose drawing convention: vace (nose blue, body+face), openpose (ControlNet/"
+              "AnimateAnyone, nose red), wan_animate (OpenPose-18 + toes).")
+@click.option("--depth-style", type=click.Choice(["clip", "inverse"]), default="clip", show_default=True,
+              help="Depth images: metric near-bright (normalised per --depth-range) or per-frame relative inverse "
+                   "depth (VACE/MiDaS).")
+@click.option("--parts-style", type=click.Choice(["humokit", "champ"]), default="humokit", show_default=True,
+              help="Part-map palette: humokit's or Champ's viridis semantic map.")
 @threads_option
 @device_option
 def render(motion_path: Path, output: Path, preset: str | None, views: int, layout: str, size: str | None,
            signals: str, plucker: bool, metric_depth: bool, depth_range: str, png: bool, fps: float | None,
-           frames: int | None, avatar: str, body_name: str, fov: float, seed: int, threads: int | None,
-           device: str) -> None:  # fmt: skip
+           frames: int | None, avatar: str, body_name: str, fov: float, seed: int, pose_style: str,
+           depth_style: str, parts_style: str, threads: int | None, device: str) -> None:  # fmt: skip
     """Render MOTION (.npz) from N cameras into per-view signal videos and PNGs."""
     from humokit.render.controls import RENDER_PRESETS, SIGNALS, parse_size
 
@@ -101,8 +110,11 @@ def render(motion_path: Path, output: Path, preset: str | None, views: int, layo
 
         clip = attach_gaussians(clip, body.rest(body.shape_from_motion(motion)))
     cams = view_cameras(layout, views, clip, width=width, height=height, fov_y=fov, seed=seed)  # type: ignore[arg-type]
-    with tqdm(total=views * n, desc="render", unit="frame", leave=False) as bar:
-        render_multiview(output, clip, cams, signals=sig, fps=motion.fps, avatar=avatar,  # type: ignore[arg-type]
+    from humokit._atomic import atomic_dir
+
+    with atomic_dir(output) as tmp, tqdm(total=views * n, desc="render", unit="frame", leave=False) as bar:
+        render_multiview(tmp, clip, cams, signals=sig, fps=motion.fps, avatar=avatar,  # type: ignore[arg-type]
                          layout=layout, progress=bar, png=png, plucker=plucker, metric_depth=metric_depth,
-                         depth_range=depth_range, device=dev, threads=nthreads)  # type: ignore[arg-type]
+                         depth_range=depth_range, device=dev, threads=nthreads, pose_style=pose_style,
+                         depth_style=depth_style, parts_style=parts_style)  # type: ignore[arg-type]
     click.echo(f"wrote {views} views x {n} frames ({width}x{height}, {motion.fps:g} fps) to {output}")

@@ -130,15 +130,19 @@ def render_multiview(
     avatar: Literal["mesh", "gaussians"] = "mesh",
     layout: str = "custom",
     progress: object | None = None,
+    pose_style: str | object = "humokit",
+    depth_style: str = "clip",
+    parts_style: str = "humokit",
     threads: int = 1,
     **view_options: object,
 ) -> dict[str, object]:
     """Render every view into ``out_dir/view_XX`` and write ``cameras.json`` and ``trajectory.json``.
 
-    ``threads`` views render at once (the rasterizers, PNG compression and
-    the video encoders release the GIL); ``view_options`` go to
-    :func:`~humokit.render.controls.render_view` (``png``, ``plucker``,
-    ``metric_depth``, ``depth_range``, ``batch``, ``device``, ...).
+    ``pose_style``, ``depth_style``, ``parts_style``: drawing conventions of
+    :func:`~humokit.render.controls.render_view`. ``threads`` views render at
+    once (the rasterizers, PNG compression and the video encoders release the
+    GIL); ``view_options`` go to :func:`~humokit.render.controls.render_view`
+    (``png``, ``plucker``, ``metric_depth``, ``depth_range``, ``batch``, ``device``, ...).
     """
     out = Path(out_dir)
     fps = float(fps or clip.fps)
@@ -155,7 +159,8 @@ def render_multiview(
     }
     def one(i: int) -> object:
         return render_view(out / f"view_{i:02d}", clip, views[i], signals=signals, fps=fps, avatar=avatar,
-                           progress=progress, **view_options)  # type: ignore[arg-type]
+                           progress=progress, pose_style=pose_style, depth_style=depth_style,
+                           parts_style=parts_style, **view_options)  # type: ignore[arg-type]
 
     workers = max(1, min(int(threads), len(views)))
     if workers == 1:

@@ -38,6 +38,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any, Literal
 
 import numpy as np
@@ -47,6 +48,8 @@ from humokit.errors import HumokitError, InputError, MissingDependencyError
 from humokit.motion.contacts import detect_contacts
 from humokit.motion.motion import Motion
 from humokit.motion.skeleton import FOOT_JOINTS, PARENTS, forward_kinematics
+from humokit.viewer._guard import HandshakeGuard, guarded_serve, is_loopback_host, new_token
+from humokit.viewer._roots import ServerRoots
 from humokit.viewer._scene_math import (
     CameraPreset,
     bone_segments,
@@ -63,6 +66,14 @@ SKELETON_COLOR = (30, 110, 220)
 TRAJECTORY_COLOR = (230, 120, 30)
 CONTACT_ON, CONTACT_OFF = (230, 40, 40), (150, 150, 150)
 CAMERA_FOV_DEG = 50.0
+MAX_UPLOAD_BYTES = 200 * 2**20
+_SUFFIXES = (".npz", ".bvh", ".glb", ".ply", ".obj", ".stl")
+
+
+def _safe_name(name: str) -> str:
+    """A file name from a display name: letters, digits, ``-_.`` only; never ``.``/``..``."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip(".")
+    return safe or "motion"
 
 
 def has_viser() -> bool:
@@ -144,6 +155,9 @@ class ViewerApp:
         spacing: float = 0.3,
         play: bool = True,
         verbose: bool = False,
+        roots: Iterable[str | Path] = (),
+        token: str | None = None,
+        allow_generate: bool = False,
     ) -> None:
         if not has_viser():
             raise MissingDependencyError("the browser viewer (viser)", "viewer")
@@ -151,12 +165,22 @@ class ViewerApp:
             raise InputError(f"skinning must be 'client' or 'server', got {skinning!r}")
         if not 0 <= int(port) <= 65535:
             raise InputError(f"port must be in 0..65535, got {port}")
-        if server_host not in ("127.0.0.1", "localhost", "::1"):
-            log.warning("viewer bound to %s: anyone who can reach this machine can open it", server_host)
+        if not is_loopback_host(server_host):
+            token = token or new_token()
+            log.warning("viewer bound to %s: anyone on the network with its URL (session token) can open it",
+                        server_host)
         import viser
 
         self._viser = viser
-        self.server = viser.ViserServer(host=server_host, port=int(port), label="humokit", verbose=verbose)
+        self.token = token
+        self.roots = ServerRoots.of(roots)
+        self.allow_generate = bool(allow_generate)
+        guard = HandshakeGuard(server_host, token)
+        with guarded_serve(guard):
+            self.server = viser.ViserServer(host=server_host, port=int(port), label="humokit", verbose=verbose)
+        if not guard.installed.is_set():  # fail closed: this viser no longer builds on websockets.serve
+            self.server.stop()
+            raise HumokitError("this viser version cannot be guarded (origin check); install viser 1.1")
         self.skinning = skinning
         self.spacing = float(spacing)
         self.errors: list[str] = []
@@ -200,7 +224,10 @@ class ViewerApp:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        """Address to open; carries the session token when there is one."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        base = f"http://{host}:{self.port}/"
+        return f"{base}?token={self.token}" if self.token else base
 
     @property
     def motions(self) -> dict[str, Motion]:
@@ -602,21 +629,22 @@ class ViewerApp:
     def _play_loop(self) -> None:
         last = time.perf_counter()
         while not self._stop.is_set():
-            fps = self.timeline_fps
-            time.sleep(max(0.0, 1.0 / fps - (time.perf_counter() - last)))
-            now = time.perf_counter()
-            dt, last = now - last, now
-            if not self._playing or not self._tracks:
-                continue
             try:
+                fps = min(max(float(self.timeline_fps), 1.0), 1000.0)  # a wild frame rate must not stall or kill it
+                self._stop.wait(min(0.1, max(0.0, 1.0 / fps - (time.perf_counter() - last))))
+                now = time.perf_counter()
+                dt, last = now - last, now
+                if not self._playing or not self._tracks:
+                    continue
                 with self._lock:
                     self._t += dt * self._speed
-                    dur = self.num_frames / fps
+                    tl_fps = self.timeline_fps
+                    dur = self.num_frames / tl_fps
                     if self._t >= dur:
                         if self._loop:
                             self._t %= dur
                         else:
-                            self._t = (self.num_frames - 1) / fps
+                            self._t = (self.num_frames - 1) / tl_fps
                             self.play(False)
                     self._show()
             except Exception as exc:  # noqa: BLE001 - keep the server alive
@@ -655,16 +683,21 @@ class ViewerApp:
             self._loop = bool(g["loop"].value)
 
         with gui.add_folder("Load"):
-            g["path"] = gui.add_text("Path", initial_value="")
-            g["load"] = gui.add_button("Load file")
+            g["upload"] = gui.add_upload_button("Upload file", hint="A motion (.npz, .bvh), .glb or .ply from your computer")
+            if self.roots:
+                g["path"] = gui.add_text("Path", initial_value="", hint=f"Inside {self.roots.describe()}")
+                g["load"] = gui.add_button("Load file")
 
-        @g["load"].on_click
+        @g["upload"].on_upload
         def _(_: Any) -> None:
-            p = g["path"].value.strip()
-            if not p:
-                self.report_error("load", "type a file path first")
-            elif self.load(p) is not None:
-                self.report_info(f"loaded {p}")
+            up = g["upload"].value
+            self.load_upload(up.name, up.content)
+
+        if self.roots:
+
+            @g["load"].on_click
+            def _(_: Any) -> None:
+                self.load_from_client(g["path"].value)
 
         with gui.add_folder("Body", expand_by_default=False):
             g["body"] = gui.add_dropdown("Model", ("anny", "smpl", "smplh", "smplx"), initial_value=self._body_name)
@@ -707,7 +740,8 @@ class ViewerApp:
                 self.set_side_by_side(bool(g["side_by_side"].value))
 
         with gui.add_folder("Capture", expand_by_default=False):
-            g["capture_dir"] = gui.add_text("Folder", initial_value=str(Path.cwd() / "humokit_capture"))
+            g["capture_dir"] = gui.add_text("Folder", initial_value="humokit_capture",
+                                            hint=f"Inside {self.roots.describe()}" if self.roots else "")
             g["record_height"] = gui.add_number("Video height", initial_value=480, min=96, max=2160, step=16)
             g["screenshot"] = gui.add_button("Screenshot")
             g["record"] = gui.add_button("Record")
@@ -715,33 +749,47 @@ class ViewerApp:
         @g["screenshot"].on_click
         def _(event: Any) -> None:
             stamp = time.strftime("%Y%m%d-%H%M%S")
-            self.screenshot(Path(g["capture_dir"].value.strip()) / f"humokit_{stamp}.png", client=event.client)
+            folder = self._capture_folder()
+            if folder is not None:
+                self.screenshot(folder / f"humokit_{stamp}.png", client=event.client)
 
         @g["record"].on_click
         def _(event: Any) -> None:
             stamp = time.strftime("%Y%m%d-%H%M%S")
+            folder = self._capture_folder()
+            if folder is None:
+                return
             g["record"].disabled = True
 
             def run() -> None:
                 try:
-                    self.record(Path(g["capture_dir"].value.strip()) / f"humokit_{stamp}.mp4", client=event.client,
+                    self.record(folder / f"humokit_{stamp}.mp4", client=event.client,
                                 height=int(g["record_height"].value), progress=lambda k, n: setattr(g["status"], "content", f"recording {k}/{n}"))
                 finally:
                     g["record"].disabled = False
 
             threading.Thread(target=run, name="humokit-viewer-record", daemon=True).start()
 
-        if has_generator():
+        if self.allow_generate and has_generator():
             self._build_generator_gui()
 
         with gui.add_folder("Export", expand_by_default=False):
             g["export_motion"] = gui.add_dropdown("Motion", ("(none)",))
-            g["export_dir"] = gui.add_text("Folder", initial_value=str(Path.cwd() / "humokit_export"))
-            g["export"] = gui.add_button_group("Write", ("BVH", "GLB"))
+            g["download"] = gui.add_button_group("Download", ("BVH", "GLB"))
+            if self.roots:
+                g["export_dir"] = gui.add_text("Folder", initial_value="humokit_export",
+                                               hint=f"Inside {self.roots.describe()}")
+                g["export"] = gui.add_button_group("Write", ("BVH", "GLB"))
 
-        @g["export"].on_click
-        def _(_: Any) -> None:
-            self.export(g["export_motion"].value, g["export_dir"].value, g["export"].value.lower())
+        @g["download"].on_click
+        def _(event: Any) -> None:
+            self.download(event.client, g["export_motion"].value, g["download"].value.lower())
+
+        if self.roots:
+
+            @g["export"].on_click
+            def _(_: Any) -> None:
+                self.export_from_client(g["export_motion"].value, g["export_dir"].value, g["export"].value.lower())
 
     def _build_generator_gui(self) -> None:
         gui, g = self.server.gui, self._gui
@@ -762,12 +810,15 @@ class ViewerApp:
 
         @g["gen_go"].on_click
         def _(_: Any) -> None:
+            if not self.allow_generate:  # the panel exists only when allowed; refuse anyway
+                self.report_error("generate", "text generation is off (start the viewer with --priors)")
+                return
             g["gen_go"].disabled = True
             self.report_info("generating...")
 
             def run() -> None:
                 try:
-                    self.generate(g["gen_text"].value, model=g["gen_model"].value,
+                    self.generate(str(g["gen_text"].value)[:200], model=g["gen_model"].value,
                                   seconds=float(g["gen_seconds"].value), seed=int(g["gen_seed"].value),
                                   physics=bool(g["gen_physics"].value))
                 finally:
@@ -853,6 +904,17 @@ class ViewerApp:
         return v + tr.offset
 
     # ------------------------------------------------------------ capture
+    def _capture_folder(self) -> Path | None:
+        """The Capture panel's folder, confined to the viewer's write roots (errors are reported)."""
+        if not self.roots:
+            self.report_error("capture", "writing files from the browser is off (start the viewer with a write root)")
+            return None
+        try:
+            return self.roots.confine(str(self._gui["capture_dir"].value).strip())
+        except HumokitError as exc:
+            self.report_error("capture", exc)
+            return None
+
     def _client(self, client: Any | None) -> Any:
         if client is not None:
             return client
@@ -949,14 +1011,89 @@ class ViewerApp:
                 from humokit.export import export_motion  # type: ignore[attr-defined]
             except ImportError:
                 raise HumokitError("export is not available in this humokit (humokit.export.export_motion)") from None
-            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-            path = Path(str(folder).strip()).expanduser() / f"{safe}.{fmt}"
+            path = Path(folder) / f"{_safe_name(name)}.{fmt}"
             export_motion(self.motions[name], path, format=fmt)
             self.report_info(f"wrote {path}")
             return path
         except Exception as exc:  # noqa: BLE001
             self.report_error(f"export {name} as {fmt.upper()}", exc)
             return None
+
+    def load_from_client(self, text: str) -> str | None:
+        """Open a server path typed in the browser: only inside :attr:`roots` (errors are reported)."""
+        try:
+            path = self.roots.confine(text)
+        except HumokitError as exc:
+            self.report_error("load", exc)
+            return None
+        name = self.load(path)
+        if name is not None:
+            self.report_info(f"loaded {path}")
+        return name
+
+    def load_upload(self, filename: str, content: bytes) -> str | None:
+        """Open a file uploaded from the browser (kept only in a temporary folder while it is read)."""
+        import tempfile
+
+        try:
+            base = Path(str(filename).replace("\\", "/")).name
+            suffix = Path(base).suffix.lower()
+            if suffix not in _SUFFIXES:
+                raise InputError(f"{base or 'upload'}: cannot view {suffix or 'files without a suffix'}; "
+                                 "use .npz, .bvh, .glb, .ply, .obj or .stl")
+            if len(content) > MAX_UPLOAD_BYTES:
+                raise InputError(f"{base}: {len(content) / 2**20:.0f} MB is over the upload limit "
+                                 f"({MAX_UPLOAD_BYTES // 2**20} MB)")
+            stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in Path(base).stem) or "upload"
+        except HumokitError as exc:
+            self.report_error("upload", exc)
+            return None
+        with tempfile.TemporaryDirectory(prefix="humokit-upload-") as tmp:
+            path = Path(tmp) / f"{stem}{suffix}"
+            path.write_bytes(content)
+            name = self.load(path)
+        if name is not None:
+            self.report_info(f"loaded {base}")
+        return name
+
+    def export_from_client(self, name: str, folder: str, fmt: str) -> Path | None:
+        """Export into a folder typed in the browser: only inside :attr:`roots` (errors are reported)."""
+        try:
+            target = self.roots.confine(folder)
+            self.roots.confine(target / f"{_safe_name(name)}.{fmt}")  # the file itself may be a link out
+        except HumokitError as exc:
+            self.report_error(f"export {name}", exc)
+            return None
+        return self.export(name, target, fmt)
+
+    def export_bytes(self, name: str, fmt: str) -> tuple[str, bytes]:
+        """Motion ``name`` as a ``(filename, bytes)`` BVH/GLB file, for a browser download."""
+        import tempfile
+
+        if fmt not in ("bvh", "glb"):
+            raise InputError(f"export format must be bvh or glb, got {fmt!r}")
+        if name not in self.motions:
+            raise InputError(f"no motion named {name!r} is loaded")
+        try:
+            from humokit.export import export_motion  # type: ignore[attr-defined]
+        except ImportError:
+            raise HumokitError("export is not available in this humokit (humokit.export.export_motion)") from None
+        filename = f"{_safe_name(name)}.{fmt}"
+        with tempfile.TemporaryDirectory(prefix="humokit-export-") as tmp:
+            path = Path(tmp) / filename
+            export_motion(self.motions[name], path, format=fmt)
+            return filename, path.read_bytes()
+
+    def download(self, client: Any, name: str, fmt: str) -> str | None:
+        """Send motion ``name`` as BVH/GLB to ``client``'s browser as a download (errors are reported)."""
+        try:
+            filename, data = self.export_bytes(name, fmt)
+            client.send_file_download(filename, data)
+        except Exception as exc:  # noqa: BLE001
+            self.report_error(f"download {name} as {fmt.upper()}", exc)
+            return None
+        self.report_info(f"sent {filename} ({len(data) / 1024:.0f} kB)")
+        return filename
 
     def _set_layer(self, k: str) -> None:
         on = bool(self._gui[f"layer_{k}"].value)

@@ -32,7 +32,7 @@ def _sha(a: np.ndarray) -> str:
 
 
 def checkpoint_digests() -> dict[str, str]:
-    """sha256 of each file of the mask family's shipped checkpoints (and the text encoder's name)."""
+    """sha256 of each file of the mask family's shipped checkpoints and of the caption index that grounds prompts."""
     from humokit._paths import checkpoints_dir
 
     base = checkpoints_dir()
@@ -41,6 +41,8 @@ def checkpoint_digests() -> dict[str, str]:
         for f in sorted((base / part).iterdir()):
             if f.is_file():
                 out[f"{part}/{f.name}"] = hashlib.sha256(f.read_bytes()).hexdigest()
+    if (base / "captions.npz").is_file():
+        out["captions.npz"] = hashlib.sha256((base / "captions.npz").read_bytes()).hexdigest()
     return out
 
 

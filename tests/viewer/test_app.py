@@ -198,8 +198,12 @@ def test_gaussian_reader_rejects_truncated(tmp_path, gaussian_ply):
         read_gaussian_ply(p)
 
 
-def test_generator_panel_hidden_without_priors(app):
-    assert ("gen_go" in app._gui) == has_generator()
+def test_generator_panel_only_when_priors_enabled(app):
+    from humokit.viewer import ViewerApp
+
+    assert "gen_go" not in app._gui  # viewer clients may not run the priors unless the user said so
+    with ViewerApp("127.0.0.1", 0, play=False, allow_generate=True) as a:
+        assert ("gen_go" in a._gui) == has_generator()
 
 
 def test_export_without_exporter_reports(app, tmp_path, monkeypatch):
@@ -233,9 +237,18 @@ def test_generate_code_path(app, monkeypatch):
     assert app.generate("boom") is None and "ZeroDivisionError" in app.errors[-1]
 
 
-def test_generate_panel_lists_the_real_models_and_checks_options(app):
+def test_generate_panel_lists_the_real_models_and_checks_options():
     from humokit.priors.request import MODELS
+    from humokit.viewer import ViewerApp
 
+    app = ViewerApp("127.0.0.1", 0, play=False, allow_generate=True)
+    try:
+        _check_panel(app, MODELS)
+    finally:
+        app.stop()
+
+
+def _check_panel(app, MODELS):
     assert app._gui["gen_model"].options == MODELS and "gen_seed" in app._gui and "gen_physics" in app._gui
     assert app.generate("a person walks", model="mask", seconds=30.0) is None
     assert "seconds must be between" in app.errors[-1]

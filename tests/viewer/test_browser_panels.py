@@ -55,7 +55,7 @@ def test_generate_screenshot_and_record_buttons(tmp_path):
     from humokit.viewer import ViewerApp
     from humokit.viewer.app import CAMERA_FOV_DEG
 
-    app = ViewerApp("127.0.0.1", 0, play=False)
+    app = ViewerApp("127.0.0.1", 0, play=False, roots=[tmp_path], allow_generate=True)
     try:
         app.add_motion(builtin_motion("walk", seconds=1.0), "walk")
         with sync_playwright() as p:

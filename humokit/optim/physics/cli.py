@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from humokit._cli_options import check_device, check_threads, device_option, threads_option
-from humokit.errors import HumokitError
+from humokit._options import GUIDANCE, SECONDS, SEED, STEPS
+from humokit.errors import HumokitError, InputError
 
 
 def _load(path: Path) -> object:
@@ -86,6 +87,7 @@ def generate_motion(
     checkpoints: Path | None = None,
     steps: int | None = None,
     guidance: float | None = None,
+    grounding: float | None = None,
     device: str | None = None,
 ) -> object:
     """What ``humokit generate`` runs (the viewer's Generate panel calls it too): checks, samples, projects.
@@ -102,7 +104,8 @@ def generate_motion(
     check_request(text, model, seconds, checkpoints=checkpoints, steps=steps, guidance=guidance,
                   keyframes=keyframes, edit_mask=edit_mask, seed=seed)
     kw = {"model": model, "seconds": seconds, "seed": seed, "keyframes": keyframes, "edit_mask": edit_mask,
-          "checkpoints": checkpoints, "steps": steps, "guidance": guidance, "device": device}  # fmt: skip
+          "checkpoints": checkpoints, "steps": steps, "guidance": guidance, "grounding": grounding,
+          "device": device}  # fmt: skip
     if physics == "kinematic":
         # the CLI is glue: the physics projection lives in optim and reaches the sampler as a callable
         from humokit.optim.physics.guidance import generate_physical
@@ -117,45 +120,62 @@ def generate_motion(
 @click.argument("text")
 @click.option("--model", type=click.Choice(["mask", "diffusion", "cvae"]), default="mask", show_default=True,
               help="Model family.")
-@click.option("--seconds", type=float, default=4.0, show_default=True, help="Length of the motion.")
+@click.option("--seconds", type=SECONDS, default=4.0, show_default=True, help="Length of the motion.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Motion .npz to write (canonical skeleton, 20 fps).")
-@click.option("--seed", type=int, default=None, help="Random seed (reproducible output).")
+@click.option("--seed", type=SEED, default=None, help="Random seed (reproducible output).")
 @click.option("--keyframes", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Keyframes .npz (frames, joints (K,22,3)[, joint_mask]) or a motion .npz to edit.")
 @click.option("--edit-mask", default=None, help="Part of the keyframes to regenerate: seconds ranges 'a:b,c:d', "
               "optionally '@joint+joint' (e.g. '1:2.5@left_wrist').")
 @click.option("--checkpoints", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder with vq/ mask/ res/ diffusion/ cvae/ checkpoints (default: the shipped ones).")
-@click.option("--steps", type=int, default=None, help="Sampling steps (mask: decoding iterations; diffusion: DDIM).")
-@click.option("--guidance", type=float, default=None, help="Classifier-free guidance scale.")
+@click.option("--steps", type=STEPS, default=None, help="Sampling steps (mask: decoding iterations; diffusion: DDIM).")
+@click.option("--guidance", type=GUIDANCE, default=None, help="Classifier-free guidance scale.")
 @click.option("--physics", type=click.Choice(["kinematic", "none"]), default="kinematic", show_default=True,
               help="Kinematic physics projection inside and after sampling (feet held on the ground, no floating, "
               "no penetration); 'none' returns the model's raw output.")
+@click.option("--grounding", type=click.FloatRange(0.0, 1.0), default=None,
+              help="Share of the nearest training captions in the text condition (default: the model's; 0: the "
+              "prompt alone).")
+@click.option("--explain", is_flag=True, help="Print the training captions nearest to TEXT, with their similarity.")
 @threads_option
 @device_option
 def generate(text: str, model: str, seconds: float, output: Path, seed: int | None, keyframes: Path | None,
              edit_mask: str | None, checkpoints: Path | None, steps: int | None, guidance: float | None,
-             physics: str, threads: int | None, device: str) -> None:  # fmt: skip
+             physics: str, grounding: float | None, explain: bool, threads: int | None, device: str) -> None:  # fmt: skip
     """Generate a motion from TEXT with a shipped text-to-motion prior."""
-    from humokit.errors import InputError
     from humokit.priors.request import check_request
 
+    if output.suffix.lower() != ".npz":  # before any work: never write somewhere else than asked
+        raise InputError(f"{output}: a generated motion is written as .npz; name the output like motion.npz")
     # every option is checked before torch or any model loads (a bad one fails in milliseconds)
     check_request(text, model, seconds, checkpoints=checkpoints, steps=steps, guidance=guidance,
                   keyframes=keyframes, edit_mask=edit_mask, seed=seed)
-    if output.suffix.lower() != ".npz":
-        output = output.with_suffix(".npz")
     if not output.parent.is_dir():
         raise InputError(f"{output.parent}: output folder does not exist")
     nthreads = check_threads(threads)
     check_device(device)
     from humokit._cli_options import apply_threads, resolve_device
+    from humokit.priors.grounding import LOW_SIMILARITY
+    from humokit.priors.sampling import explain as _explain
+    from humokit.priors.sampling import load_generator
 
     apply_threads(nthreads)
     dev = resolve_device(device)
+    if text.strip() and load_generator(model, str(checkpoints) if checkpoints else None).index is not None:
+        g = _explain(text, model, checkpoints=checkpoints)
+        if explain:
+            click.echo(f"nearest training captions (best similarity {g.best:.2f}):")
+            for nb in g.neighbours:
+                click.echo(f"  {nb.similarity:.2f}  [{nb.content}]  {nb.caption}")
+        if g.low:
+            click.echo(f"warning: the prompt is far from every training caption (best similarity {g.best:.2f} < "
+                       f"{LOW_SIMILARITY}); the motion may not follow it", err=True)  # fmt: skip
+    elif explain:
+        click.echo("no caption index beside these checkpoints: the prompt is used as it is")
     m = generate_motion(text, model=model, seconds=seconds, seed=seed, physics=physics, keyframes=keyframes,
                         edit_mask=edit_mask, checkpoints=checkpoints, steps=steps, guidance=guidance,
-                        device=None if dev == "cpu" else dev)  # fmt: skip
+                        grounding=grounding, device=None if dev == "cpu" else dev)  # fmt: skip
     m.save(str(output))
     click.echo(f"wrote {output} ({m.num_frames} frames at {m.fps:g} fps, model {model}, physics {physics})")

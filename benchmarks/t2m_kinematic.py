@@ -1,0 +1,468 @@
+"""Does text-to-motion do what the text says?  A rule-based classifier on joints, and a benchmark with it.
+
+    python benchmarks/t2m_kinematic.py validate [--split val]      # classifier accuracy on real labelled clips
+    python benchmarks/t2m_kinematic.py models [--models mask,diffusion,cvae] [--seeds 3] [--checkpoints DIR]
+
+The classifier (:func:`classify`) reads only joint positions ``(T, 22, 3)``
+(metres, Y up, 20 fps) and nothing learned: the body's own frame from its hip
+and shoulder lines (left = the body's left, never the world's), the heading
+change, pelvis speed along the body's forward and sideways axes, flight phases
+(both feet off the ground), pelvis rise, wrist height above the shoulders and
+its side-to-side oscillation, torso pitch, ankle height and forward reach, and
+wrist punches away from the shoulder. It is not humokit's evaluator and shares
+nothing with the models.
+
+``validate`` prints per-label accuracy and the confusions on the real clips of
+a split (labels from the dataset; categories without clips in that split are
+read from the train split and marked so). ``models`` asks every model for each
+category twice: in the training captions' wording and in free-form paraphrases
+written for this benchmark (everyday scenes, other subjects, other verbs;
+:data:`PARAPHRASES`, never used by the caption generator), ``--seeds`` seeds
+each, 4 s, with the default kinematic physics projection inside and after
+sampling, and prints per-model, per-category fractions right.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+FPS = 20.0
+# joint indices (humokit.motion.skeleton.JOINT_NAMES)
+PELVIS, L_HIP, R_HIP, SPINE3, NECK, HEAD = 0, 1, 2, 9, 12, 15
+L_KNEE, R_KNEE, L_ANKLE, R_ANKLE, L_FOOT, R_FOOT = 4, 5, 7, 8, 10, 11
+L_SHOULDER, R_SHOULDER, L_WRIST, R_WRIST = 16, 17, 20, 21
+
+# category -> dataset content labels of its real clips
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "wave-left": ("wave-left-hand",),
+    "wave-right": ("wave-right-hand",),
+    "wave-both": ("wave-both-hands",),
+    "raise-left": ("raise-up-left-hand",),
+    "raise-right": ("raise-up-right-hand",),
+    "raise-both": ("raise-up-both-hands",),
+    "walk": ("walk",),
+    "run": ("run", "dash"),
+    "walk-back": ("walk-back",),
+    "side-left": ("walk-left",),
+    "side-right": ("walk-right",),
+    "turn-left": ("walk-turn-left",),
+    "turn-right": ("walk-turn-right",),
+    "bow": ("bow",),
+    "jump": ("jump", "forward-jump"),
+    "kick": ("kick",),
+    "punch": ("punch",),
+    "dance": ("dance-short", "dance-long"),
+}
+# the training captions' wording
+TRAINING_WORDING: dict[str, str] = {
+    "wave-left": "a person waves with the left hand.",
+    "wave-right": "a person waves with the right hand.",
+    "wave-both": "a person waves with both hands.",
+    "raise-left": "a person raises the left hand.",
+    "raise-right": "a person raises the right hand.",
+    "raise-both": "a person raises both hands.",
+    "walk": "a person walks forward.",
+    "run": "a person runs forward.",
+    "walk-back": "a person walks backward.",
+    "side-left": "a person walks sideways to the left.",
+    "side-right": "a person walks sideways to the right.",
+    "turn-left": "a person turns to the left while walking.",
+    "turn-right": "a person turns to the right while walking.",
+    "bow": "a person bows.",
+    "jump": "a person jumps.",
+    "kick": "a person kicks forward with a leg.",
+    "punch": "a person punches forward.",
+    "dance": "a person dances.",
+}
+# free-form requests as a user would write them (held out: the caption generator never sees these)
+PARAPHRASES: dict[str, tuple[str, ...]] = {
+    "wave-left": ("she flags down a taxi with her left arm, swinging it side to side",
+                  "a child greets grandma across the street, his left hand going back and forth over his head",
+                  "the sailor signals the ship by waving his left hand overhead"),
+    "wave-right": ("he greets his neighbour by waving his right hand in the air",
+                   "a tourist swings her right arm to and fro to say hello",
+                   "the boy says hi to his friends with his right hand, shaking it above his shoulder"),
+    "wave-both": ("a fan at the concert waves both arms over her head",
+                  "the stranded hiker signals the helicopter, swinging both arms above his head",
+                  "he greets the crowd with both hands waving high"),
+    "raise-left": ("a student puts up her left hand to ask a question",
+                   "the man lifts his left arm straight up toward the ceiling",
+                   "holding his left hand high, the volunteer steps up"),
+    "raise-right": ("a pupil puts up his right hand in class to answer",
+                    "the woman lifts her right arm above her head and keeps it there",
+                    "he stretches his right arm up high toward the sky"),
+    "raise-both": ("the bank teller puts both hands up in the air",
+                   "a man stretches both arms straight up over his head",
+                   "she lifts her arms high above her head to celebrate"),
+    "walk": ("a man strolls down the street",
+             "she heads to the bus stop on foot at an easy pace",
+             "an office worker goes ahead one step after another"),
+    "run": ("a jogger races down the park path",
+            "he sprints to catch the bus",
+            "the athlete dashes ahead as fast as she can"),
+    "walk-back": ("he backs away slowly from the barking dog",
+                  "a woman retreats step by step, moving in reverse",
+                  "the man steps backwards without looking behind him"),
+    "side-left": ("he shuffles sideways to his left along the wall",
+                  "a woman sidesteps to her left to make room on the pavement",
+                  "the guard moves to his left with side steps, still facing ahead"),
+    "side-right": ("he shuffles sideways to his right along the wall",
+                   "a woman sidesteps to her right to let someone pass",
+                   "the dancer slides to her right with crossing side steps, still facing ahead"),
+    "turn-left": ("she strolls along and then turns left at the corner",
+                  "a man on a walk veers round to his left",
+                  "while walking he changes direction and heads off to the left"),
+    "turn-right": ("she strolls along and then turns right at the corner",
+                   "a man on a walk veers round to his right",
+                   "while walking he changes direction and heads off to the right"),
+    "bow": ("a waiter bends at the waist to greet the guests",
+            "the actor takes a bow at the end of the show",
+            "a student leans his upper body forward respectfully in front of the teacher"),
+    "kick": ("a soccer player boots the ball hard",
+             "the karate fighter strikes forward with his foot",
+             "he swings his leg up to kick the door open"),
+    "jump": ("a kid hops up into the air with both feet",
+             "the basketball player leaps up off the floor",
+             "she springs off the ground and lands again"),
+    "punch": ("the boxer throws jabs at the punching bag",
+              "an angry man hits the air in front of him with his fists",
+              "a fighter strikes forward with quick blows of the fist"),
+    "dance": ("at the party she grooves to the music",
+              "a man moves rhythmically to a song, swaying and stepping",
+              "the kids boogie on the dance floor"),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Kinematics:
+    """What the rules read from one clip (metres, seconds, degrees)."""
+
+    seconds: float
+    speed: float  # mean horizontal pelvis speed, m/s
+    forward: float  # mean pelvis velocity along the body's forward axis, m/s
+    sideways: float  # ... along the body's left axis (positive: to its left), m/s
+    turn: float  # heading change from the first to the last quarter, degrees (positive: to the left)
+    flight: float  # fraction of frames with both feet clearly off the floor
+    double: float  # fraction of frames with both feet on the floor
+    cadence: float  # steps per second (changes of the foot ahead)
+    rise: float  # highest pelvis above its median height, m
+    pitch: float  # 90th percentile of torso pitch forward, degrees
+    wrist_up_l: float  # fraction of frames with the left wrist above the shoulders
+    wrist_up_r: float
+    wave_l: float  # side-to-side (or to-and-fro) wrist reversals while up (left)
+    wave_r: float
+    ankle_up: float  # highest ankle above the other ankle, m
+    ankle_reach: float  # furthest ankle ahead of the pelvis (body frame), m
+    punch: float  # to-and-fro reversals of a wrist at chest height reaching > 33 cm ahead of its shoulder
+    arm_swing: float  # to-and-fro wrist reversals (both wrists) per second
+    energy: float  # mean joint speed relative to the pelvis, m/s
+
+
+def _smooth(x: np.ndarray, k: int = 3) -> np.ndarray:
+    if len(x) < k:
+        return x
+    w = np.ones(k) / k
+    pad = np.concatenate([np.repeat(x[:1], k // 2, 0), x, np.repeat(x[-1:], k // 2, 0)], 0)
+    return np.stack([np.convolve(pad[:, i], w, mode="valid") for i in range(x.shape[1])], 1) if x.ndim == 2 else np.convolve(pad, w, mode="valid")
+
+
+def _swings(x: np.ndarray, amp: float) -> int:
+    """Direction reversals of ``x (T,)`` between extremes at least ``amp`` apart (hysteresis)."""
+    n, direction, lo, hi, ext = 0, 0, float("inf"), -float("inf"), 0.0
+    for v in np.asarray(x, dtype=float):
+        if direction == 0:
+            lo, hi = min(lo, v), max(hi, v)
+            if hi - v > amp:
+                direction, ext = -1, v
+            elif v - lo > amp:
+                direction, ext = 1, v
+        elif direction > 0:
+            if v > ext:
+                ext = v
+            elif ext - v > amp:
+                n, direction, ext = n + 1, -1, v
+        elif v < ext:
+            ext = v
+        elif v - ext > amp:
+            n, direction, ext = n + 1, 1, v
+    return n
+
+
+def measure(joints: np.ndarray, fps: float = FPS) -> Kinematics:
+    """Kinematic figures of a clip ``(T, 22, 3)`` (Y up, metres)."""
+    J = np.asarray(joints, dtype=np.float64)
+    T = len(J)
+    J = J - np.array([0.0, J[..., 1].min(), 0.0])  # floor at the lowest joint
+    across = (J[:, L_HIP] - J[:, R_HIP]) + (J[:, L_SHOULDER] - J[:, R_SHOULDER])  # towards the body's left
+    across[:, 1] = 0
+    across /= np.linalg.norm(across, axis=-1, keepdims=True).clip(1e-6)
+    fwd = np.cross(across, np.array([0.0, 1.0, 0.0]))  # left = +X and forward = +Z at rest
+    fwd = _smooth(fwd, 5)
+    fwd /= np.linalg.norm(fwd, axis=-1, keepdims=True).clip(1e-6)
+    left = np.cross(np.array([0.0, 1.0, 0.0]), fwd)
+    pel = J[:, PELVIS]
+    v = np.gradient(pel, axis=0) * fps if T > 1 else np.zeros_like(pel)
+    vh = v.copy()
+    vh[:, 1] = 0
+    speed = float(np.linalg.norm(vh, axis=-1).mean())
+    forward = float((vh * fwd).sum(-1).mean())
+    sideways = float((vh * left).sum(-1).mean())
+    yaw = np.unwrap(np.arctan2(fwd[:, 0], fwd[:, 2]))
+    q = max(1, T // 4)
+    turn = float(np.degrees(yaw[-q:].mean() - yaw[:q].mean()))
+    feet = J[:, [L_ANKLE, R_ANKLE, L_FOOT, R_FOOT], 1]
+    floor_l = np.minimum(feet[:, 0] - np.percentile(feet[:, 0], 5), feet[:, 2] - np.percentile(feet[:, 2], 5))
+    floor_r = np.minimum(feet[:, 1] - np.percentile(feet[:, 1], 5), feet[:, 3] - np.percentile(feet[:, 3], 5))
+    flight = float(((floor_l > 0.05) & (floor_r > 0.05)).mean())
+    double = float(((floor_l < 0.03) & (floor_r < 0.03)).mean())
+    step = ((J[:, L_ANKLE] - J[:, R_ANKLE]) * fwd).sum(-1)  # which foot is ahead
+    cadence = float(((step[1:] > 0) != (step[:-1] > 0)).sum() / (T / fps))
+    h = pel[:, 1]
+    rise = float(h.max() - np.median(h))
+    spine = J[:, NECK] - pel
+    spine /= np.linalg.norm(spine, axis=-1, keepdims=True).clip(1e-6)
+    pitch_t = np.degrees(np.arctan2((spine * fwd).sum(-1), spine[:, 1]))
+    pitch = float(np.percentile(pitch_t, 90))
+    sh = np.maximum(J[:, L_SHOULDER, 1], J[:, R_SHOULDER, 1])
+    up_l = J[:, L_WRIST, 1] > sh - 0.10
+    up_r = J[:, R_WRIST, 1] > sh - 0.10
+    secs = T / fps
+
+    def wave(w: int, up: np.ndarray) -> float:
+        if up.sum() < 0.5 * fps:
+            return 0.0
+        rel = J[:, w] - J[:, NECK]
+        lat = (rel * left).sum(-1)
+        fw = (rel * fwd).sum(-1)
+        lat, fw = lat[up], fw[up]
+        # the larger horizontal swing direction (side to side or to and fro)
+        return float(max(_swings(lat, 0.05), _swings(fw, 0.05)))
+
+    ankle_l, ankle_r = J[:, L_ANKLE, 1], J[:, R_ANKLE, 1]
+    ankle_up = float(max((ankle_l - ankle_r).max(), (ankle_r - ankle_l).max()))
+    reach = max(float(((J[:, a] - pel) * fwd).sum(-1).max()) for a in (L_ANKLE, R_ANKLE))
+    strikes, swings = 0.0, 0.0
+    for w, sh_j in ((L_WRIST, L_SHOULDER), (R_WRIST, R_SHOULDER)):
+        ext = ((J[:, w] - J[:, sh_j]) * fwd).sum(-1)
+        swings += _swings(ext, 0.2) / secs
+        at_chest = np.median(J[:, w, 1] - J[:, sh_j, 1]) < 0.12
+        if ext.max() > 0.33 and at_chest:
+            strikes = max(strikes, float(_swings(ext, 0.15)))
+    rel_all = J - J[:, :1]
+    energy = float(np.linalg.norm(np.diff(rel_all, axis=0), axis=-1).mean() * fps) if T > 1 else 0.0
+    return Kinematics(secs, speed, forward, sideways, turn, flight, double, cadence, rise, pitch, float(up_l.mean()), float(up_r.mean()),
+                      wave(L_WRIST, up_l), wave(R_WRIST, up_r), ankle_up, reach, strikes, swings, energy)  # fmt: skip
+
+
+def classify(joints: np.ndarray, fps: float = FPS) -> str:
+    """One of :data:`CATEGORIES` (or ``"other"``) from joint positions alone."""
+    k = measure(joints, fps)
+    return decide(k)
+
+
+def decide(k: Kinematics) -> str:
+    """The rules (first match wins)."""
+    if k.flight > 0.05 and k.rise > 0.12 and k.speed < 2.0:
+        return "jump"
+    if k.forward > 0 and (k.speed > 2.6 or k.speed > 1.3 and k.double < 0.15):
+        return "run"
+    if k.ankle_up > 0.35 and k.ankle_reach > 0.45 and k.arm_swing < 2.0 and k.speed < 1.0:
+        return "kick"
+    if k.punch >= 4 and k.energy < 0.5 and abs(k.turn) < 90 and k.speed < 0.6:
+        return "punch"
+    if k.energy > 0.45 and (abs(k.turn) > 120 or k.arm_swing > 2.0) and max(abs(k.forward), abs(k.sideways)) < 0.3:
+        return "dance"
+    if k.pitch > 25 and k.speed < 0.3:
+        return "bow"
+    if max(abs(k.forward), abs(k.sideways)) > 0.3:
+        if abs(k.turn) > 45 and k.forward > 0.2:
+            return "turn-left" if k.turn > 0 else "turn-right"
+        if abs(k.sideways) > 0.15 and abs(k.sideways) > 0.3 * abs(k.forward):
+            return "side-left" if k.sideways > 0 else "side-right"
+        return "walk-back" if k.forward < 0 else "walk"
+    up_l, up_r = k.wrist_up_l > 0.25, k.wrist_up_r > 0.25
+    if up_l or up_r:
+        if up_l and up_r:
+            return "wave-both" if max(k.wave_l, k.wave_r) >= 3 else "raise-both"
+        if up_l:
+            return "wave-left" if k.wave_l >= 3 else "raise-left"
+        return "wave-right" if k.wave_r >= 3 else "raise-right"
+    if k.energy > 0.45:
+        return "dance"
+    return "other"
+
+
+# --------------------------------------------------------------------------------------------- validation
+def _split_clips(root: Path, split: str) -> list[tuple[str, str, np.ndarray]]:
+    """``(name, category, joints)`` of every window of ``split`` whose content is a category."""
+    from humokit.motion.dataset import split_names
+
+    by_content = {c: cat for cat, cs in CATEGORIES.items() for c in cs}
+    out = []
+    names = set(split_names(root, split))
+    for f in sorted((root / "takes").glob("*.json")):
+        rec = json.loads(f.read_text())
+        for w in rec["windows"]:
+            if w["name"] in names and w["content"] in by_content:
+                out.append((w["name"], by_content[w["content"]], np.load(root / "new_joints" / f"{w['name']}.npy")))
+    return out
+
+
+def validate(root: Path, split: str, *, show: bool = True, verbose: bool = False) -> float:
+    clips = _split_clips(root, split)
+    have = {c for _, c, _ in clips}
+    extra = [x for x in _split_clips(root, "train") if x[1] not in have] if split != "train" else []
+    right: Counter = Counter()
+    total: Counter = Counter()
+    confusions: dict[str, Counter] = defaultdict(Counter)
+    for name, cat, J in clips + extra:
+        got = classify(J)
+        if got != cat and verbose:
+            print(name, cat, got, {k: round(v, 2) for k, v in asdict(measure(J)).items()})
+        total[cat] += 1
+        right[cat] += got == cat
+        if got != cat:
+            confusions[cat][got] += 1
+    n_main = sum(total[c] for c in have)
+    acc = sum(right[c] for c in have) / max(1, n_main)
+    if show:
+        print(f"| category | clips | right | confusions |\n|---|---|---|---|")
+        for cat in CATEGORIES:
+            if total[cat]:
+                src = split if cat in have else "train*"
+                conf = ", ".join(f"{g} {n}" for g, n in confusions[cat].most_common(3))
+                print(f"| {cat} ({src}) | {total[cat]} | {right[cat] / total[cat]:.2f} | {conf} |")
+        print(f"\noverall on the {split} split ({n_main} clips of {len(have)} categories): {acc:.3f}")
+        if extra:
+            print(f"(* categories without {split} clips, read from the train split, not in the overall figure)")
+    return acc
+
+
+# ------------------------------------------------------------------------------------------------- models
+def run_models(args: argparse.Namespace) -> dict:
+    import torch
+
+    from humokit.motion.features import features_to_joints
+    from humokit.priors.sampling import load_generator, sample_features
+
+    torch.set_num_threads(args.threads)
+    cats = list(CATEGORIES) if not args.categories else args.categories.split(",")
+    prompts: list[tuple[str, str, str]] = []  # (category, wording, text)
+    for c in cats:
+        prompts.append((c, "training", TRAINING_WORDING[c]))
+        prompts += [(c, "paraphrase", p) for p in PARAPHRASES[c]]
+    results: dict = {}
+    diversity: dict = {}
+    for model in args.models.split(","):
+        t0 = time.time()
+        gen = load_generator(model, args.checkpoints)
+        proj = None
+        if args.physics == "kinematic":
+            from humokit.optim.physics.guidance import FeatureProjector
+
+            proj = FeatureProjector(gen.mean, gen.std)
+        texts = [p[2] for p in prompts]
+        rows = []
+        joints = []  # per seed: (P, T, 22, 3)
+        for seed in range(args.seeds):
+            kw = {"grounding": args.grounding} if args.grounding is not None else {}
+            feats = sample_features(gen, texts, [int(args.seconds * FPS)] * len(texts), seed=1000 + seed,
+                                    projector=proj, **kw)  # fmt: skip
+            js = [features_to_joints(f) for f in feats]
+            joints.append(np.stack(js))
+            for (c, wording, text), J in zip(prompts, js):
+                got = classify(J)
+                rows.append({"category": c, "wording": wording, "text": text, "seed": seed, "got": got, "ok": got == c})
+        results[model] = rows
+        diversity[model] = seed_diversity(np.stack(joints))
+        print(f"[{model}: {len(rows)} motions, {time.time() - t0:.0f} s]", file=sys.stderr, flush=True)
+    return {"rows": results, "diversity": diversity}
+
+
+def seed_diversity(J: np.ndarray) -> dict[str, float]:
+    """Joint-space variety of motions ``(S seeds, P prompts, T, 22, 3)``: mean per-joint distance (cm).
+
+    ``seeds``: between seeds of one prompt; ``prompts``: between prompts of one seed; ``ratio`` = seeds / prompts.
+    """
+    S, P = J.shape[:2]
+
+    def dist(a: np.ndarray, b: np.ndarray) -> float:
+        return float(np.linalg.norm(a - b, axis=-1).mean() * 100)
+
+    seeds = np.mean([dist(J[i, p], J[j, p]) for p in range(P) for i in range(S) for j in range(i + 1, S)]) if S > 1 else 0.0
+    rng = np.random.default_rng(0)
+    pairs = [tuple(rng.choice(P, 2, replace=False)) for _ in range(200)]
+    prompts = np.mean([dist(J[s, a], J[s, b]) for s in range(S) for a, b in pairs])
+    return {"seeds": float(seeds), "prompts": float(prompts), "ratio": float(seeds / max(prompts, 1e-9))}
+
+
+def print_tables(out: dict) -> None:
+    results, diversity = out["rows"], out["diversity"]
+    models = list(results)
+    print("| category | " + " | ".join(f"{m} train | {m} para" for m in models) + " |")
+    print("|---|" + "---|---|" * len(models))
+    cats = list(dict.fromkeys(r["category"] for rows in results.values() for r in rows))
+    for c in cats:
+        cells = []
+        for m in models:
+            for w in ("training", "paraphrase"):
+                rr = [r for r in results[m] if r["category"] == c and r["wording"] == w]
+                cells.append(f"{np.mean([r['ok'] for r in rr]):.2f}")
+        print(f"| {c} | " + " | ".join(cells) + " |")
+    cells = []
+    for m in models:
+        for w in ("training", "paraphrase"):
+            rr = [r for r in results[m] if r["wording"] == w]
+            cells.append(f"**{np.mean([r['ok'] for r in rr]):.2f}**")
+    print("| all | " + " | ".join(cells) + " |")
+    print()
+    for m in models:
+        seeds_ok = []
+        for c in ("jump", "kick", "walk-back"):
+            rr = [r for r in results[m] if r["category"] == c and r["wording"] == "training"]
+            if rr:
+                seeds_ok.append(f"{c} {sum(r['ok'] for r in rr)}/{len(rr)}")
+        got = Counter(r["got"] for r in results[m] if not r["ok"])
+        d = diversity[m]
+        print(f"{m}: training-wording seeds right: {', '.join(seeds_ok)}; most frequent wrong answers: "
+              + ", ".join(f"{g} {n}" for g, n in got.most_common(5))
+              + f"; joint distance between seeds {d['seeds']:.1f} cm, between prompts {d['prompts']:.1f} cm "
+              f"(ratio {d['ratio']:.2f})")  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("what", choices=["validate", "models"])
+    ap.add_argument("--data", default=os.path.expanduser("~/humokit_data/v1"))
+    ap.add_argument("--split", default="val")
+    ap.add_argument("--models", default="mask,diffusion,cvae")
+    ap.add_argument("--checkpoints", default=None)
+    ap.add_argument("--categories", default=None)
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=4.0)
+    ap.add_argument("--physics", choices=["kinematic", "none"], default="kinematic")
+    ap.add_argument("--grounding", type=float, default=None, help="prompt grounding weight (default: the model's)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--json", default=None)
+    ap.add_argument("-v", "--verbose", action="store_true", help="validate: print every misclassified clip")
+    args = ap.parse_args()
+    if args.what == "validate":
+        validate(Path(args.data), args.split, verbose=args.verbose)
+        return
+    res = run_models(args)
+    print_tables(res)
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""Text following: rich captions, balanced and speed-augmented sampling, prompt grounding, CVAE sample diversity."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from humokit.motion.builtin import builtin_motion
+from humokit.motion.captions import _VERBS, MotionStats, motion_stats, rich_texts, speed_word
+from humokit.motion.features import features_to_joints, joints_to_features
+from humokit.priors.checkpoint import build_model
+from humokit.priors.data import BatchSampler, all_captions, open_split, resample_speed
+from humokit.priors.grounding import LOW_SIMILARITY, CaptionIndex, ground
+from humokit.priors.text import CaptionBank, HashTextEncoder
+from humokit.motion.texts import _CONTENT, ClipLabels
+
+_FAST = ("quickly", "fast pace", "briskly", "hurry", "rapidly", "full speed", "very fast", "as fast as", "sprint")
+_SLOW = ("slowly", "slow pace", "unhurriedly", "leisurely", "taking its time", "jog", "easy pace", "lightly")
+
+
+def test_rich_captions_cover_every_label_with_variety() -> None:
+    assert set(_CONTENT) <= set(_VERBS), set(_CONTENT) - set(_VERBS)
+    for content in _VERBS:
+        caps = rich_texts(ClipLabels("bandai-namco-2", content, "normal"), MotionStats(1.1, 0.0, 4.0), 24)
+        assert len(caps) == 24 and len(set(caps)) == 24, content
+        starts = {c.split()[0].lower() for c in caps}
+        assert len(starts) >= 5, (content, starts)  # varied subjects and sentence shapes
+        words = Counter(w for c in caps for w in re.findall(r"[a-z]+", c.lower()))
+        assert len(words) >= 25, (content, len(words))
+    # styles reach the wording
+    sad = rich_texts(ClipLabels("bandai-namco-1", "bow", "sad"), None, 24)
+    assert sum(any(w in c.lower() for w in ("sad", "unhappy", "gloom")) for c in sad) >= 8
+
+
+def test_rich_captions_sides_follow_the_clip_and_its_mirror() -> None:
+    lab = ClipLabels("bandai-namco-2", "wave-left-hand", "active")
+    caps = rich_texts(lab, None, 24)
+    assert all("left" in c and "right" not in c for c in caps)
+    mirrored = rich_texts(lab.mirrored_labels(), None, 24)
+    assert all("right" in c and "left" not in c for c in mirrored)
+    turn = rich_texts(ClipLabels("bandai-namco-2", "walk-turn-right", "normal"), MotionStats(1.1, -92.0, 5.0), 24)
+    assert all("right" in c and "left" not in c for c in turn)
+
+
+def test_speed_words_match_the_measured_speed() -> None:
+    slow = rich_texts(ClipLabels("cmu", "walk", "normal"), MotionStats(0.6, 0.0, 4.0), 24)
+    fast = rich_texts(ClipLabels("cmu", "walk", "normal"), MotionStats(1.8, 0.0, 4.0), 24)
+    assert not any(w in c.lower() for c in slow for w in _FAST)
+    assert not any(w in c.lower() for c in fast for w in ("slowly", "slow pace", "leisurely", "unhurriedly"))
+    assert any(w in c.lower() for c in slow for w in _SLOW) and any(w in c.lower() for c in fast for w in _FAST)
+    assert speed_word("walk", 0.6) == "slow" and speed_word("run", 3.6) == "fast" and speed_word("bow", 3.0) == ""
+    # measured from features: a built-in walk is neither standing still nor running
+    f = joints_to_features(builtin_motion("walk", seconds=3.0, fps=20.0).joints())
+    st = motion_stats(f)
+    assert 0.3 < st.speed < 2.5 and abs(st.turn) < 30
+
+
+def _tiny_sampler(root: Path, **kw) -> BatchSampler:
+    ds = open_split(root, "train", max_frames=96)
+    bank = CaptionBank(HashTextEncoder(), all_captions(ds), root / "cache_tf")
+    return BatchSampler(ds, bank, 8, max_frames=96, seed=3, **kw)
+
+
+def test_balanced_sampler_draws_rare_labels_often(tiny_data: Path) -> None:
+    n = len(open_split(tiny_data, "train", max_frames=96))
+    contents = ["rare"] + ["common"] * (n - 1)
+    rng = __import__("random").Random(0)
+    plain = _tiny_sampler(tiny_data, contents=contents, balance=1.0)
+    even = _tiny_sampler(tiny_data, contents=contents, balance=0.0)
+    f_plain = np.mean([i == 0 for i in plain.draw(rng, 4000)])
+    f_even = np.mean([i == 0 for i in even.draw(rng, 4000)])
+    assert f_plain < 2.0 / n
+    assert 0.45 < f_even < 0.55  # each label half of the draws
+    with pytest.raises(Exception, match="labels"):
+        _tiny_sampler(tiny_data, contents=["a"], balance=0.0)
+
+
+def test_speed_augmentation_plays_faster_with_consistent_velocities() -> None:
+    f = joints_to_features(builtin_motion("walk", seconds=4.0, fps=20.0).joints())
+    g = resample_speed(f, 1.25)
+    assert abs(len(g) - (len(f) - 1) / 1.25 - 1) <= 1
+    s_f, s_g = motion_stats(f).speed, motion_stats(g).speed
+    assert s_g == pytest.approx(1.25 * s_f, rel=0.05)
+    # the velocity channels agree with the resampled positions: joints recovered from them move 1.25x faster
+    jf, jg = features_to_joints(f), features_to_joints(g)
+    dist_f = np.linalg.norm(jf[-1, 0, [0, 2]] - jf[0, 0, [0, 2]]) / len(jf)
+    dist_g = np.linalg.norm(jg[-1, 0, [0, 2]] - jg[0, 0, [0, 2]]) / len(jg)
+    assert dist_g == pytest.approx(1.25 * dist_f, rel=0.08)
+    assert set(np.unique(g[:, 259:263])) <= {0.0, 1.0}
+    samp = _tiny_sampler  # the sampler applies it to training batches only
+    assert samp is not None
+
+
+def _index(captions: list[str], contents: list[str]) -> tuple[CaptionIndex, HashTextEncoder]:
+    enc = HashTextEncoder(dim=64)
+    return CaptionIndex(captions, contents, enc.encode(captions).sentence.numpy(), "hash"), enc
+
+
+def test_grounding_neighbours_sides_blend_and_low_similarity(tmp_path: Path) -> None:
+    caps = ["a person waves the left hand.", "a person waves the right hand.", "someone waves with the left arm.",
+            "a person walks forward.", "a person runs forward.", "a person waves both hands."]  # fmt: skip
+    idx, enc = _index(caps, ["wl", "wr", "wl", "walk", "run", "wb"])
+    p = "a man waves the right hand."
+    g = ground(idx, p, enc.encode([p]).sentence[0].numpy(), weight=0.7, k=3)
+    assert [n.caption for n in g.neighbours] == ["a person waves the right hand."]  # only captions saying "right"
+    sims = [n.similarity for n in ground(idx, "people walk", enc.encode(["people walk"]).sentence[0].numpy()).neighbours]
+    assert sims == sorted(sims, reverse=True) and len(sims) == len(caps)
+    # the blend moves the condition towards the neighbour; weight 0 keeps the prompt
+    e = enc.encode([p]).sentence[0].numpy()
+    g0 = ground(idx, p, e, weight=0.0)
+    assert np.allclose(g0.embedding, e / np.linalg.norm(e), atol=1e-5)
+    target = idx.sentence[1]
+    assert float(g.embedding @ target) > float(g0.embedding @ target) + 0.05
+    far = "zzz qqq xxx"
+    gf = ground(idx, far, enc.encode([far]).sentence[0].numpy())
+    assert gf.low and gf.best < LOW_SIMILARITY and not g.low
+    # file round trip (int8 embeddings)
+    back = CaptionIndex.load(idx.save(tmp_path / "captions.npz"))
+    assert back.captions == idx.captions and back.contents == idx.contents and back.encoder == "hash"
+    assert np.abs(back.sentence - idx.sentence).max() < 0.02
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    with pytest.raises(Exception, match="caption index"):
+        CaptionIndex.load(tmp_path / "bad.npz")
+
+
+def _spread(x: torch.Tensor) -> float:
+    """Mean distance of samples ``(S, T, D)`` to their mean."""
+    return float((x - x.mean(0, keepdim=True)).flatten(1).norm(dim=1).mean())
+
+
+def test_sentence_cvae_samples_differ_and_follow_the_text() -> None:
+    """One caption for two different motions: the CVAE's samples for it must cover both (no collapse)."""
+    torch.manual_seed(0)
+    T, D = 24, 263
+    t = torch.linspace(0, 1, T)[:, None]
+    up = torch.zeros(T, D) + 2.0 * t
+    down = torch.zeros(T, D) - 2.0 * t
+    flat = torch.zeros(T, D) + 1.5
+    text = torch.nn.functional.normalize(torch.randn(2, 16), dim=-1)  # 0: "move" (up or down), 1: "stand" (flat)
+    model = build_model("cvae", {"dim": 32, "latent": 4, "layers": 1, "heads": 2, "ff": 64, "dropout": 0.0,
+                                 "text_dim": 16, "text_input": "sentence", "kl_weight": 1e-3, "cond_drop": 0.0})  # fmt: skip
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    x = torch.stack([up, down, flat, flat] * 4)
+    sent = torch.cat([text[[0, 0, 1, 1]]] * 4)
+    batch = {"x": x, "lengths": torch.full((16,), T), "sentence": sent}
+    for _ in range(300):
+        loss, _ = model(batch)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
+    g = torch.Generator().manual_seed(1)
+    move = model.sample(None, None, torch.full((40,), T), generator=g, sentence=text[[0] * 40])
+    stand = model.sample(None, None, torch.full((40,), T), generator=g, sentence=text[[1] * 40])
+    slope = move[:, -1].mean(-1) - move[:, 0].mean(-1)  # + for "up", - for "down"
+    assert (slope > 0.5).sum() >= 5 and (slope < -0.5).sum() >= 5, slope  # both motions of the caption appear
+    across = float((move.mean(0) - stand.mean(0)).norm())
+    assert _spread(move) >= 0.3 * across  # variety for one prompt, relative to the difference between prompts
+    assert float((stand - flat).abs().mean()) < 0.4  # and the other text gives its own motion
+
+
+def test_sentence_cvae_family_generates_explains_and_warns(tiny_data: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+    from priors_synth import CAPTIONS, tiny_config
+
+    from humokit.cli import cli
+    from humokit.priors.edit import Keyframes
+    from humokit.priors.sampling import explain, generate, load_generator
+    from humokit.priors.train import train
+
+    cfg = tiny_config("cvae", tiny_data, steps=5)
+    cfg["model"].update(text_input="sentence", text_rec_weight=0.5)
+    train("cvae", cfg, tmp_path / "cvae", progress=False)
+    caps = [c for cs in CAPTIONS.values() for c in cs]
+    idx, _ = _index(caps, [k for k, cs in CAPTIONS.items() for _ in cs])
+    idx.encoder = "hash"
+    enc = HashTextEncoder()  # the tiny models' encoder (32-d)
+    CaptionIndex(caps, idx.contents, enc.encode(caps).sentence.numpy(), "hash").save(tmp_path / "captions.npz")
+    load_generator.cache_clear()
+    m = generate("a person waves the right hand.", model="cvae", seconds=2.0, seed=3, checkpoints=tmp_path)
+    m2 = generate("a person waves the right hand.", model="cvae", seconds=2.0, seed=3, checkpoints=tmp_path, grounding=0.0)
+    assert m.num_frames == 40 and not np.allclose(m.joints(), m2.joints())
+    J = builtin_motion("walk", seconds=2.0, fps=20.0).joints()[[0, 39]]
+    kf = Keyframes(np.array([0, 39]), J, np.ones((2, 22), bool))
+    k = generate("a person walks forward.", model="cvae", seconds=2.0, seed=1, keyframes=kf, checkpoints=tmp_path)
+    assert np.abs(k.joints()[39] - kf.joints[1]).max() < 1e-3
+    g = explain("someone waves with the right hand.", "cvae", checkpoints=tmp_path)
+    assert g.neighbours[0].caption == "someone waves with the right hand." and g.neighbours[0].similarity > 0.99
+    base = ["generate", "--model", "cvae", "--checkpoints", str(tmp_path), "-o", str(tmp_path / "m.npz"), "--seconds", "2",
+            "--physics", "none"]
+    r = CliRunner().invoke(cli, [*base, "someone waves with the right hand.", "--explain"])
+    assert r.exit_code == 0, r.output
+    assert "1.00  [wave]  someone waves with the right hand." in r.output and "warning" not in r.output
+    r = CliRunner().invoke(cli, [*base, "zzz qqq vvv"])
+    assert r.exit_code == 0 and "warning: the prompt is far from every training caption" in r.output
+    load_generator.cache_clear()
