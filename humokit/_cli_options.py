@@ -20,6 +20,7 @@ from typing import TypeVar
 
 import click
 
+from humokit._options import THREADS
 from humokit.errors import InputError
 
 F = TypeVar("F", bound=Callable[..., object])
@@ -36,7 +37,7 @@ def default_threads() -> int:
 def threads_option(f: F) -> F:
     """``--threads N`` (default: :func:`default_threads`)."""
     return click.option(
-        "--threads", type=int, default=None, metavar="N",
+        "--threads", type=THREADS, default=None, metavar="N",
         help=f"CPU threads [default: all CPUs available, here {default_threads()}].",
     )(f)  # type: ignore[return-value]
 

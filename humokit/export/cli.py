@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from humokit._options import FPS, FiniteFloat
 from humokit.errors import InputError
 
 
@@ -26,8 +27,8 @@ from humokit.errors import InputError
 @click.option("--bvh-unit", default="m", show_default=True, metavar="UNIT",
               help="BVH length unit: m (what Blender's BVH importer reads at its default scale 1.0) "
                    "or cm (MotionBuilder, Maya).")
-@click.option("--fps", type=float, default=None, help="Resample to this frame rate [default: the motion's].")
-@click.option("--scale", type=float, default=1.0, show_default=True,
+@click.option("--fps", type=FPS, default=None, help="Resample to this frame rate [default: the motion's].")
+@click.option("--scale", type=FiniteFloat(1e-6, 1e6), default=1.0, show_default=True,
               help="Multiply every written length (e.g. 100 for a centimetre scene).")
 @click.option("--texture", type=click.Path(path_type=Path), default=None,
               help="GLB/FBX: PNG or JPEG embedded as the body's base colour (the mesh has UVs either way).")
