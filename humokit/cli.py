@@ -9,7 +9,6 @@ lazily so ``humokit --help`` stays fast.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import logging
 import sys
 from pathlib import Path
@@ -35,6 +34,21 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "avatar": ("humokit.avatars.cli", "avatar"),
     "drive": ("humokit.video.cli", "drive"),
     "dataset": ("humokit.video.syncam.cli", "dataset"),
+}
+# One line per lazy command for ``humokit --help``, so listing them imports none of
+# their modules (torch, anny, warp, mediapipe); tests/cli keeps it equal to each command's own.
+LAZY_HELP: dict[str, str] = {
+    "avatar": "Animatable 3D Gaussian avatars: train from a video, render under any motion.",
+    "data": "Motion datasets.",
+    "drive": "Generate a video per view of INPUT (a `humokit render` folder, or a motion .npz rendered here).",
+    "export": "Export MOTION.npz for animation tools: BVH, glTF binary, FBX (Blender) or AMASS npz.",
+    "fix": "Remove ground penetration, floating and foot skating; store foot contacts.",
+    "generate": "Generate a motion from TEXT with a shipped text-to-motion prior.",
+    "metrics": "Penetrate/Float/Skate/Phys-Err (mm), jerk, CoM support and bone drift of a motion.",
+    "recover": "Recover the world-grounded 3D motion of one person in VIDEO (static camera, gravity = -Y, metres).",
+    "render": "Render MOTION (.npz) from N cameras into per-view signal videos and PNGs.",
+    "train": "Train a text-to-motion component (single process, or DDP under torchrun).",
+    "view": "Open MOTION.npz / BVH / GLB / Gaussian .ply files in a browser viewer.",
 }
 
 
@@ -82,10 +96,9 @@ train_group = _TrainGroup("train", help="Train a text-to-motion prior (vq, mask,
 
 def _lazy_available(name: str) -> bool:
     module, _ = LAZY_COMMANDS[name]
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:  # parent package not there yet
-        return False
+    top, _, _ = module.rpartition(".")
+    path = Path(__file__).parent.joinpath(*top.split(".")[1:], module.rsplit(".", 1)[1] + ".py")
+    return path.is_file()
 
 
 class HumokitGroup(click.Group):
@@ -101,6 +114,23 @@ class HumokitGroup(click.Group):
             return cmd
         module, attr = LAZY_COMMANDS[cmd_name]
         return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list, with lazy commands' one-liners from :data:`LAZY_HELP` (nothing imported)."""
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.commands:
+                cmd = self.commands[name]
+                if cmd.hidden:
+                    continue
+                rows.append((name, cmd.get_short_help_str(formatter.width - 6 - len(name))))
+            else:
+                limit = formatter.width - 6 - len(name)
+                stub = click.Command(name, help=LAZY_HELP.get(name, ""))
+                rows.append((name, stub.get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> object:
         try:

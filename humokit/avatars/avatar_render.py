@@ -82,16 +82,20 @@ def render_avatar_motion(
     seed: int = 0,
     threads: int = 1,
     progress: object | None = None,
+    device: str = "cpu",
 ) -> dict[str, object]:
     """Render ``avatar`` performing ``motion`` from ``views`` cameras into ``out_dir`` (see the module docstring).
 
-    ``threads``: torch CPU threads while rendering (1 is fastest on a busy machine).
+    ``threads``: torch CPU threads while rendering. ``device``: ``"cuda"``
+    splats the avatar there (gsplat when installed) and z-buffers the mesh
+    signals there; ``"cpu"`` keeps everything on the CPU.
     """
     old = torch.get_num_threads()
     torch.set_num_threads(max(1, int(threads)))
     try:
         return _render(out_dir, avatar, motion, views=views, layout=layout, width=width, height=height,
-                       signals=signals, fov_y=fov_y, background=background, seed=seed, progress=progress)
+                       signals=signals, fov_y=fov_y, background=background, seed=seed, progress=progress,
+                       device=device)
     finally:
         torch.set_num_threads(old)
 
@@ -99,7 +103,7 @@ def render_avatar_motion(
 def _render(
     out_dir: str | Path, avatar: GaussianAvatar, motion: object, *, views: int, layout: str, width: int, height: int,
     signals: tuple[str, ...], fov_y: float, background: tuple[float, float, float], seed: int,
-    progress: object | None,
+    progress: object | None, device: str = "cpu",
 ) -> dict[str, object]:
     import imageio.v2 as imageio
 
@@ -114,17 +118,19 @@ def _render(
     mesh_signals = tuple(s for s in signals if s != "rgb")
     out = Path(out_dir)
     res = render_multiview(out, clip, cams, signals=mesh_signals, fps=clip.fps, avatar="mesh", layout=layout,  # type: ignore[attr-defined]
-                           progress=None)
+                           progress=None, device=device)
     if "rgb" in signals:
-        R = torch.from_numpy(motion.rotations).to(torch.float32)  # type: ignore[attr-defined]
+        if device != "cpu":
+            avatar = avatar.to(device)
+        R = torch.from_numpy(motion.rotations).to(torch.float32).to(device)  # type: ignore[attr-defined]
         for i, traj in enumerate(cams):
             vdir = out / f"view_{i:02d}"
             frames = []
             with torch.no_grad():
                 for t in range(clip.num_frames):  # type: ignore[attr-defined]
-                    posed = pose_on_mesh(avatar, clip.vertices[t], R[t])  # type: ignore[attr-defined]
+                    posed = pose_on_mesh(avatar, clip.vertices[t].to(device), R[t])  # type: ignore[attr-defined]
                     img = render_avatar(posed, traj[t], background=background).rgb.clamp(0, 1)
-                    im = (img.numpy() * 255).round().astype(np.uint8)
+                    im = (img.cpu().numpy() * 255).round().astype(np.uint8)
                     frames.append(im)
                     with atomic_path(vdir / "rgb" / f"{t:05d}.png") as tmp:
                         imageio.imwrite(tmp, im, format="png")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from humokit._options import FOV, FPS, FRAMES, IMAGE_SIZE, PIXELS, SEED, THREADS, VIEWS, FiniteFloat
+from humokit._cli_options import check_device, check_threads, device_option, threads_option
+from humokit._options import FOV, FPS, FRAMES, IMAGE_SIZE, PIXELS, SEED, VIEWS, FiniteFloat
 
 from humokit.errors import InputError
 
@@ -36,10 +37,11 @@ def avatar() -> None:
 @click.option("--time-limit", type=FiniteFloat(0.0, 1e7, min_open=True), default=None, help="Stop training after this many seconds.")
 @click.option("--resume", is_flag=True, help="Continue from OUTPUT/checkpoint.pt.")
 @click.option("--seed", default=0, show_default=True, type=SEED)
-@click.option("--threads", default=1, show_default=True, type=THREADS, help="torch CPU threads for training.")
+@threads_option
+@device_option
 def train(video: Path, output: Path, iters: int, size: int, gaussians: int, max_gaussians: int, sh_degree: int,
           pose_correction: int, refine_poses: bool, fps: float | None, max_frames: int | None,
-          time_limit: float | None, resume: bool, seed: int, threads: int) -> None:
+          time_limit: float | None, resume: bool, seed: int, threads: int | None, device: str) -> None:
     """Learn an avatar of the person in VIDEO (recovery + segmentation + Gaussian training)."""
     import torch
 
@@ -51,6 +53,11 @@ def train(video: Path, output: Path, iters: int, size: int, gaussians: int, max_
         raise InputError(f"--iters must be >= 1, got {iters}")
     if gaussians < 100:
         raise InputError(f"--gaussians must be >= 100, got {gaussians}")
+    threads = check_threads(threads)
+    check_device(device)
+    from humokit._cli_options import resolve_device
+
+    dev = resolve_device(device)
     torch.manual_seed(seed)
     data = video_frames(video, size=size, fps=fps, max_frames=max_frames)
     fr = data.frames
@@ -63,7 +70,7 @@ def train(video: Path, output: Path, iters: int, size: int, gaussians: int, max_
     av = init_avatar(data.rest, num_gaussians=gaussians, sh_degree=sh_degree, pose_correction=pose_correction,
                      colors=colors, seed=seed, meta={"body": "anny", "scale": data.scale, "source": str(video)})
     cfg = AvatarTrainConfig(iters=iters, refine_poses=refine_poses, max_gaussians=max_gaussians, seed=seed,
-                            densify_until=int(0.75 * iters), threads=threads)
+                            densify_until=int(0.75 * iters), threads=threads, device=dev)
     from humokit._atomic import terminate_raises
     from humokit._io import make_dirs
 
@@ -106,9 +113,11 @@ def train(video: Path, output: Path, iters: int, size: int, gaussians: int, max_
 @click.option("--fov", default=40.0, show_default=True, type=FOV, help="Vertical field of view, degrees.")
 @click.option("--background", default="0,0,0", show_default=True, help="Background RGB in [0, 1], e.g. 1,1,1.")
 @click.option("--seed", default=0, show_default=True, type=SEED)
-@click.option("--threads", default=1, show_default=True, type=THREADS, help="torch CPU threads.")
+@threads_option
+@device_option
 def render(avatar_dir: Path, motion_path: Path, output: Path, views: int, layout: str, size: str, signals: str,
-           fps: float | None, frames: int | None, fov: float, background: str, seed: int, threads: int) -> None:
+           fps: float | None, frames: int | None, fov: float, background: str, seed: int, threads: int | None,
+           device: str) -> None:
     """Render the avatar in AVATAR performing MOTION (.npz) from N cameras."""
     from tqdm import tqdm
 
@@ -126,6 +135,11 @@ def render(avatar_dir: Path, motion_path: Path, output: Path, views: int, layout
         raise InputError(f"--background {background!r}: expected three numbers in [0, 1], e.g. 1,1,1")
     if views < 1:
         raise InputError(f"--views must be at least 1, got {views}")
+    threads = check_threads(threads)
+    check_device(device)
+    from humokit._cli_options import resolve_device
+
+    dev = resolve_device(device)
     av = load_avatar(avatar_dir)
     motion = load_driving_motion(motion_path)
     if fps is not None:
@@ -138,5 +152,6 @@ def render(avatar_dir: Path, motion_path: Path, output: Path, views: int, layout
 
     with atomic_dir(output) as tmp, tqdm(total=views * n, desc="avatar", unit="frame", leave=False) as bar:
         render_avatar_motion(tmp, av, motion, views=views, layout=layout, width=width, height=height, signals=sig,
-                             fov_y=fov, background=bg, seed=seed, threads=threads, progress=bar)  # type: ignore[arg-type]
+                             fov_y=fov, background=bg, seed=seed, threads=threads, progress=bar,  # type: ignore[arg-type]
+                             device=dev)
     click.echo(f"wrote {views} views x {n} frames ({width}x{height}) of {avatar_dir.name} to {output}")

@@ -116,6 +116,13 @@ class AnnyBody(BodyModel):
     def default_shape(self) -> dict[str, float]:
         return dict(DEFAULT_PHENOTYPE)
 
+    def uv_layout(self) -> tuple[np.ndarray, np.ndarray]:
+        """Anny's (MakeHuman) texture layout, v flipped from OBJ's bottom-left origin to glTF's top-left."""
+        uv = self.model.texture_coordinates.detach().double().numpy().copy()  # type: ignore[attr-defined]
+        uv[:, 1] = 1.0 - uv[:, 1]
+        face_uv = self.model.face_texture_coordinate_indices.long().numpy().copy()  # type: ignore[attr-defined]
+        return uv.astype(np.float32), face_uv.astype(np.int64)
+
     @staticmethod
     def check_phenotype(shape: Mapping[str, float] | None) -> dict[str, float]:
         ph = dict(DEFAULT_PHENOTYPE)

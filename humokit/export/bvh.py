@@ -17,13 +17,13 @@ from humokit.motion.bvh import rig_to_bvh_clip as clip_from_rig
 from humokit.motion.bvh import save_bvh
 
 
-def rig_to_bvh_clip(anim: RiggedAnimation, *, unit: Literal["cm", "m"] = "cm") -> object:
+def rig_to_bvh_clip(anim: RiggedAnimation, *, unit: Literal["cm", "m"] = "m") -> object:
     """The rig animation (any number of joints) as a :class:`humokit.motion.bvh.BvhClip` (ZXY channels, ``unit`` lengths)."""
     return clip_from_rig(anim.rig.names, anim.rig.parents, anim.rig.offsets, anim.rotations, anim.root_position,
                          anim.fps, unit=unit)  # fmt: skip
 
 
-def write_rig_bvh(path: str | Path, anim: RiggedAnimation, *, unit: Literal["cm", "m"] = "cm") -> Path:
+def write_rig_bvh(path: str | Path, anim: RiggedAnimation, *, unit: Literal["cm", "m"] = "m") -> Path:
     """Write the rig animation as a BVH file (atomic)."""
     save_bvh(rig_to_bvh_clip(anim, unit=unit), path, precision=6)
     return Path(path)

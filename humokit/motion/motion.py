@@ -13,10 +13,9 @@ use a continuous representation (:attr:`Motion.rot6d` gives the 6D form).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import torch
 
 from humokit._limits import fps_problem
 from humokit.errors import InputError
@@ -29,6 +28,9 @@ from humokit.motion.skeleton import (
     default_skeleton,
     forward_kinematics,
 )
+
+if TYPE_CHECKING:
+    import torch
 
 Gender = Literal["neutral", "male", "female"]
 # Mirroring across the YZ plane (x -> -x).
@@ -137,6 +139,8 @@ class Motion:
 
     def fk(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Forward kinematics: ``(positions (T,22,3), R_world (T,22,3,3))`` as float32 tensors."""
+        import torch
+
         return forward_kinematics(
             torch.from_numpy(self.rotations),
             torch.from_numpy(self.root_position),
@@ -182,6 +186,8 @@ class Motion:
         i0 = np.clip(np.floor(src).astype(int), 0, T - 1)
         i1 = np.clip(i0 + 1, 0, T - 1)
         w = (src - i0).astype(np.float32)
+        import torch
+
         R = torch.from_numpy(self.rotations)
         Rn = slerp_rotmat(R[i0], R[i1], torch.from_numpy(w)[:, None].expand(n, NUM_JOINTS))
         root = (1 - w)[:, None] * self.root_position[i0] + w[:, None] * self.root_position[i1]

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from humokit._batch import BatchItem, batch_options, check_workers, list_inputs, run_batch
+from humokit._cli_options import check_threads, threads_option
 from humokit._options import FOCAL, FPS, PIXELS
 from humokit.errors import InputError
 
@@ -34,9 +35,11 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
                    "adjustment); none = the raw fit.")
 @click.option("--preview-height", default=640, show_default=True, type=PIXELS, help="Preview height in pixels.")
 @batch_options
+@threads_option
 def recover(video: Path, output: Path | None, preview: Path | None, person: int | None, fps: float | None,
             focal: float | None, body_name: str, keypoints_out: Path | None, physics: str,
-            preview_height: int, workers: int | None, ray_address: str | None) -> None:
+            preview_height: int, workers: int | None, ray_address: str | None,
+            threads: int | None) -> None:
     """Recover the world-grounded 3D motion of one person in VIDEO (or every video in a folder)
     (static camera, gravity = -Y, metres)."""
 
@@ -60,10 +63,14 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
         click.get_current_context().exit(res.exit_code)
     if preview is not None and preview.suffix.lower() != ".mp4":
         raise InputError(f"--preview {preview}: the preview is an .mp4 file")
+    nthreads = check_threads(threads)
     output = output or Path(video.stem + ".npz")
     for what, p in (("-o", output), ("--keypoints", keypoints_out)):
         if p is not None and p.suffix.lower() != ".npz":
             raise InputError(f"{what} {p}: write it as .npz (e.g. {p.with_suffix('.npz').name})")
+    from humokit._cli_options import apply_threads
+
+    apply_threads(nthreads)  # detection, warm start and preview (the windowed fit itself runs its small steps on 1)
     progress = True  # bars obey TQDM_DISABLE (set by the CLI unless -v)
     skeleton, body = body_skeleton(body_name)
     rec = recover_video(video, person=person, fps=fps, focal=focal, skeleton=skeleton, physics=physics,  # type: ignore[arg-type]

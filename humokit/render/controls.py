@@ -7,12 +7,13 @@ folder, per frame (PNG) and as MP4 (H.264 via imageio-ffmpeg):
 - ``depth``: **near = bright** in one of two styles (:data:`DEPTH_STYLES`):
   ``"clip"`` (default): foreground depth ``d`` maps to
   ``32 + 223 * (d_max - d) / (d_max - d_min)`` with ``d_min, d_max`` taken
-  over the whole clip's foreground; background 0. ``"inverse"`` (what
+  over each frame's foreground (``depth_range="clip"``: over the whole
+  clip's); background 0. ``"inverse"`` (what
   VACE's and ControlNet's MiDaS/Depth-Anything annotators produce): relative
   inverse depth ``1/d`` (0 on the background, i.e. infinitely far), min-max
   normalised **per frame** to ``floor(255 * (x - min) / (max - min))``, the
-  same value in all 3 channels. Raw metres along the camera z axis in
-  ``depth_m.npy`` ``(T, H, W)`` float32, 0 on background.
+  same value in all 3 channels. Raw metres along the camera z axis, on
+  request only, in ``depth_m.npy`` ``(T, H, W)`` float16, 0 on background.
 - ``normal``: camera-space unit normals ``n`` (OpenCV camera axes x right,
   y down, z forward) encoded as in ControlNet 1.1 normal maps (ScanNet/BAE
   protocol): ``RGB = 255 * (1 - n) / 2``, i.e. **red = surface facing the
@@ -31,7 +32,7 @@ folder, per frame (PNG) and as MP4 (H.264 via imageio-ffmpeg):
   a model's drawing convention (:mod:`humokit.render.pose_styles`:
   ``"vace"``, ``"openpose"``, ``"wan_animate"``); the default ``"humokit"``
   draws limbs alpha-blended at 60 %.
-- ``plucker.npz``: ``plucker`` ``(T, 6, H, W)`` float16 ray maps (see
+- ``plucker.npz`` (on request): ``plucker`` ``(T, 6, H, W)`` float16 ray maps (see
   :func:`humokit.render.camera.plucker_rays`).
 - ``cameras.json``: per frame K, 3x4 world-to-camera, 4x4 camera-to-world.
 - ``control_styles.json``: the pose, depth and parts styles used (``humokit drive``
@@ -128,6 +129,27 @@ def check_styles(pose: str | object = "humokit", depth: str = "clip", parts: str
         raise InputError(f"unknown depth style {depth!r}; choose from {', '.join(DEPTH_STYLES)}")
     if parts not in PARTS_STYLES:
         raise InputError(f"unknown parts style {parts!r}; choose from {', '.join(PARTS_STYLES)}")
+
+
+@dataclass(frozen=True)
+class RenderPreset:
+    """Clip geometry a video model was trained on.
+
+    Attributes:
+        sizes: allowed ``(width, height)`` pairs, the first is the default.
+        frames: clip length.
+        fps: frame rate the motion is resampled to.
+    """
+
+    sizes: tuple[tuple[int, int], ...]
+    frames: int
+    fps: float
+
+
+RENDER_PRESETS: dict[str, RenderPreset] = {
+    "wan": RenderPreset(((832, 480), (480, 832)), 81, 16.0),  # Wan 2.x / VACE
+    "animatediff": RenderPreset(((512, 512),), 16, 8.0),
+}
 
 
 def check_size(width: int, height: int) -> None:
@@ -354,11 +376,15 @@ def render_frame(
     signals: Sequence[str],
     *,
     avatar: Literal["mesh", "gaussians"] = "mesh",
+    depth: np.ndarray | None = None,
     pose_style: str | object = "humokit",
     parts_style: str = "humokit",
 ) -> dict[str, np.ndarray]:
     """Render one frame's signals as arrays: rgb/normal/parts/mask/pose/coco uint8 images, depth float32 metres + ``_mask``.
 
+    ``depth``: this frame's ``(H, W)`` depth from :func:`humokit.render.zbuffer.depth_maps`;
+    when given and no shaded signal (rgb, normal, parts) is asked for, the frame is not
+    rasterized again (depth, mask and keypoint occlusion all read it).
     ``pose_style``: a :data:`~humokit.render.pose_styles.POSE_STYLES` name or
     :class:`~humokit.render.pose_styles.PoseStyle` (``"humokit"``: this
     module's own drawing). With a pose signal, ``_pose_kp`` holds the
@@ -366,9 +392,12 @@ def render_frame(
     ``(u, v, visible)`` when the body has face landmarks.
     """
     V = clip.vertices[t]
-    r = rasterize(V, clip.faces, camera)  # type: ignore[arg-type]
-    out: dict[str, np.ndarray] = {"_mask": r.mask.numpy(), "_depth": r.depth.numpy()}
     need_shade = bool({"rgb", "normal", "parts"} & set(signals))
+    if depth is not None and not need_shade:
+        out: dict[str, np.ndarray] = {"_mask": depth > 0, "_depth": depth}
+    else:
+        r = rasterize(V, clip.faces, camera)  # type: ignore[arg-type]
+        out = {"_mask": r.mask.numpy(), "_depth": r.depth.numpy()}
     if need_shade:
         colors = torch.tensor(BODY_COLOR).expand(V.shape[0], 3)
         s = shade(r, V, clip.faces, camera, vertex_colors=colors, part_labels=clip.part_labels)  # type: ignore[arg-type]
@@ -381,13 +410,13 @@ def render_frame(
         else:
             out["rgb"] = (s.rgb.numpy() * 255).round().astype(np.uint8)
     if "normal" in signals:
-        out["normal"] = normals_to_image(s.normals.numpy(), r.mask.numpy())
+        out["normal"] = normals_to_image(s.normals.numpy(), out["_mask"])
     if "parts" in signals:
         out["parts"] = parts_to_image(s.parts.numpy(), parts_style)
     if "mask" in signals:
-        out["mask"] = r.mask.numpy().astype(np.uint8) * 255
+        out["mask"] = out["_mask"].astype(np.uint8) * 255
     if "depth" in signals:
-        out["depth"] = r.depth.numpy().astype(np.float32)
+        out["depth"] = out["_depth"].astype(np.float32)
     for scheme, key in (("openpose18", "pose"), ("coco17", "coco")):
         if key in signals:
             kp3 = body_keypoints(clip.joints[t].numpy(), clip.vertices[t].numpy(), clip.landmarks, scheme)  # type: ignore[arg-type]
@@ -427,6 +456,15 @@ def _styled_pose(clip: PosedClip, t: int, camera: object, fr: dict[str, np.ndarr
     return draw_pose_styled(kp, camera.width, camera.height, st, face=fr.get("_face68"))  # type: ignore[attr-defined]
 
 
+def _batch_depth(clip: PosedClip, cameras: CameraTrajectory, t0: int, t1: int, device: str) -> np.ndarray:
+    """``(t1 - t0, H, W)`` depth of frames ``t0:t1`` from the compiled z-buffer."""
+    from humokit.render.zbuffer import depth_maps, project_frames
+
+    V = clip.vertices[t0:t1].detach().cpu().numpy().astype(np.float64)
+    uvz = project_frames(V, cameras.K[t0:t1], cameras.R[t0:t1], cameras.t[t0:t1])
+    return depth_maps(uvz, clip.faces.cpu().numpy(), cameras.width, cameras.height, device=device)
+
+
 def render_view(
     out_dir: str | Path,
     clip: PosedClip,
@@ -437,19 +475,35 @@ def render_view(
     avatar: Literal["mesh", "gaussians"] = "mesh",
     png: bool = True,
     video: bool = True,
-    plucker: bool = True,
+    plucker: bool = False,
+    metric_depth: bool = False,
+    depth_range: Literal["frame", "clip"] = "frame",
+    batch: int = 8,
+    device: str = "cpu",
     progress: object | None = None,
     pose_style: str | object = "humokit",
     depth_style: str = "clip",
     parts_style: str = "humokit",
 ) -> dict[str, Path]:
-    """Render all frames of ``clip`` through ``cameras`` and write every signal to ``out_dir``.
+    """Render all frames of ``clip`` through ``cameras`` and write the requested signals to ``out_dir``.
+
+    Only what is asked for is written: the ``signals`` (MP4 and/or PNG frames),
+    ``plucker.npz`` (float16 ray maps) when ``plucker``, ``depth_m.npy``
+    (float16 metres) when ``metric_depth``, and ``cameras.json``. Each
+    view-frame is rasterized once and that result feeds every signal; when
+    no shaded signal (rgb, normal, parts) is asked for, ``batch`` frames at a
+    time go through the compiled depth z-buffer (:mod:`humokit.render.zbuffer`).
 
     Args:
         out_dir: folder (created).
         clip: posed body; cameras: one camera per frame (``len(cameras) == clip.num_frames``).
         signals: subset of :data:`SIGNALS`.
         fps: video frame rate (default the clip's).
+        depth_range: depth image normalisation: ``"frame"`` (each frame's own
+            near..far, the VACE/ControlNet annotators' convention, so late
+            frames do not go dark) or ``"clip"`` (one range for the clip).
+        batch: frames rasterized together by the depth z-buffer.
+        device: ``"cpu"`` or ``"cuda"`` for the depth z-buffer.
         progress: optional tqdm-like object with ``update(n)``.
         pose_style, depth_style, parts_style: drawing conventions (module docstring).
     Returns:
@@ -460,6 +514,8 @@ def render_view(
         raise InputError(f"unknown signal(s) {', '.join(unknown)}; choose from {', '.join(SIGNALS)}")
     if len(cameras) != clip.num_frames:
         raise InputError(f"render: {len(cameras)} cameras for {clip.num_frames} frames")
+    if depth_range not in ("frame", "clip"):
+        raise InputError(f"render: depth range must be 'frame' or 'clip', got {depth_range!r}")
     check_size(cameras.width, cameras.height)
     check_styles(pose_style, depth_style, parts_style)
     out = Path(out_dir)
@@ -467,36 +523,49 @@ def render_view(
     fps = float(fps or clip.fps)
     T = clip.num_frames
     image_signals = [s for s in signals if s != "depth"]
-    writers = {s: _Video(out / f"{s}.mp4", fps) for s in image_signals} if video else {}
+    stream_depth = "depth" in signals and depth_range == "frame"
+    writers = {s: _Video(out / f"{s}.mp4", fps) for s in image_signals + (["depth"] if stream_depth else [])} if video else {}
+    fast = avatar == "mesh" and not ({"rgb", "normal", "parts"} & set(signals))
     depths: list[np.ndarray] = []
     masks: list[np.ndarray] = []
     ok = False
     try:
-        for t in range(T):
-            fr = render_frame(clip, t, cameras[t], signals, avatar=avatar, pose_style=pose_style,
-                              parts_style=parts_style)
-            for s in image_signals:
-                if png:
-                    _write_png(out / s / f"{t:05d}.png", fr[s])
-                if video:
-                    writers[s].append(fr[s])
-            if "pose" in signals:
-                _write_json(out / "pose_json" / f"{t:05d}_keypoints.json",
-                            openpose_json(fr["_pose_kp"], cameras.width, cameras.height))
-            if "depth" in signals:
-                depths.append(fr["depth"])
-                masks.append(fr["_mask"])
-            if progress is not None:
-                progress.update(1)  # type: ignore[attr-defined]
+        for t0 in range(0, T, max(1, int(batch))):
+            t1 = min(T, t0 + max(1, int(batch)))
+            zb = _batch_depth(clip, cameras, t0, t1, device) if fast else None
+            for t in range(t0, t1):
+                fr = render_frame(clip, t, cameras[t], signals, avatar=avatar,
+                                  depth=None if zb is None else zb[t - t0], pose_style=pose_style,
+                                  parts_style=parts_style)
+                for s in image_signals:
+                    if png:
+                        _write_png(out / s / f"{t:05d}.png", fr[s])
+                    if video:
+                        writers[s].append(fr[s])
+                if "pose" in signals:
+                    _write_json(out / "pose_json" / f"{t:05d}_keypoints.json",
+                                openpose_json(fr["_pose_kp"], cameras.width, cameras.height))
+                if "depth" in signals:
+                    if stream_depth:
+                        im = (depth_to_image(fr["depth"], fr["_mask"]) if depth_style == "clip"
+                              else inverse_depth_to_image(fr["depth"], fr["_mask"]))
+                        if png:
+                            _write_png(out / "depth" / f"{t:05d}.png", im)
+                        if video:
+                            writers["depth"].append(im)
+                    else:
+                        masks.append(fr["_mask"])
+                    if metric_depth or not stream_depth:
+                        depths.append(fr["depth"].astype(np.float16 if stream_depth else np.float32))
+                if progress is not None:
+                    progress.update(1)  # type: ignore[attr-defined]
         ok = True
     finally:
         for w in writers.values():
             w.close(ok)
     paths = {s: out / f"{s}.mp4" for s in writers}
-    if depths:
+    if "depth" in signals and not stream_depth:
         D, M = np.stack(depths), np.stack(masks)
-        with atomic_path(out / "depth_m.npy") as tmp:
-            np.save(tmp, D)
         imgs = depth_to_image(D, M) if depth_style == "clip" else [inverse_depth_to_image(d, m) for d, m in zip(D, M)]
         if video:
             w = _Video(out / "depth.mp4", fps)
@@ -507,6 +576,9 @@ def render_view(
         if png:
             for t, im in enumerate(imgs):
                 _write_png(out / "depth" / f"{t:05d}.png", im)
+    if metric_depth and depths:
+        with atomic_path(out / "depth_m.npy") as tmp:
+            np.save(tmp, np.stack(depths).astype(np.float16))
         paths["depth_m"] = out / "depth_m.npy"
     if plucker:
         P = np.stack([plucker_rays(c) for c in cameras]).astype(np.float16)

@@ -3,7 +3,12 @@
 :class:`ViewerApp` owns one ``viser.ViserServer`` (bound to 127.0.0.1 unless
 told otherwise) and a timeline shared by all loaded motions. Each motion is a
 *track*: an animated body mesh, a skeleton overlay, its root trajectory and
-foot-contact markers, placed side by side along +X.
+foot-contact markers. Tracks stand side by side in lanes along +X (each
+motion's start moved to its lane, lanes as wide as the motion's sideways
+extent plus ``spacing``), or all in their own coordinates when the "Side by
+side" toggle is off; each can be hidden. The Capture panel writes a PNG
+screenshot of the browser view and an MP4 of the whole timeline rendered
+here with humokit's rasterizer from the browser's current camera.
 
 Body animation modes (``skinning=``):
 
@@ -109,6 +114,7 @@ class _Track:
     contacts: np.ndarray  # (T, 4) bool
     handles: dict[str, Any] = field(default_factory=dict)
     shown: int = -1
+    visible: bool = True
     # server skinning only
     R_local: torch.Tensor | None = None
     root: torch.Tensor | None = None
@@ -135,7 +141,7 @@ class ViewerApp:
         body: body model name for motions (``"anny"``, ``"smpl"``, ...).
         skinning: ``"client"`` (bones, skinned in the browser) or ``"server"``
             (vertices streamed each frame).
-        spacing: metres between motions placed side by side along +X.
+        spacing: metres of free floor between the lanes of motions placed side by side along +X.
         play: start playing as soon as a motion is loaded.
     """
 
@@ -146,7 +152,7 @@ class ViewerApp:
         *,
         body: str = "anny",
         skinning: Literal["client", "server"] = "client",
-        spacing: float = 1.0,
+        spacing: float = 0.3,
         play: bool = True,
         verbose: bool = False,
         roots: Iterable[str | Path] = (),
@@ -197,6 +203,7 @@ class ViewerApp:
         self._speed = 1.0
         self._loop = True
         self._camera_mode: CameraPreset | None = None
+        self._side_by_side = True
         self._syncing_slider = False
         self._stop = threading.Event()
 
@@ -283,10 +290,11 @@ class ViewerApp:
             rest = self._rest_body()
             key = self._new_key("m")
             name = self._unique_name(name)
-            offset = np.array([self.spacing * len(self._tracks), 0.0, 0.0])
-            track = self._make_track(key, name, motion, offset, rest)
+            track = self._make_track(key, name, motion, np.zeros(3), rest)
             self._tracks.append(track)
+            self._layout_tracks()
             self._add_track_nodes(track, rest)
+            self._add_visibility_toggle(track)
             self._after_tracks_changed(frame_all=True)
         log.info("added motion %s (%d frames at %g fps)", name, motion.num_frames, motion.fps)
         return name
@@ -334,8 +342,8 @@ class ViewerApp:
             nodes = []
             for k, sp in enumerate(splats):
                 node = self.server.scene.add_gaussian_splats(
-                    f"/tracks/{track.key}/avatar_{k:05d}",
-                    centers=sp.centers + track.offset.astype(np.float32),
+                    f"/motions/{track.key}/avatar_{k:05d}",  # under the track's frame: moves with its lane
+                    centers=sp.centers,
                     covariances=sp.covariances,
                     rgbs=sp.rgbs,
                     opacities=sp.opacities,
@@ -371,6 +379,10 @@ class ViewerApp:
             for tr in old:
                 tr.handles["frame"].remove()  # children go with it
             self._tracks = [self._make_track(t.key, t.name, t.motion, t.offset, rest) for t in old]
+            for tr, was in zip(self._tracks, old):
+                tr.visible = was.visible
+                tr.handles["toggle"] = was.handles.get("toggle")
+            self._layout_tracks()
             for tr in self._tracks:
                 self._add_track_nodes(tr, rest)
             self._after_tracks_changed(frame_all=False)
@@ -465,7 +477,7 @@ class ViewerApp:
         scene = self.server.scene
         base = f"/motions/{tr.key}"
         show = {k: self._gui[f"layer_{k}"].value for k in ("body", "skeleton", "trajectory", "contacts")}
-        tr.handles["frame"] = scene.add_frame(base, show_axes=False, position=tr.offset)
+        tr.handles["frame"] = scene.add_frame(base, show_axes=False, position=tr.offset, visible=tr.visible)
         verts = rest.vertices.numpy().astype(np.float32)
         faces = rest.faces.numpy().astype(np.uint32)
         if self.skinning == "client":
@@ -568,21 +580,21 @@ class ViewerApp:
     # ------------------------------------------------------------ camera
     def _all_points(self) -> np.ndarray:
         """Every joint of every frame of every motion (world), for whole-scene framing."""
-        pts = [tr.joints.reshape(-1, 3) + tr.offset for tr in self._tracks]
+        pts = [tr.joints.reshape(-1, 3) + tr.offset for tr in self._visible_tracks()]
         return np.concatenate(pts) if pts else np.array([[-0.5, 0.0, -0.5], [0.5, 1.8, 0.5]])
 
     def _current_points(self, tracks: list[_Track] | None = None) -> np.ndarray:
         """Joints of the shown frame of each motion plus their floor projections (world)."""
         pts = []
-        for tr in self._tracks if tracks is None else tracks:
-            j = tr.joints[max(tr.shown, 0)] + tr.offset
-            pts += [j, j * [1.0, 0.0, 1.0]]
+        for tr in self._visible_tracks() if tracks is None else tracks:
+            v = self._posed_vertices(tr, max(tr.shown, 0))  # the surface, not just joints: the head top counts
+            pts += [v, v * [1.0, 0.0, 1.0]]
         return np.concatenate(pts) if pts else self._all_points()
 
     def _overview_points(self, seconds: float = 3.0) -> np.ndarray:
         """Joints of the first ``seconds`` of every motion plus floor projections (world)."""
         pts = []
-        for tr in self._tracks:
+        for tr in self._visible_tracks():
             n = max(1, min(tr.motion.num_frames, int(seconds * tr.motion.fps)))
             j = tr.joints[:n].reshape(-1, 3) + tr.offset
             pts += [j, j * [1.0, 0.0, 1.0]]
@@ -726,6 +738,46 @@ class ViewerApp:
         def _(_: Any) -> None:
             self.set_camera(g["camera"].value)
 
+        with gui.add_folder("Motions") as folder:
+            g["motions_folder"] = folder
+            g["side_by_side"] = gui.add_checkbox("Side by side", initial_value=self._side_by_side)
+
+        @g["side_by_side"].on_update
+        def _(_: Any) -> None:
+            if bool(g["side_by_side"].value) != self._side_by_side:
+                self.set_side_by_side(bool(g["side_by_side"].value))
+
+        with gui.add_folder("Capture", expand_by_default=False):
+            g["capture_dir"] = gui.add_text("Folder", initial_value="humokit_capture",
+                                            hint=f"Inside {self.roots.describe()}" if self.roots else "")
+            g["record_height"] = gui.add_number("Video height", initial_value=480, min=96, max=2160, step=16)
+            g["screenshot"] = gui.add_button("Screenshot")
+            g["record"] = gui.add_button("Record")
+
+        @g["screenshot"].on_click
+        def _(event: Any) -> None:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            folder = self._capture_folder()
+            if folder is not None:
+                self.screenshot(folder / f"humokit_{stamp}.png", client=event.client)
+
+        @g["record"].on_click
+        def _(event: Any) -> None:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            folder = self._capture_folder()
+            if folder is None:
+                return
+            g["record"].disabled = True
+
+            def run() -> None:
+                try:
+                    self.record(folder / f"humokit_{stamp}.mp4", client=event.client,
+                                height=int(g["record_height"].value), progress=lambda k, n: setattr(g["status"], "content", f"recording {k}/{n}"))
+                finally:
+                    g["record"].disabled = False
+
+            threading.Thread(target=run, name="humokit-viewer-record", daemon=True).start()
+
         if self.allow_generate and has_generator():
             self._build_generator_gui()
 
@@ -749,19 +801,19 @@ class ViewerApp:
 
     def _build_generator_gui(self) -> None:
         gui, g = self.server.gui, self._gui
-        models: tuple[str, ...] = ("default",)
         try:
-            priors = importlib.import_module("humokit.priors")
-            listed = getattr(priors, "available_models", None)
-            if callable(listed):
-                models = tuple(listed()) or models
-        except Exception as exc:  # noqa: BLE001
+            from humokit.priors.request import FPS, MIN_SECONDS, MODELS, family_max_frames
+
+            longest = family_max_frames("mask")[0] / FPS
+        except Exception as exc:  # noqa: BLE001 - no checkpoints: no panel, a log line
             log.warning("text-to-motion generator unavailable: %s", exc)
             return
         with gui.add_folder("Generate"):
             g["gen_text"] = gui.add_text("Text", initial_value="a person walks forward")
-            g["gen_model"] = gui.add_dropdown("Model", models, initial_value=models[0])
-            g["gen_seconds"] = gui.add_number("Seconds", initial_value=4.0, min=0.5, max=30.0, step=0.5)
+            g["gen_model"] = gui.add_dropdown("Model", MODELS, initial_value=MODELS[0])
+            g["gen_seconds"] = gui.add_number("Seconds", initial_value=4.0, min=MIN_SECONDS, max=longest, step=0.1)
+            g["gen_seed"] = gui.add_number("Seed", initial_value=0, min=0, step=1)
+            g["gen_physics"] = gui.add_checkbox("Physics projection", initial_value=True)
             g["gen_go"] = gui.add_button("Generate")
 
         @g["gen_go"].on_click
@@ -769,23 +821,193 @@ class ViewerApp:
             if not self.allow_generate:  # the panel exists only when allowed; refuse anyway
                 self.report_error("generate", "text generation is off (start the viewer with --priors)")
                 return
-            seconds = float(g["gen_seconds"].value)
-            if not 0.5 <= seconds <= 30.0:
-                self.report_error("generate", f"seconds must be in [0.5, 30], got {seconds:g}")
-                return
-            self.generate(str(g["gen_text"].value)[:200], model=g["gen_model"].value, seconds=seconds)
+            g["gen_go"].disabled = True
+            self.report_info("generating...")
 
-    def generate(self, text: str, *, model: str = "default", seconds: float = 4.0) -> str | None:
-        """Run ``humokit.priors.generate`` and show the result (errors are reported)."""
+            def run() -> None:
+                try:
+                    self.generate(str(g["gen_text"].value)[:200], model=g["gen_model"].value,
+                                  seconds=float(g["gen_seconds"].value), seed=int(g["gen_seed"].value),
+                                  physics=bool(g["gen_physics"].value))
+                finally:
+                    g["gen_go"].disabled = False
+
+            threading.Thread(target=run, name="humokit-viewer-generate", daemon=True).start()
+
+    def generate(self, text: str, *, model: str = "mask", seconds: float = 4.0, seed: int | None = 0,
+                 physics: bool = True) -> str | None:
+        """Generate with the code path of ``humokit generate`` (checks, sampling, physics projection) and show it.
+
+        Errors (bad options, missing checkpoints) are reported in the browser; returns the display name.
+        """
         try:
-            priors = importlib.import_module("humokit.priors")
-            gen = getattr(priors, "generate", None)
-            if not callable(gen):
-                raise HumokitError("humokit.priors has no generate()")
-            motion = gen(text, model=model, seconds=seconds)
-            return self.add_motion(motion, text[:32] or "generated")
+            from humokit.optim.physics.cli import generate_motion
+
+            motion = generate_motion(text, model=model, seconds=seconds, seed=seed,
+                                     physics="kinematic" if physics else "none")
+            name = self.add_motion(motion, f"{text.strip()[:24] or 'generated'} ({model}, seed {seed})")  # type: ignore[arg-type]
+            self.report_info(f"generated {name}")
+            return name
         except Exception as exc:  # noqa: BLE001
             self.report_error(f"generate {text!r}", exc)
+            return None
+
+    # ------------------------------------------------------------ lanes and visibility
+    def _visible_tracks(self) -> list[_Track]:
+        return [t for t in self._tracks if t.visible]
+
+    def _layout_tracks(self) -> None:
+        """Side by side: each motion's start moved into its own lane along +X; otherwise own coordinates."""
+        cursor = 0.0
+        pad = 0.15  # the body surface reaches past the joints (hands, shoulders)
+        for tr in self._tracks:
+            start = tr.joints[0, 0] * np.array([1.0, 0.0, 1.0])
+            if self._side_by_side:
+                x = tr.joints[..., 0] - start[0]
+                lo, hi = float(x.min()) - pad, float(x.max()) + pad
+                lane = cursor - lo
+                cursor = lane + hi + self.spacing
+                tr.offset = np.array([lane, 0.0, 0.0]) - start
+            else:
+                tr.offset = np.zeros(3)
+            if "frame" in tr.handles:
+                tr.handles["frame"].position = tr.offset
+
+    def set_side_by_side(self, on: bool = True) -> None:
+        """Place motions in lanes (True) or each in its own coordinates, overlapping (False)."""
+        with self._lock:
+            self._side_by_side = bool(on)
+            if self._gui["side_by_side"].value != self._side_by_side:
+                self._gui["side_by_side"].value = self._side_by_side
+            self._layout_tracks()
+
+    def set_visible(self, name: str, visible: bool = True) -> None:
+        """Show or hide motion ``name`` (its body, skeleton, trajectory, contacts and avatar)."""
+        with self._lock:
+            tr = next((t for t in self._tracks if t.name == name), None)
+            if tr is None:
+                raise InputError(f"no motion named {name!r} is loaded")
+            tr.visible = bool(visible)
+            tr.handles["frame"].visible = tr.visible
+            cb = tr.handles.get("toggle")
+            if cb is not None and cb.value != tr.visible:
+                cb.value = tr.visible
+
+    def _add_visibility_toggle(self, tr: _Track) -> None:
+        with self._gui["motions_folder"]:
+            cb = self.server.gui.add_checkbox(tr.name, initial_value=tr.visible)
+        tr.handles["toggle"] = cb
+        cb.on_update(lambda _e, name=tr.name, cb=cb: self.set_visible(name, bool(cb.value)))
+
+    def _posed_vertices(self, tr: _Track, i: int) -> np.ndarray:
+        """``(V, 3)`` world vertices of track ``tr`` at its frame ``i`` (server-side LBS, lane offset applied)."""
+        from humokit.body import BodyModel, pose_rest_body
+
+        rest = self._rest_body()
+        scale = BodyModel.root_scale_for(rest, tr.motion)
+        R = torch.from_numpy(tr.motion.rotations[i : i + 1])
+        root = torch.from_numpy(tr.motion.root_position[i : i + 1]) * scale
+        with torch.no_grad():
+            v = pose_rest_body(rest, R, root).vertices[0].numpy()
+        return v + tr.offset
+
+    # ------------------------------------------------------------ capture
+    def _capture_folder(self) -> Path | None:
+        """The Capture panel's folder, confined to the viewer's write roots (errors are reported)."""
+        if not self.roots:
+            self.report_error("capture", "writing files from the browser is off (start the viewer with a write root)")
+            return None
+        try:
+            return self.roots.confine(str(self._gui["capture_dir"].value).strip())
+        except HumokitError as exc:
+            self.report_error("capture", exc)
+            return None
+
+    def _client(self, client: Any | None) -> Any:
+        if client is not None:
+            return client
+        clients = list(self.server.get_clients().values())
+        if not clients:
+            raise InputError("no browser is connected: open the viewer's URL first")
+        return clients[-1]
+
+    def screenshot(self, path: str | Path, *, client: Any | None = None, width: int = 1280, height: int = 720) -> Path | None:
+        """Write a PNG of what a connected browser shows (its current camera), rendered by that browser."""
+        import imageio.v2 as imageio
+
+        from humokit._io import atomic_path
+
+        try:
+            path = Path(str(path).strip()).expanduser()
+            if path.suffix.lower() != ".png":
+                raise InputError(f"{path}: a screenshot is a .png file")
+            c = self._client(client)
+            img = np.asarray(c.get_render(height=int(height), width=int(width), transport_format="png"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(path) as tmp:
+                imageio.imwrite(tmp, img[..., :3], format="png")
+            self.report_info(f"wrote {path}")
+            return path
+        except Exception as exc:  # noqa: BLE001
+            self.report_error("screenshot", exc)
+            return None
+
+    def record(self, path: str | Path, *, client: Any | None = None, height: int = 480,
+               progress: Any | None = None) -> Path | None:
+        """Write an MP4 of the whole timeline seen from a browser's current camera.
+
+        Every timeline frame is rendered here with humokit's rasterizer
+        (:func:`humokit.render.raster.rasterize` + :func:`~humokit.render.raster.shade`):
+        the visible motions' bodies, white background, the browser's vertical
+        field of view and aspect ratio (width rounded to a multiple of 16).
+        """
+        import imageio.v2 as imageio
+
+        from humokit._io import atomic_path
+        from humokit.render.camera import look_at
+        from humokit.render.raster import rasterize, shade
+
+        try:
+            path = Path(str(path).strip()).expanduser()
+            if path.suffix.lower() != ".mp4":
+                raise InputError(f"{path}: a recording is an .mp4 file")
+            with self._lock:
+                tracks = self._visible_tracks()
+                if not tracks:
+                    raise InputError("nothing to record: no visible motion")
+                cam_h = self._client(client).camera
+                pos, target = np.asarray(cam_h.position, float), np.asarray(cam_h.look_at, float)
+                fov = float(np.rad2deg(cam_h.fov))
+                aspect = float(getattr(cam_h, "aspect", 16 / 9) or 16 / 9)
+                h = max(16, int(height) // 16 * 16)
+                w = max(16, int(round(h * aspect / 16)) * 16)
+                cam = look_at(pos, target, fov_y=fov, width=w, height=h)
+                fps, n = self.timeline_fps, self.num_frames
+                rest, loop = self._rest_body(), self._loop
+            # render outside the lock: playback and the GUI stay live while recording
+            F = torch.cat([rest.faces + k * rest.num_vertices for k in range(len(tracks))])
+            colors = torch.tensor(BODY_COLOR, dtype=torch.float32).div(255).expand(rest.num_vertices * len(tracks), 3)
+            frames = []
+            for k in range(n):
+                V = np.concatenate([
+                    self._posed_vertices(tr, timeline_frame(k / fps, tr.motion.fps, tr.motion.num_frames, loop=loop))
+                    for tr in tracks
+                ])  # fmt: skip
+                Vt = torch.from_numpy(V.astype(np.float32))
+                r = rasterize(Vt, F, cam)
+                rgb = shade(r, Vt, F, cam, vertex_colors=colors).rgb.numpy()
+                img = np.where(r.mask.numpy()[..., None], rgb, 1.0)
+                frames.append((np.clip(img, 0, 1) * 255).round().astype(np.uint8))
+                if progress is not None:
+                    progress(k + 1, n)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(path) as tmp:
+                imageio.mimwrite(tmp, frames, format="FFMPEG", fps=fps, codec="libx264", quality=8,  # type: ignore[arg-type]
+                                 pixelformat="yuv420p", macro_block_size=16, ffmpeg_log_level="error")
+            self.report_info(f"wrote {path} ({n} frames, {w}x{h})")
+            return path
+        except Exception as exc:  # noqa: BLE001
+            self.report_error("record", exc)
             return None
 
     def export(self, name: str, folder: str | Path, fmt: str) -> Path | None:

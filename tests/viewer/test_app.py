@@ -47,10 +47,61 @@ def test_side_by_side_and_unique_names(app):
     m = Motion.rest(5)
     assert app.add_motion(m, "a") == "a"
     assert app.add_motion(m, "a") == "a_2"
-    offs = [tr.offset[0] for tr in app._tracks]
-    assert offs[1] - offs[0] == pytest.approx(app.spacing)
     assert set(app.motions) == {"a", "a_2"}
     assert app._gui["export_motion"].options == ("a", "a_2")
+
+
+def test_motions_stand_in_separate_lanes_with_a_toggle(app):
+    """Motions that all start at the origin (generated ones do) get disjoint lanes; the toggle overlays them."""
+    walk = builtin_motion("walk", seconds=1.0)
+    for name in ("a", "b", "c"):
+        app.add_motion(walk, name)
+    x = [tr.joints[..., 0] + tr.offset[0] for tr in app._tracks]  # world x of every joint of every frame
+    for left, right in zip(x, x[1:]):
+        assert left.max() + 2 * 0.15 < right.min()  # bodies (joints + the surface beyond them) never overlap
+    assert all(np.allclose(tr.handles["frame"].position, tr.offset) for tr in app._tracks)
+    app.set_side_by_side(False)
+    assert all(np.allclose(tr.offset, 0) for tr in app._tracks) and app._gui["side_by_side"].value is False
+    app.set_side_by_side(True)
+    assert app._tracks[1].offset[0] > 0.5
+
+
+def test_per_motion_visibility(app):
+    app.add_motion(Motion.rest(5), "a")
+    app.add_motion(Motion.rest(5), "b")
+    app.set_visible("a", False)
+    tr = app._tracks[0]
+    assert tr.handles["frame"].visible is False and tr.handles["toggle"].value is False
+    assert [t.name for t in app._visible_tracks()] == ["b"]
+    tr.handles["toggle"].value = True  # the GUI checkbox
+    app.set_visible("a", tr.handles["toggle"].value)
+    assert tr.handles["frame"].visible is True
+    with pytest.raises(InputError):
+        app.set_visible("zzz", True)
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_side_preset_frames_whole_bodies(app, n):
+    """Seen from the side, one body or a row of three stands fully inside the view (head top to feet)."""
+    from humokit.viewer._scene_math import camera_preset
+
+    for name in ("a", "b", "c")[:n]:
+        app.add_motion(builtin_motion("walk", seconds=1.0), name)
+    app.set_frame(0)
+    pose = app._camera_pose("side")
+    from humokit.body import create_body
+
+    v0 = create_body("anny").forward(app._tracks[0].motion).vertices[0].numpy()  # frame 0, own coordinates
+    pts = np.concatenate([v0 + tr.offset for tr in app._tracks])
+    f = pose.look_at - pose.position
+    f = f / np.linalg.norm(f)
+    r = np.cross(f, [0.0, 1.0, 0.0])
+    r /= np.linalg.norm(r)
+    u = np.cross(r, f)
+    d = pts - pose.position
+    t = np.tan(np.deg2rad(50.0) / 2)
+    assert (np.abs(d @ u) / (d @ f) < t).all() and (np.abs(d @ r) / (d @ f) < t).all()
+    assert camera_preset("side", pts).position[0] > pts[:, 0].max()
 
 
 def test_different_lengths_share_a_timeline(app):
@@ -170,15 +221,37 @@ def test_export_without_exporter_reports(app, tmp_path, monkeypatch):
 
 
 def test_generate_code_path(app, monkeypatch):
-    import sys
-    import types
+    """The panel calls what ``humokit generate`` runs, with the seed and the physics switch."""
+    import humokit.optim.physics.cli as pcli
 
-    fake = types.ModuleType("humokit.priors")
-    fake.generate = lambda text, model, seconds: builtin_motion("walk", seconds=seconds)
-    monkeypatch.setitem(sys.modules, "humokit.priors", fake)
-    assert app.generate("a person walks", model="x", seconds=1.0) == "a person walks"
-    fake.generate = lambda text, model, seconds: 1 / 0
+    calls = []
+
+    def fake(text, *, model, seconds, seed, physics):
+        calls.append((text, model, seconds, seed, physics))
+        return builtin_motion("walk", seconds=seconds)
+
+    monkeypatch.setattr(pcli, "generate_motion", fake)
+    assert app.generate("a person walks", model="cvae", seconds=1.0, seed=3) == "a person walks (cvae, seed 3)"
+    assert calls == [("a person walks", "cvae", 1.0, 3, "kinematic")]
+    monkeypatch.setattr(pcli, "generate_motion", lambda *a, **k: 1 / 0)
     assert app.generate("boom") is None and "ZeroDivisionError" in app.errors[-1]
+
+
+def test_generate_panel_lists_the_real_models_and_checks_options():
+    from humokit.priors.request import MODELS
+    from humokit.viewer import ViewerApp
+
+    app = ViewerApp("127.0.0.1", 0, play=False, allow_generate=True)
+    try:
+        _check_panel(app, MODELS)
+    finally:
+        app.stop()
+
+
+def _check_panel(app, MODELS):
+    assert app._gui["gen_model"].options == MODELS and "gen_seed" in app._gui and "gen_physics" in app._gui
+    assert app.generate("a person walks", model="mask", seconds=30.0) is None
+    assert "seconds must be between" in app.errors[-1]
 
 
 def test_set_body_phenotype_and_layers(app):

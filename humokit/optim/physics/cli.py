@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from humokit._batch import BatchItem, batch_options, check_workers, run_batch
+from humokit._cli_options import check_device, check_threads, device_option, threads_option
 from humokit._options import GUIDANCE, SECONDS, SEED, STEPS
 from humokit.errors import FileFormatError, HumokitError, InputError
 
@@ -77,6 +78,47 @@ def fix(motion_path: Path, output: Path, physics: str, body: str) -> None:
     click.echo(f"wrote {output}")
 
 
+def generate_motion(
+    text: str,
+    *,
+    model: str = "mask",
+    seconds: float = 4.0,
+    seed: int | None = None,
+    physics: str = "kinematic",
+    keyframes: object | None = None,
+    edit_mask: str | None = None,
+    checkpoints: Path | None = None,
+    steps: int | None = None,
+    guidance: float | None = None,
+    grounding: float | None = None,
+    device: str | None = None,
+) -> object:
+    """What ``humokit generate`` runs (the viewer's Generate panel calls it too): checks, samples, projects.
+
+    ``physics="kinematic"`` applies the physics projection inside and after
+    sampling (:func:`humokit.optim.physics.guidance.generate_physical`),
+    ``"none"`` returns the model's raw output. Returns a :class:`~humokit.motion.motion.Motion`.
+    """
+    from humokit.errors import InputError
+    from humokit.priors.request import check_request
+
+    if physics not in ("kinematic", "none"):
+        raise InputError(f"generate: physics must be 'kinematic' or 'none', got {physics!r}")
+    check_request(text, model, seconds, checkpoints=checkpoints, steps=steps, guidance=guidance,
+                  keyframes=keyframes, edit_mask=edit_mask, seed=seed)
+    kw = {"model": model, "seconds": seconds, "seed": seed, "keyframes": keyframes, "edit_mask": edit_mask,
+          "checkpoints": checkpoints, "steps": steps, "guidance": guidance, "grounding": grounding,
+          "device": device}  # fmt: skip
+    if physics == "kinematic":
+        # the CLI is glue: the physics projection lives in optim and reaches the sampler as a callable
+        from humokit.optim.physics.guidance import generate_physical
+
+        return generate_physical(text, **kw)
+    from humokit.priors.sampling import generate as _generate
+
+    return _generate(text, **kw)
+
+
 @click.command()
 @click.argument("text", required=False)
 @click.option("--prompts", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -105,10 +147,12 @@ def fix(motion_path: Path, output: Path, physics: str, body: str) -> None:
               "prompt alone).")
 @click.option("--explain", is_flag=True, help="Print the training captions nearest to TEXT, with their similarity.")
 @batch_options
+@threads_option
+@device_option
 def generate(text: str | None, prompts: Path | None, model: str, seconds: float, output: Path, seed: int | None,
              keyframes: Path | None, edit_mask: str | None, checkpoints: Path | None, steps: int | None,
              guidance: float | None, physics: str, grounding: float | None, explain: bool, workers: int | None,
-             ray_address: str | None) -> None:  # fmt: skip
+             ray_address: str | None, threads: int | None, device: str) -> None:  # fmt: skip
     """Generate a motion from TEXT (or one per line of --prompts) with a shipped text-to-motion prior."""
     if (text is None) == (prompts is None):
         raise InputError("give either TEXT or --prompts FILE")
@@ -131,15 +175,24 @@ def generate(text: str | None, prompts: Path | None, model: str, seconds: float,
         res = run_batch(_generate_item, items, output, workers=workers, ray_address=ray_address, desc="generate")
         click.echo(res.summary())
         click.get_current_context().exit(res.exit_code)
+    from humokit.priors.request import check_request
+
     if output.suffix.lower() != ".npz":  # before any work: never write somewhere else than asked
         raise InputError(f"{output}: a generated motion is written as .npz; name the output like motion.npz")
-    import torch
-
+    # every option is checked before torch or any model loads (a bad one fails in milliseconds)
+    check_request(text, model, seconds, checkpoints=checkpoints, steps=steps, guidance=guidance,
+                  keyframes=keyframes, edit_mask=edit_mask, seed=seed)
+    if not output.parent.is_dir():
+        raise InputError(f"{output.parent}: output folder does not exist")
+    nthreads = check_threads(threads)
+    check_device(device)
+    from humokit._cli_options import apply_threads, resolve_device
     from humokit.priors.grounding import LOW_SIMILARITY
     from humokit.priors.sampling import explain as _explain
     from humokit.priors.sampling import load_generator
 
-    torch.set_num_threads(min(torch.get_num_threads(), 4))
+    apply_threads(nthreads)
+    dev = resolve_device(device)
     if text.strip() and load_generator(model, str(checkpoints) if checkpoints else None).index is not None:
         g = _explain(text, model, checkpoints=checkpoints)
         if explain:
@@ -151,29 +204,17 @@ def generate(text: str | None, prompts: Path | None, model: str, seconds: float,
                        f"{LOW_SIMILARITY}); the motion may not follow it", err=True)  # fmt: skip
     elif explain:
         click.echo("no caption index beside these checkpoints: the prompt is used as it is")
-    kw = {"model": model, "seconds": seconds, "seed": seed, "keyframes": keyframes, "edit_mask": edit_mask,
-          "checkpoints": checkpoints, "steps": steps, "guidance": guidance, "grounding": grounding}  # fmt: skip
-    m = generate_motion(text, kw, physics)
+    m = generate_motion(text, model=model, seconds=seconds, seed=seed, physics=physics, keyframes=keyframes,
+                        edit_mask=edit_mask, checkpoints=checkpoints, steps=steps, guidance=guidance,
+                        grounding=grounding, device=None if dev == "cpu" else dev)  # fmt: skip
     m.save(str(output))
     click.echo(f"wrote {output} ({m.num_frames} frames at {m.fps:g} fps, model {model}, physics {physics})")
-
-
-def generate_motion(text: str, kw: dict, physics: str):  # type: ignore[no-untyped-def]
-    """One motion from ``text`` with the sampler's keyword arguments ``kw`` and the physics mode."""
-    from humokit.priors.sampling import generate as _generate
-
-    if physics == "kinematic":
-        # the CLI is glue: the physics projection lives in optim and reaches the sampler as a callable
-        from humokit.optim.physics.guidance import generate_physical
-
-        return generate_physical(text, **kw)
-    return _generate(text, **kw)
 
 
 def _generate_item(args: tuple[str, dict, str, str], staging: Path) -> str:
     """Batch task: one prompt into ``staging/<file name>`` (moved into place by the runner)."""
     text, kw, physics, filename = args
-    m = generate_motion(text, kw, physics)
+    m = generate_motion(text, **kw, physics=physics)
     m.save(str(staging / filename))
     return f"{m.num_frames} frames"
 
