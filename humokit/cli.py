@@ -38,17 +38,19 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
 # One line per lazy command for ``humokit --help``, so listing them imports none of
 # their modules (torch, anny, warp, mediapipe); tests/cli keeps it equal to each command's own.
 LAZY_HELP: dict[str, str] = {
-    "avatar": "Animatable 3D Gaussian avatars: train from a video, render under any motion.",
-    "data": "Motion datasets.",
-    "drive": "Generate a video per view of INPUT (a `humokit render` folder, or a motion .npz rendered here).",
-    "export": "Export MOTION.npz for animation tools: BVH, glTF binary, FBX (Blender) or AMASS npz.",
-    "fix": "Remove ground penetration, floating and foot skating; store foot contacts.",
-    "generate": "Generate a motion from TEXT with a shipped text-to-motion prior.",
-    "metrics": "Penetrate/Float/Skate/Phys-Err (mm), jerk, CoM support and bone drift of a motion.",
-    "recover": "Recover the world-grounded 3D motion of one person in VIDEO (static camera, gravity = -Y, metres).",
-    "render": "Render MOTION (.npz) from N cameras into per-view signal videos and PNGs.",
-    "train": "Train a text-to-motion component (single process, or DDP under torchrun).",
-    "view": "Open MOTION.npz / BVH / GLB / Gaussian .ply files in a browser viewer.",
+    "avatar": 'Animatable 3D Gaussian avatars: train from a video, render under any motion.',
+    "data": 'Motion datasets.',
+    "dataset": 'Build training datasets for video models.',
+    "drive": 'Generate a video per view of INPUT (a `humokit render` folder, or a motion .npz rendered here).',
+    "export": 'Export MOTION (.npz, or .bvh/.fbx/.glb/.gltf retargeted on import) for animation tools: BVH, glTF binary, FBX (Blender) or AMASS npz.',
+    "fix": 'Remove ground penetration, floating and foot skating; store foot contacts.',
+    "generate": 'Generate a motion from TEXT (or one per line of --prompts) with a shipped text-to-motion prior.',
+    "import": 'Import FILE (.bvh, .fbx, .glb/.gltf, .npz: AMASS, SMPL-X, humokit) as a canonical motion.',
+    "metrics": 'Penetrate/Float/Skate/Phys-Err (mm), jerk, CoM support and bone drift of a motion.',
+    "recover": 'Recover the world-grounded 3D motion of one person in VIDEO (or every video in a folder) (static camera, gravity = -Y, metres).',
+    "render": 'Render MOTION (.npz, or .bvh/.fbx/.glb/.gltf retargeted on import; or a folder of them) from N cameras into per-view signal videos and PNGs.',
+    "train": 'Train a text-to-motion prior (vq, mask, res, diffusion, cvae, evaluator) or a multi-view video adapter (syncam).',
+    "view": 'Open motions (.npz, .bvh, .fbx, .glb/.gltf), GLB scenes and Gaussian .ply files in a browser viewer.',
 }
 
 

@@ -14,7 +14,7 @@ fi
 
 # 2. Python packages (the CPU build of torch first, so nothing pulls a CUDA torch)
 python -m pip install -q torch==2.13.0
-python -m pip install -q -e ".[test,physics,mediapipe]"
+python -m pip install -q -e ".[test,physics,mediapipe,drive,scale]"
 
 # 3. Build the Anny body cache once (minutes on a new machine, ~1 s afterwards)
 python -c "from humokit.body import create_body; create_body('anny')" 2>&1 | grep -v -i -E '^(warp|   )' || true
