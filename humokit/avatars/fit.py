@@ -362,7 +362,7 @@ def save_checkpoint(path: str | Path, state: _State) -> None:
 
 def _load_checkpoint(path: str | Path, state: _State) -> None:
     try:
-        d = torch.load(path, weights_only=False, map_location=state.dev)
+        d = torch.load(path, weights_only=True, map_location=state.dev)  # tensors and plain types only
     except Exception as exc:  # noqa: BLE001
         raise FileFormatError(path, f"not a readable avatar checkpoint ({exc})") from None
     if d["dR"].shape != state.dR.shape:

@@ -51,6 +51,7 @@ import numpy as np
 import torch
 
 from humokit._io import atomic_path
+from humokit._npz import read_npz
 from humokit.body import RestBody, pose_rest_body
 from humokit.errors import FileFormatError, InputError
 from humokit.motion.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS, Skeleton
@@ -580,7 +581,9 @@ def load_avatar(folder: str | Path) -> GaussianAvatar:
             raise FileFormatError(d / name, "missing: not a humokit avatar folder (expected avatar.ply + skinning.npz)")
     g = load_ply(d / "avatar.ply")
     try:
-        z = dict(np.load(d / "skinning.npz"))
+        z = read_npz(d / "skinning.npz")
+    except FileFormatError:
+        raise
     except Exception as exc:  # noqa: BLE001
         raise FileFormatError(d / "skinning.npz", f"unreadable ({exc})") from None
     missing = [k for k in SKINNING_KEYS if k not in z]

@@ -67,6 +67,8 @@ def bone_to_joint_table(bone_labels: list[str], bone_parents: list[int]) -> np.n
 
 @functools.lru_cache(maxsize=1)
 def _anny_model() -> object:
+    from humokit._quiet import quiet_native
+
     try:
         import anny
     except ImportError:
@@ -83,7 +85,8 @@ def _anny_model() -> object:
         )
     t0 = time.time()
     logging.getLogger("anny").setLevel(logging.WARNING)
-    model = anny.Anny()
+    with quiet_native():  # anny imports Warp here, whose banner goes to stdout and CUDA warning to fd 2
+        model = anny.Anny()
     model.eval()
     log.info("Anny loaded in %.1f s", time.time() - t0)
     return model
@@ -112,6 +115,13 @@ class AnnyBody(BodyModel):
 
     def default_shape(self) -> dict[str, float]:
         return dict(DEFAULT_PHENOTYPE)
+
+    def uv_layout(self) -> tuple[np.ndarray, np.ndarray]:
+        """Anny's (MakeHuman) texture layout, v flipped from OBJ's bottom-left origin to glTF's top-left."""
+        uv = self.model.texture_coordinates.detach().double().numpy().copy()  # type: ignore[attr-defined]
+        uv[:, 1] = 1.0 - uv[:, 1]
+        face_uv = self.model.face_texture_coordinate_indices.long().numpy().copy()  # type: ignore[attr-defined]
+        return uv.astype(np.float32), face_uv.astype(np.int64)
 
     @staticmethod
     def check_phenotype(shape: Mapping[str, float] | None) -> dict[str, float]:

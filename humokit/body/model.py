@@ -138,6 +138,17 @@ class BodyModel(abc.ABC):
     def default_shape(self) -> object | None:
         return None
 
+    def uv_layout(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The body's texture layout, or None when the back-end ships none.
+
+        Returns:
+            ``(uv, face_uv)``: ``(N, 2)`` float32 texture coordinates in
+            [0, 1] with glTF's convention (origin top-left, v down) and
+            ``(F, 3)`` int64 uv index per triangle corner (same order as
+            :attr:`RestBody.faces`; a vertex on a seam has several uvs).
+        """
+        return None
+
     def shape_from_motion(self, motion: Motion) -> object | None:
         """Shape to use for a motion when the caller gives none (e.g. its betas)."""
         return self.default_shape()

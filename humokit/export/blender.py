@@ -54,9 +54,13 @@ def convert_to_fbx(src: str | Path, dst: str | Path, *, fps: float) -> dict:
     return run_blender_job("fbx", src=str(src), dst=str(dst), fps=float(fps))
 
 
-def inspect_in_blender(path: str | Path, *, fps: float | None = None) -> dict:
-    """Import a file in Blender and report bones, fps, frame range and per-frame bone head positions (Y up)."""
-    return run_blender_job("inspect", src=str(path), fps=fps)
+def inspect_in_blender(path: str | Path, *, fps: float | None = None, bvh_scale: float = 1.0) -> dict:
+    """Import a file in Blender and report bones, fps, frame range and per-frame bone head positions (Y up).
+
+    BVH files import with ``bvh_scale`` (Blender's importer default is 1.0:
+    one file unit = one metre); positions come back in Blender metres.
+    """
+    return run_blender_job("inspect", src=str(path), fps=fps, bvh_scale=float(bvh_scale))
 
 
 def render_in_blender(path: str | Path, png: str | Path, *, frame: int = 0, fps: float | None = None,

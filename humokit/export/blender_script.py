@@ -9,7 +9,9 @@ Modes:
   keyframe simplification).
 - ``inspect``: import ``src`` (.fbx/.glb/.bvh) and report bone names, scene
   fps, frame range and per-frame bone head world positions converted back to
-  humokit/glTF axes (Y up): Blender ``(x, y, z)`` -> ``(x, z, -y)``.
+  humokit/glTF axes (Y up): Blender ``(x, y, z)`` -> ``(x, z, -y)``; meshes'
+  vertex counts, uv layers, materials and images. BVH imports at Blender's
+  default ``global_scale`` 1.0 unless the job gives ``bvh_scale``.
 - ``render``: import ``src``, set ``frame``, add a camera in front of the
   body (+Z in humokit axes) and a light, render with Workbench to ``png``. A
   file without a mesh (BVH) gets a stick figure built from its bones.
@@ -37,12 +39,13 @@ def _reset(fps: float | None) -> None:
         scene.render.fps_base = fps_int / fps
 
 
-def _import(src: str, bvh_scale: float = 0.01) -> None:
+def _import(src: str, bvh_scale: float = 1.0) -> None:
+    """Import with Blender's own importer defaults (BVH: ``global_scale`` 1.0 unless given)."""
     import bpy
 
     low = src.lower()
     if low.endswith((".glb", ".gltf")):
-        bpy.ops.import_scene.gltf(filepath=src, disable_bone_shape=True)
+        bpy.ops.import_scene.gltf(filepath=src, disable_bone_shape=True, merge_vertices=True)
     elif low.endswith(".fbx"):
         bpy.ops.import_scene.fbx(filepath=src, use_anim=True, ignore_leaf_bones=False)
     elif low.endswith(".bvh"):
@@ -86,7 +89,7 @@ def job_fbx(job: dict) -> dict:
 
     t0 = time.perf_counter()
     _reset(job.get("fps"))
-    _import(job["src"], job.get("bvh_scale", 0.01))
+    _import(job["src"], job.get("bvh_scale", 1.0))
     _fit_frame_range()
     t1 = time.perf_counter()
     bpy.ops.export_scene.fbx(
@@ -105,7 +108,7 @@ def job_inspect(job: dict) -> dict:
 
     t0 = time.perf_counter()
     _reset(job.get("fps"))
-    _import(job["src"], job.get("bvh_scale", 0.01))
+    _import(job["src"], job.get("bvh_scale", 1.0))
     import_s = time.perf_counter() - t0
     arm = _armature()
     scene = bpy.context.scene
@@ -130,6 +133,9 @@ def job_inspect(job: dict) -> dict:
         "positions": positions,
         "num_meshes": len(meshes),
         "num_vertices": sum(len(o.data.vertices) for o in meshes),
+        "uv_layers": [len(o.data.uv_layers) for o in meshes],
+        "materials": [[m.name for m in o.data.materials if m is not None] for o in meshes],
+        "images": [im.name for im in bpy.data.images if im.source == "FILE" or im.packed_file is not None],
         "import_s": import_s,
     }
 
@@ -174,7 +180,7 @@ def job_render(job: dict) -> dict:
 
     t0 = time.perf_counter()
     _reset(job.get("fps"))
-    _import(job["src"], job.get("bvh_scale", 0.01))
+    _import(job["src"], job.get("bvh_scale", 1.0))
     _fit_frame_range()
     scene = bpy.context.scene
     arm = _armature()

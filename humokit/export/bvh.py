@@ -13,19 +13,17 @@ from pathlib import Path
 from typing import Literal
 
 from humokit.export.rigged import RiggedAnimation
-from humokit.motion.bvh import motion_to_bvh_clip, save_bvh
-from humokit.motion.motion import Motion
-from humokit.motion.skeleton import Skeleton
+from humokit.motion.bvh import rig_to_bvh_clip as clip_from_rig
+from humokit.motion.bvh import save_bvh
 
 
-def rig_to_bvh_clip(anim: RiggedAnimation, *, unit: Literal["cm", "m"] = "cm") -> object:
-    """The rig animation as a :class:`humokit.motion.bvh.BvhClip` (ZXY channels, ``unit`` lengths)."""
-    skel = Skeleton(anim.rig.names, anim.rig.parents, anim.rig.offsets)
-    motion = Motion(anim.rotations, anim.root_position, anim.fps, skeleton=skel)
-    return motion_to_bvh_clip(motion, unit=unit)
+def rig_to_bvh_clip(anim: RiggedAnimation, *, unit: Literal["cm", "m"] = "m") -> object:
+    """The rig animation (any number of joints) as a :class:`humokit.motion.bvh.BvhClip` (ZXY channels, ``unit`` lengths)."""
+    return clip_from_rig(anim.rig.names, anim.rig.parents, anim.rig.offsets, anim.rotations, anim.root_position,
+                         anim.fps, unit=unit)  # fmt: skip
 
 
-def write_rig_bvh(path: str | Path, anim: RiggedAnimation, *, unit: Literal["cm", "m"] = "cm") -> Path:
+def write_rig_bvh(path: str | Path, anim: RiggedAnimation, *, unit: Literal["cm", "m"] = "m") -> Path:
     """Write the rig animation as a BVH file (atomic)."""
     save_bvh(rig_to_bvh_clip(anim, unit=unit), path, precision=6)
     return Path(path)

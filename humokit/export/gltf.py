@@ -5,7 +5,11 @@ Layout of the written file:
 - nodes ``0 .. J-1``: the rig's joints as a node hierarchy; rest translation =
   rig offset (root: its rest position), rest rotation = identity (T-pose);
 - node ``J``: the body mesh (when given), skinned by ``skins[0]`` whose inverse
-  bind matrices are ``translate(-rest_position_j)``;
+  bind matrices are ``translate(-rest_position_j)``; when the body has a
+  texture layout the mesh carries ``TEXCOORD_0`` (vertices on uv seams are
+  split, normals are those of the unsplit mesh so seams stay invisible) and its
+  ``skin`` material samples ``baseColorTexture`` through it when a texture
+  image is given;
 - ``animations[0]``: per-joint ``rotation`` channels (unit quaternions
   **xyzw**, as glTF wants; hemisphere-continuous) and the root's
   ``translation``, LINEAR samplers, key times ``frame / fps`` seconds
@@ -86,8 +90,43 @@ def _vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return vn.astype(np.float32)
 
 
-def build_gltf(anim: RiggedAnimation, mesh: SkinnedMesh | None = None, *, name: str = "humokit") -> object:
-    """A ``pygltflib.GLTF2`` holding the rig, optional skinned mesh and the animation (binary blob set)."""
+def split_uv_seams(faces: np.ndarray, face_uv: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One vertex per distinct (vertex, uv) corner pair, as glTF needs.
+
+    Args:
+        faces: ``(F, 3)`` vertex index per triangle corner.
+        face_uv: ``(F, 3)`` uv index per triangle corner.
+    Returns:
+        ``(vertex_of, uv_of, new_faces)``: ``(N,)`` original vertex and ``(N,)``
+        uv index of each output vertex, and ``(F, 3)`` triangles over them.
+    """
+    pairs = np.stack([faces.reshape(-1), face_uv.reshape(-1)], axis=1)
+    uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
+    return uniq[:, 0], uniq[:, 1], inverse.reshape(faces.shape).astype(np.int64)
+
+
+def _image_mime(data: bytes, path: Path) -> str:
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "image/png"
+    if data[:3] == b"\xff\xd8\xff":
+        return "image/jpeg"
+    from humokit.errors import InputError
+
+    raise InputError(f"{path}: texture must be a PNG or JPEG image")
+
+
+def build_gltf(
+    anim: RiggedAnimation,
+    mesh: SkinnedMesh | None = None,
+    *,
+    name: str = "humokit",
+    texture: str | Path | None = None,
+) -> object:
+    """A ``pygltflib.GLTF2`` holding the rig, optional skinned mesh and the animation (binary blob set).
+
+    ``texture``: a PNG/JPEG embedded as the body material's base colour
+    (needs a mesh with a uv layout).
+    """
     import pygltflib as g
 
     J = len(anim.rig.names)
@@ -107,30 +146,49 @@ def build_gltf(anim: RiggedAnimation, mesh: SkinnedMesh | None = None, *, name: 
             )
         )
     scene_nodes = list(roots)
+    if texture is not None and (mesh is None or mesh.uv is None):
+        from humokit.errors import InputError
+
+        raise InputError("export: a texture needs a body mesh with a uv layout (the Anny body has one)")
     if mesh is not None:
-        V = mesh.vertices.shape[0]
+        normals = _vertex_normals(mesh.vertices, mesh.faces)
+        keep = np.arange(mesh.vertices.shape[0])
+        faces = mesh.faces
+        if mesh.uv is not None and mesh.face_uv is not None:
+            keep, uv_of, faces = split_uv_seams(mesh.faces, mesh.face_uv)
+        V = keep.shape[0]
         attrs = g.Attributes(
-            POSITION=blob.add(mesh.vertices.astype(np.float32), "VEC3", target=_ARRAY_BUFFER, minmax=True),
-            NORMAL=blob.add(_vertex_normals(mesh.vertices, mesh.faces), "VEC3", target=_ARRAY_BUFFER),
+            POSITION=blob.add(mesh.vertices[keep].astype(np.float32), "VEC3", target=_ARRAY_BUFFER, minmax=True),
+            NORMAL=blob.add(normals[keep], "VEC3", target=_ARRAY_BUFFER),
             JOINTS_0=blob.add(
-                mesh.joint_indices.astype(np.uint8 if J < 256 else np.uint16), "VEC4", target=_ARRAY_BUFFER
+                mesh.joint_indices[keep].astype(np.uint8 if J < 256 else np.uint16), "VEC4", target=_ARRAY_BUFFER
             ),
-            WEIGHTS_0=blob.add(mesh.joint_weights.astype(np.float32), "VEC4", target=_ARRAY_BUFFER),
+            WEIGHTS_0=blob.add(mesh.joint_weights[keep].astype(np.float32), "VEC4", target=_ARRAY_BUFFER),
         )
+        if mesh.uv is not None:
+            attrs.TEXCOORD_0 = blob.add(mesh.uv[uv_of].astype(np.float32), "VEC2", target=_ARRAY_BUFFER)
         if mesh.colors is not None:
-            attrs.COLOR_0 = blob.add(mesh.colors.astype(np.float32), "VEC4", target=_ARRAY_BUFFER)
+            attrs.COLOR_0 = blob.add(mesh.colors[keep].astype(np.float32), "VEC4", target=_ARRAY_BUFFER)
         idx_dtype = np.uint16 if V < 65535 else np.uint32
-        indices = blob.add(mesh.faces.reshape(-1).astype(idx_dtype), "SCALAR", target=_ELEMENT_ARRAY_BUFFER)
-        gl.materials.append(
-            g.Material(
-                name="skin",
-                pbrMetallicRoughness=g.PbrMetallicRoughness(
-                    baseColorFactor=[1.0, 1.0, 1.0, 1.0] if mesh.colors is not None else [0.8, 0.75, 0.7, 1.0],
-                    metallicFactor=0.0,
-                    roughnessFactor=0.8,
-                ),
-            )
+        indices = blob.add(faces.reshape(-1).astype(idx_dtype), "SCALAR", target=_ELEMENT_ARRAY_BUFFER)
+        pbr = g.PbrMetallicRoughness(
+            baseColorFactor=[1.0, 1.0, 1.0, 1.0] if mesh.colors is not None or texture else [0.8, 0.75, 0.7, 1.0],
+            metallicFactor=0.0,
+            roughnessFactor=0.8,
         )
+        if texture is not None:
+            tex_path = Path(texture)
+            data = tex_path.read_bytes()
+            mime = _image_mime(data, tex_path)
+            raw = np.frombuffer(data, dtype=np.uint8)
+            view = len(gl.bufferViews)
+            blob.add(raw, "SCALAR")
+            gl.accessors.pop()  # images reference the bufferView, not an accessor
+            gl.images.append(g.Image(name=tex_path.stem, bufferView=view, mimeType=mime))
+            gl.samplers.append(g.Sampler(magFilter=9729, minFilter=9987, wrapS=10497, wrapT=10497))
+            gl.textures.append(g.Texture(sampler=0, source=0))
+            pbr.baseColorTexture = g.TextureInfo(index=0, texCoord=0)
+        gl.materials.append(g.Material(name="skin", pbrMetallicRoughness=pbr))
         gl.meshes.append(
             g.Mesh(name="body", primitives=[g.Primitive(attributes=attrs, indices=indices, material=0, mode=4)])
         )
@@ -165,10 +223,12 @@ def build_gltf(anim: RiggedAnimation, mesh: SkinnedMesh | None = None, *, name: 
     return gl
 
 
-def write_glb(path: str | Path, anim: RiggedAnimation, mesh: SkinnedMesh | None = None) -> Path:
+def write_glb(
+    path: str | Path, anim: RiggedAnimation, mesh: SkinnedMesh | None = None, *, texture: str | Path | None = None
+) -> Path:
     """Write a ``.glb`` atomically (see module docstring for the layout)."""
     path = Path(path)
-    gl = build_gltf(anim, mesh, name=path.stem)
+    gl = build_gltf(anim, mesh, name=path.stem, texture=texture)
     with atomic_path(path) as tmp:
         gl.save_binary(str(tmp))  # type: ignore[attr-defined]
     return path

@@ -17,10 +17,9 @@ so exported bone-local rotations equal the canonical local rotations.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
-import torch
 
 from humokit.errors import InputError
 from humokit.export.rigs import RIGS, ExportRig
@@ -62,6 +61,8 @@ class RiggedAnimation:
 
     def joints(self) -> np.ndarray:
         """``(T, J, 3)`` world joint positions, metres (forward kinematics)."""
+        import torch
+
         pos, _ = forward_kinematics(
             torch.from_numpy(self.rotations),
             torch.from_numpy(self.root_position),
@@ -81,6 +82,9 @@ class SkinnedMesh:
         joint_indices: ``(V, 4)`` int64 rig joint per influence.
         joint_weights: ``(V, 4)`` float32 weights, rows sum to 1.
         colors: ``(V, 4)`` float32 RGBA in [0, 1], or None.
+        uv: ``(N, 2)`` float32 texture coordinates (glTF convention: origin
+            top-left, v down), or None when the body has no texture layout.
+        face_uv: ``(F, 3)`` int64 index into ``uv`` per triangle corner (with ``uv``).
     """
 
     vertices: np.ndarray
@@ -88,6 +92,26 @@ class SkinnedMesh:
     joint_indices: np.ndarray
     joint_weights: np.ndarray
     colors: np.ndarray | None = None
+    uv: np.ndarray | None = None
+    face_uv: np.ndarray | None = None
+
+
+def scale_export(anim: RiggedAnimation, mesh: SkinnedMesh | None, scale: float) -> tuple[RiggedAnimation, SkinnedMesh | None]:
+    """Multiply every length of an export (rig offsets, root trajectory, mesh vertices) by ``scale``.
+
+    Rotations are unchanged, so the result is the same animation in other
+    length units (``scale=100`` turns metres into centimetres).
+    """
+    s = float(scale)
+    if not np.isfinite(s) or s <= 0:
+        raise InputError(f"export: scale must be a positive number, got {scale!r}")
+    if s == 1.0:
+        return anim, mesh
+    rig = ExportRig(anim.rig.names, anim.rig.parents, anim.rig.offsets * s)
+    anim = replace(anim, rig=rig, root_position=anim.root_position * s)
+    if mesh is not None:
+        mesh = replace(mesh, vertices=(mesh.vertices.astype(np.float64) * s).astype(np.float32))
+    return anim, mesh
 
 
 def top4_weights(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -180,15 +204,23 @@ def prepare_export(
     )
     if not with_mesh or rest is None:
         return anim, None
-    return anim, bake_tpose_mesh(rest, colors=colors)
+    return anim, bake_tpose_mesh(rest, colors=colors, uv_layout=bm.uv_layout())
 
 
-def bake_tpose_mesh(rest: object, *, colors: bool | np.ndarray | None = None) -> SkinnedMesh:
+def bake_tpose_mesh(
+    rest: object,
+    *,
+    colors: bool | np.ndarray | None = None,
+    uv_layout: tuple[np.ndarray, np.ndarray] | None = None,
+) -> SkinnedMesh:
     """Pose a ``RestBody`` into its skeleton's T-pose and keep the top-4 skinning weights.
 
     The rest root stays where it is (``rest.skeleton.offsets[0]``), so the mesh
     binds to the rig's rest pose (:meth:`ExportRig.rest_positions`).
+    ``uv_layout`` is the body's ``(uv, face_uv)`` (:meth:`BodyModel.uv_layout`).
     """
+    import torch
+
     from humokit.body import pose_rest_body
 
     eye = torch.eye(3, dtype=torch.float64).expand(1, NUM_JOINTS, 3, 3)
@@ -206,4 +238,11 @@ def bake_tpose_mesh(rest: object, *, colors: bool | np.ndarray | None = None) ->
     weights = rest.weights.double().numpy()  # type: ignore[attr-defined]
     idx, w = top4_weights(weights)
     cols = _resolve_colors(colors, weights.argmax(1), verts.shape[0])
-    return SkinnedMesh(verts.astype(np.float32), rest.faces.numpy().astype(np.int64), idx, w, cols)  # type: ignore[attr-defined]
+    faces = rest.faces.numpy().astype(np.int64)  # type: ignore[attr-defined]
+    uv = face_uv = None
+    if uv_layout is not None:
+        uv, face_uv = (np.asarray(a) for a in uv_layout)
+        if face_uv.shape != faces.shape or face_uv.min() < 0 or face_uv.max() >= uv.shape[0]:
+            raise InputError(f"export: uv layout {face_uv.shape} does not match the body's {faces.shape} faces")
+        uv, face_uv = uv.astype(np.float32), face_uv.astype(np.int64)
+    return SkinnedMesh(verts.astype(np.float32), faces, idx, w, cols, uv, face_uv)

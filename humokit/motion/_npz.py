@@ -27,6 +27,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 from humokit._io import atomic_path
+from humokit._limits import MAX_FRAMES, fps_problem
+from humokit._npz import read_npz
 from humokit.errors import FileFormatError, HumokitError
 from humokit.motion.rotations import rotmat_to_rotvec, rotvec_to_rotmat
 from humokit.motion.skeleton import NUM_JOINTS, default_skeleton
@@ -59,13 +61,11 @@ def motion_to_amass(motion: Any) -> dict[str, np.ndarray]:
 
 def amass_to_motion(data: dict[str, np.ndarray], motion_cls: type[M], *, source: str = "<arrays>",
                     root_rest: np.ndarray | None = None) -> M:
-    """Build a ``motion_cls`` (:class:`~humokit.motion.motion.Motion`) from AMASS-style arrays (see module docstring)."""
-    def need(key: str, *alts: str) -> np.ndarray:
-        for k in (key, *alts):
-            if k in data:
-                return np.asarray(data[k])
-        raise FileFormatError(source, f"missing key {key!r} (has: {', '.join(sorted(data)) or 'none'})")
+    """Build a ``motion_cls`` (:class:`~humokit.motion.motion.Motion`) from AMASS-style arrays (see module docstring).
 
+    Raises:
+        FileFormatError: naming ``source`` and the key for a missing, empty, non-numeric or misshapen field.
+    """
     missing = [k for k in ("poses", "trans", "mocap_framerate") if k not in data]
     if "root_orient" in data and "pose_body" in data:
         missing = [k for k in missing if k != "poses"]
@@ -76,38 +76,41 @@ def amass_to_motion(data: dict[str, np.ndarray], motion_cls: type[M], *, source:
             source, f"not a motion file: missing key(s) {', '.join(missing)} (has: {', '.join(sorted(data)) or 'none'})"
         )
     if "poses" in data:
-        poses = np.asarray(data["poses"], dtype=np.float64)
+        poses = _numeric(data, "poses", source)
         if poses.ndim != 2 or poses.shape[1] < 66 or poses.shape[1] % 3:
             raise FileFormatError(source, f"'poses' must have shape (T, 66+) in multiples of 3, got {poses.shape}")
         body = poses[:, :66].reshape(-1, NUM_JOINTS, 3)
     else:  # SMPL-X style AMASS files (root_orient + pose_body)
-        root = need("root_orient").astype(np.float64)
-        pb = need("pose_body").astype(np.float64)
-        if root.ndim != 2 or root.shape[1] != 3 or pb.ndim != 2 or pb.shape[1] < 63:
+        root = _numeric(data, "root_orient", source)
+        pb = _numeric(data, "pose_body", source)
+        if root.ndim != 2 or root.shape[1] != 3 or pb.ndim != 2 or pb.shape[1] < 63 or len(root) != len(pb):
             raise FileFormatError(source, f"'root_orient'/'pose_body' have shapes {root.shape}/{pb.shape}")
         body = np.concatenate([root, pb[:, :63]], axis=1).reshape(-1, NUM_JOINTS, 3)
-    trans = need("trans").astype(np.float64)
+    trans = _numeric(data, "trans", source)
     T = body.shape[0]
+    if T > MAX_FRAMES:
+        raise FileFormatError(source, f"{T} frames (more than {MAX_FRAMES})")
     if trans.shape != (T, 3):
         raise FileFormatError(source, f"'trans' must have shape ({T}, 3), got {trans.shape}")
-    fps_arr = need("mocap_framerate", "mocap_frame_rate", "fps")
-    fps = float(np.asarray(fps_arr).reshape(-1)[0])
+    fps = _fps(data, source, "mocap_framerate", "mocap_frame_rate", "fps")
     if not np.all(np.isfinite(body)) or not np.all(np.isfinite(trans)):
         raise FileFormatError(source, "poses or trans contain NaN or inf")
-    if not (np.isfinite(fps) and fps > 0):
-        raise FileFormatError(source, f"frame rate must be positive, got {fps}")
     Rc = R_ZUP_TO_YUP
     R = rotvec_to_rotmat(body)
     R[:, 0] = Rc @ R[:, 0]
     skel = default_skeleton()
-    J0 = skel.offsets[0] if root_rest is None else np.asarray(root_rest, dtype=np.float64)
+    if root_rest is None:
+        J0 = skel.offsets[0]
+    else:
+        J0 = _numeric({"root_rest": root_rest}, "root_rest", source).reshape(-1)
+        if J0.shape != (3,) or not np.all(np.isfinite(J0)):
+            raise FileFormatError(source, f"'root_rest' must be 3 finite numbers, got shape {J0.shape}")
     root_pos = (trans + J0) @ Rc.T
-    betas = np.asarray(data["betas"], dtype=np.float32).reshape(-1) if "betas" in data else None
-    gender = str(np.asarray(data.get("gender", "neutral")).reshape(-1)[0]) if "gender" in data else "neutral"
-    gender = gender.decode() if isinstance(gender, bytes) else gender
-    if gender not in ("neutral", "male", "female"):
-        gender = "neutral"
-    return motion_cls(R, root_pos, fps, skeleton=skel, betas=betas, gender=gender)  # type: ignore[call-arg]
+    betas, gender = _betas_gender(data, source)
+    try:
+        return motion_cls(R, root_pos, fps, skeleton=skel, betas=betas, gender=gender)  # type: ignore[call-arg]
+    except HumokitError as exc:
+        raise FileFormatError(source, str(exc).removeprefix("motion: ")) from None
 
 
 def save_npz(motion: Any, path: str | Path) -> None:
@@ -137,33 +140,97 @@ def save_npz(motion: Any, path: str | Path) -> None:
             np.savez(fh, **arrays)
 
 
+def _numeric(data: dict[str, np.ndarray], key: str, path: str | Path) -> np.ndarray:
+    """``data[key]`` as float64, or a :class:`FileFormatError` naming the key (missing, non-numeric, empty)."""
+    if key not in data:
+        raise FileFormatError(path, f"missing key {key!r} (has: {', '.join(sorted(data)) or 'none'})")
+    a = np.asarray(data[key])
+    if a.dtype.kind not in "biuf":
+        raise FileFormatError(path, f"{key!r} must be numeric, got dtype {a.dtype}")
+    if a.size == 0:
+        raise FileFormatError(path, f"{key!r} is empty (shape {a.shape})")
+    return a if a.dtype in (np.float32, np.float64) else a.astype(np.float64)  # no copy of float data
+
+
+def _betas_gender(data: dict[str, np.ndarray], source: str | Path) -> tuple[np.ndarray | None, str]:
+    """Optional ``betas`` (float32) and ``gender`` (neutral when absent or unknown)."""
+    betas = _numeric(data, "betas", source).reshape(-1).astype(np.float32) if "betas" in data else None
+    gender = "neutral"
+    if "gender" in data:
+        g = np.asarray(data["gender"]).reshape(-1)
+        gender = str(g[0].decode(errors="replace") if isinstance(g[0], bytes) else g[0]) if g.size else "neutral"
+    if gender not in ("neutral", "male", "female"):
+        gender = "neutral"
+    return betas, gender
+
+
+def _fps(data: dict[str, np.ndarray], path: str | Path, *keys: str) -> float:
+    key = next((k for k in keys if k in data), keys[0])
+    a = _numeric(data, key, path)
+    if a.size != 1:
+        raise FileFormatError(path, f"{key!r} must be one number, got shape {a.shape}")
+    problem = fps_problem(float(a.reshape(())))
+    if problem:
+        raise FileFormatError(path, f"{key!r}: {problem}")
+    return float(a.reshape(()))
+
+
+def _meta(data: dict[str, np.ndarray], path: Path) -> dict[str, str]:
+    if "meta" not in data:
+        return {}
+    raw = np.asarray(data["meta"])
+    if raw.dtype.kind not in "US" or raw.size != 1:
+        raise FileFormatError(path, f"'meta' must be one JSON string, got dtype {raw.dtype} shape {raw.shape}")
+    try:
+        meta = json.loads(str(raw.reshape(())))
+    except (ValueError, RecursionError) as exc:
+        raise FileFormatError(path, f"'meta' is not valid JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise FileFormatError(path, f"'meta' must be a JSON object, got {type(meta).__name__}")
+    return {str(k): str(v) for k, v in meta.items()}
+
+
 def load_npz(path: str | Path, motion_cls: type[M]) -> M:
-    """Read a humokit or AMASS-style ``.npz`` into a ``motion_cls``; errors name the file and the problem."""
+    """Read a humokit or AMASS-style ``.npz`` into a ``motion_cls``; errors name the file, the key and the problem.
+
+    Array sizes are checked from the file's headers before anything is read
+    (:func:`humokit._npz.read_npz`).
+    """
     path = Path(path)
     if not path.exists():
         raise FileFormatError(path, "no such file")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except Exception as exc:  # zip/npy parse errors
-        raise FileFormatError(path, f"not a readable .npz file ({type(exc).__name__}: {exc})") from None
+    if path.is_dir():
+        raise FileFormatError(path, "is a folder, not a .npz file")
+    data = read_npz(path)
     if "rotations" in data and "humokit_format" in data:
         try:
             skel = default_skeleton()
             if "joint_offsets" in data:
-                skel = skel.with_offsets(data["joint_offsets"])
-            meta = json.loads(str(data["meta"])) if "meta" in data else {}
-            amass = amass_to_motion(data, motion_cls, source=str(path), root_rest=skel.offsets[0]) if "poses" in data else None
+                offsets = _numeric(data, "joint_offsets", path)
+                if offsets.shape != (NUM_JOINTS, 3):
+                    raise FileFormatError(path, f"'joint_offsets' must have shape ({NUM_JOINTS}, 3), got {offsets.shape}")
+                skel = skel.with_offsets(offsets)
+            rotations = _numeric(data, "rotations", path)
+            root = _numeric(data, "root_position", path)
+            if rotations.ndim != 4 or rotations.shape[0] > MAX_FRAMES:
+                raise FileFormatError(path, f"'rotations' must have shape (T, {NUM_JOINTS}, 3, 3) with T <= "
+                                            f"{MAX_FRAMES}, got {rotations.shape}")  # fmt: skip
+            contacts = data.get("contacts")
+            if contacts is not None and np.asarray(contacts).dtype.kind not in "biuf":
+                raise FileFormatError(path, f"'contacts' must be boolean, got dtype {np.asarray(contacts).dtype}")
+            betas, gender = _betas_gender(data, path)
             return motion_cls(  # type: ignore[call-arg]
-                data["rotations"],
-                data["root_position"],
-                float(data["fps"]),
+                rotations,
+                root,
+                _fps(data, path, "fps"),
                 skeleton=skel,
-                betas=amass.betas if amass else None,  # type: ignore[attr-defined]
-                gender=amass.gender if amass else "neutral",  # type: ignore[attr-defined]
-                contacts=data.get("contacts"),
-                meta={str(k): str(v) for k, v in meta.items()},
+                betas=betas,
+                gender=gender,  # type: ignore[arg-type]
+                contacts=contacts,
+                meta=_meta(data, path),
             )
+        except FileFormatError:
+            raise
         except HumokitError as exc:
             raise FileFormatError(path, str(exc).removeprefix("motion: ")) from None
     try:

@@ -22,6 +22,7 @@ centimetres into metres); axes are the file's (no conversion here; see
 from __future__ import annotations
 
 from dataclasses import dataclass
+import math
 import warnings
 from pathlib import Path
 from typing import Literal
@@ -29,6 +30,7 @@ from typing import Literal
 import numpy as np
 
 from humokit._io import atomic_path
+from humokit._limits import MAX_FPS, MAX_FRAMES, MIN_FPS
 from humokit.errors import FileFormatError, InputError
 from humokit.motion.rotations import euler_to_rotmat, rotmat_to_euler
 
@@ -51,6 +53,9 @@ class BvhClip:
             present, otherwise the OFFSET.
         frame_time: seconds per frame.
         end_site: per joint, True for End Sites.
+        rest_rotations: ``(J, 3, 3)`` local rotations of the rest (bind) pose
+            for skeletons read from glTF/FBX; None = identity (BVH: the rest
+            pose is the OFFSETs with zero rotations).
     """
 
     names: tuple[str, ...]
@@ -61,6 +66,7 @@ class BvhClip:
     translations: np.ndarray
     frame_time: float
     end_site: tuple[bool, ...]
+    rest_rotations: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         J = len(self.names)
@@ -77,6 +83,11 @@ class BvhClip:
         object.__setattr__(self, "rotations", R)
         object.__setattr__(self, "translations", t)
         object.__setattr__(self, "offsets", np.asarray(self.offsets, dtype=np.float64).reshape(J, 3))
+        if self.rest_rotations is not None:
+            rr = np.asarray(self.rest_rotations, dtype=np.float64)
+            if rr.shape != (J, 3, 3):
+                raise InputError(f"bvh clip: rest_rotations {rr.shape} do not match {J} joints")
+            object.__setattr__(self, "rest_rotations", rr)
 
     @property
     def num_frames(self) -> int:
@@ -118,7 +129,8 @@ class BvhClip:
     def slice(self, start: int | None = None, stop: int | None = None) -> "BvhClip":
         sl = slice(start, stop)
         return BvhClip(self.names, self.parents, self.offsets, self.channels,
-                       self.rotations[sl], self.translations[sl], self.frame_time, self.end_site)  # fmt: skip
+                       self.rotations[sl], self.translations[sl], self.frame_time, self.end_site,
+                       self.rest_rotations)  # fmt: skip
 
 
 # --------------------------------------------------------------------- reader
@@ -199,6 +211,8 @@ def load_bvh(path: str | Path, *, scale: float = 1.0, text: str | None = None) -
                 offsets[stack[-1]] = [float(v) for v in toks[1:]]
             except ValueError:
                 raise FileFormatError(path, f"non-numeric OFFSET {' '.join(toks[1:])!r}", ln) from None
+            if not all(math.isfinite(v) for v in offsets[stack[-1]]):
+                raise FileFormatError(path, f"OFFSET must be finite, got {' '.join(toks[1:])!r}", ln)
         elif key == "CHANNELS":
             if not stack or end_site[stack[-1]]:
                 raise FileFormatError(path, "CHANNELS outside a joint", ln)
@@ -245,8 +259,11 @@ def load_bvh(path: str | Path, *, scale: float = 1.0, text: str | None = None) -
         frame_time = float(header(j + 1, "Frame Time:"))
     except ValueError:
         raise FileFormatError(path, "Frame Time: needs a number", j + 2) from None
-    if num_frames < 0 or not frame_time > 0:
-        raise FileFormatError(path, "Frames must be >= 0 and Frame Time > 0", j + 1)
+    if not 0 <= num_frames <= MAX_FRAMES:
+        raise FileFormatError(path, f"Frames must be in [0, {MAX_FRAMES}], got {num_frames}", j + 1)
+    if not (math.isfinite(frame_time) and 1.0 / MAX_FPS <= frame_time <= 1.0 / MIN_FPS):
+        raise FileFormatError(path, f"Frame Time must be in [{1.0 / MAX_FPS:g}, {1.0 / MIN_FPS:g}] s, got {frame_time:g}",
+                              j + 2)  # fmt: skip
     first = j + 2  # 0-based index of the first frame line
     C = sum(len(c) for c in channels)
     body = lines[first:]
@@ -355,6 +372,8 @@ def save_bvh(
         clip = motion_to_bvh_clip(clip, unit=unit)
     if not isinstance(clip, BvhClip):
         raise InputError(f"save_bvh: expected a BvhClip or Motion, got {type(clip).__name__}")
+    if clip.rest_rotations is not None:
+        raise InputError("save_bvh: the clip has a non-identity rest pose (read from glTF/FBX); retarget it first")
     fmt = f"{{:.{precision}f}}"
     out: list[str] = ["HIERARCHY"]
     children = [[c for c, p in enumerate(clip.parents) if p == j] for j in range(clip.num_joints)]
@@ -412,45 +431,70 @@ def save_bvh(
 def motion_to_bvh_clip(motion: object, *, unit: Literal["m", "cm"] = "cm") -> BvhClip:
     """A canonical :class:`~humokit.motion.motion.Motion` as a :class:`BvhClip`.
 
-    22 joints named as :data:`~humokit.motion.skeleton.JOINT_NAMES`; the root has
-    6 channels (position XYZ then rotation ZXY), the others 3 (ZXY); leaf joints
-    get a short End Site along their bone so Blender draws a bone for them.
-    Coordinates stay in humokit's world (Y up, +Z forward), which is Blender's
-    BVH importer default (Y up, -Z forward flips only the facing).
+    22 joints named as :data:`~humokit.motion.skeleton.JOINT_NAMES`; see
+    :func:`rig_to_bvh_clip` for the channels and End Sites.
     """
     from humokit.motion.motion import Motion
 
     if not isinstance(motion, Motion):
         raise InputError("motion_to_bvh_clip: expected a Motion")
+    skel = motion.skeleton
+    return rig_to_bvh_clip(skel.names, skel.parents, skel.offsets, motion.rotations, motion.root_position,
+                           motion.fps, unit=unit)  # fmt: skip
+
+
+def rig_to_bvh_clip(
+    names: tuple[str, ...],
+    parents: tuple[int, ...],
+    offsets: np.ndarray,
+    rotations: np.ndarray,
+    root_position: np.ndarray,
+    fps: float,
+    *,
+    unit: Literal["m", "cm"] = "cm",
+) -> BvhClip:
+    """Any T-pose rig animated by local rotations as a :class:`BvhClip`.
+
+    Args:
+        names, parents: the rig's joints (parents precede children).
+        offsets: ``(J, 3)`` rest offsets, metres (root: rest position).
+        rotations: ``(T, J, 3, 3)`` local rotations (identity = rest).
+        root_position: ``(T, 3)`` root world position, metres.
+    The root has 6 channels (position XYZ then rotation ZXY), the others 3
+    (ZXY); leaf joints get a short End Site along their bone so Blender draws
+    a bone for them. Coordinates stay in humokit's world (Y up, +Z forward),
+    which is Blender's BVH importer default (Y up, -Z forward flips only the facing).
+    """
     if unit not in ("m", "cm"):
         raise InputError(f"save_bvh: unit must be 'm' or 'cm', got {unit!r}")
     s = 100.0 if unit == "cm" else 1.0
-    skel = motion.skeleton
-    J, T = skel.num_joints, motion.num_frames
-    names = list(skel.names)
-    parents = list(skel.parents)
-    offsets = list(skel.offsets * s)
+    offsets = np.asarray(offsets, dtype=np.float64)
+    J, T = len(names), int(np.asarray(rotations).shape[0])
+    names_l = list(names)
+    parents_l = list(parents)
+    offsets_l = list(offsets * s)
     chans: list[tuple[str, ...]] = [
         ("Xposition", "Yposition", "Zposition", "Zrotation", "Xrotation", "Yrotation") if p < 0
         else ("Zrotation", "Xrotation", "Yrotation")
         for p in parents
     ]  # fmt: skip
     end = [False] * J
-    R = motion.rotations.astype(np.float64)
-    tr = np.broadcast_to(skel.offsets * s, (T, J, 3)).copy()
-    tr[:, 0] = motion.root_position * s
+    R = np.asarray(rotations, dtype=np.float64)
+    tr = np.broadcast_to(offsets * s, (T, J, 3)).copy()
+    for r in (j for j, p in enumerate(parents) if p < 0):
+        tr[:, r] = np.asarray(root_position, dtype=np.float64) * s
     leaves = [j for j in range(J) if j not in parents]
     extra_R, extra_t = [], []
     for j in leaves:
-        d = skel.offsets[j] / max(np.linalg.norm(skel.offsets[j]), 1e-9)
-        names.append(f"{skel.names[j]}_End")
-        parents.append(j)
-        offsets.append(d * 0.08 * s)
+        d = offsets[j] / max(np.linalg.norm(offsets[j]), 1e-9)
+        names_l.append(f"{names[j]}_End")
+        parents_l.append(j)
+        offsets_l.append(d * 0.08 * s)
         chans.append(())
         end.append(True)
         extra_R.append(np.broadcast_to(np.eye(3), (T, 3, 3)))
         extra_t.append(np.broadcast_to(d * 0.08 * s, (T, 3)))
     R = np.concatenate([R, np.stack(extra_R, 1)], axis=1)
     tr = np.concatenate([tr, np.stack(extra_t, 1)], axis=1)
-    return BvhClip(tuple(names), tuple(parents), np.asarray(offsets), tuple(chans), R, tr,
-                   1.0 / motion.fps, tuple(end))  # fmt: skip
+    return BvhClip(tuple(names_l), tuple(parents_l), np.asarray(offsets_l), tuple(chans), R, tr,
+                   1.0 / fps, tuple(end))  # fmt: skip

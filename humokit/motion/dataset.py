@@ -51,8 +51,9 @@ from humokit.motion.features import (
 )
 from humokit.motion.texts import ClipLabels, clip_texts, cmu_labels, humanml3d_lines
 
-_BANDAI_RE = re.compile(r"dataset-(\d)_(.+)_([a-z-]+)_(\d+)\.bvh$")
-_CMU_RE = re.compile(r"(\d+)_(\d+)\.bvh$")
+_SUFFIX = r"\.(?:bvh|fbx|glb|gltf|npz)$"  # what humokit.motion.importer reads
+_BANDAI_RE = re.compile(r"dataset-(\d)_(.+)_([a-z-]+)_(\d+)" + _SUFFIX)
+_CMU_RE = re.compile(r"(\d+)_(\d+)" + _SUFFIX)
 
 
 @dataclass(frozen=True)
@@ -93,11 +94,13 @@ def _read_cmu_index(text: str) -> dict[str, str]:
     return out
 
 
-def iter_bvh_sources(source: str | Path) -> Iterator[tuple[str, str]]:
+def iter_bvh_sources(source: str | Path) -> Iterator[tuple[str, str | None]]:
     """Yield ``(path label, BVH text)`` from archives and folders under ``source`` (or ``source`` itself).
 
     CMU descriptions (``cmu-mocap-index.csv``) are yielded first as
-    ``("<index>", text)`` items when found.
+    ``("<index>", text)`` items when found. Other motion files in folders
+    (``.fbx``, ``.glb``, ``.gltf``, ``.npz``) are yielded as ``(path, None)``;
+    :func:`humokit.motion.importer.import_motion` reads them.
     """
     source = Path(source)
     archives = [source] if source.is_file() else sorted(source.glob("*.tar.xz")) + sorted(source.glob("*.tar"))
@@ -121,8 +124,12 @@ def iter_bvh_sources(source: str | Path) -> Iterator[tuple[str, str]]:
     for folder in folders:
         for csv_path in sorted(folder.rglob("*.csv")):
             yield "<index>", csv_path.read_text(encoding="utf-8", errors="replace")
-        for p in sorted(folder.rglob("*.bvh")):
-            yield str(p), p.read_text(encoding="utf-8", errors="replace")
+        for p in sorted(folder.rglob("*")):
+            suf = p.suffix.lower()
+            if suf == ".bvh":
+                yield str(p), p.read_text(encoding="utf-8", errors="replace")
+            elif suf in (".fbx", ".glb", ".gltf", ".npz") and p.is_file():
+                yield str(p), None
 
 
 # ----------------------------------------------------------------- one take
@@ -141,8 +148,7 @@ def _save_npy(path: Path, arr: np.ndarray) -> None:
 
 def process_take(args: tuple[str, str, str, dict, str, float, float, int]) -> dict:
     """Retarget, window, mirror and write one take; returns its record (or ``{"skipped": reason}``)."""
-    from humokit.motion.bvh import load_bvh
-    from humokit.motion.retarget import retarget
+    from humokit.motion.importer import import_motion
 
     import torch
 
@@ -151,8 +157,7 @@ def process_take(args: tuple[str, str, str, dict, str, float, float, int]) -> di
     out = Path(out_s)
     labels = ClipLabels(**labels_d)
     try:
-        clip = load_bvh(path, text=text)
-        motion = retarget(clip, fps=fps, meta={"source_file": path, "take": take})
+        motion = import_motion(path, text=text, fps=fps, meta={"source_file": path, "take": take}).motion
     except HumokitError as e:
         return {"take": take, "path": path, "skipped": str(e)}
     windows = _windows(motion.num_frames, int(round(max_seconds * fps)), max(int(fps), 3))
@@ -230,6 +235,7 @@ def build_dataset(
     out = Path(out)
     for sub in ("new_joint_vecs", "new_joints", "motions", "texts", "takes"):
         (out / sub).mkdir(parents=True, exist_ok=True)
+    (out / "manifest.json").unlink(missing_ok=True)  # written last: its presence marks a complete build
     records: list[dict] = []
     skipped: list[dict] = []
     cmu_desc: dict[str, str] = {}

@@ -13,11 +13,11 @@ use a continuous representation (:attr:`Motion.rot6d` gives the 6D form).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import torch
 
+from humokit._limits import fps_problem
 from humokit.errors import InputError
 from humokit.motion.rotations import rotmat_to_rot6d, slerp_rotmat
 from humokit.motion.skeleton import (
@@ -28,6 +28,9 @@ from humokit.motion.skeleton import (
     default_skeleton,
     forward_kinematics,
 )
+
+if TYPE_CHECKING:
+    import torch
 
 Gender = Literal["neutral", "male", "female"]
 # Mirroring across the YZ plane (x -> -x).
@@ -81,8 +84,9 @@ class Motion:
             raise InputError(f"motion: root_position must have shape ({R.shape[0]}, 3), got {t.shape}")
         if not np.all(np.isfinite(t)):
             raise InputError("motion: root_position contains NaN or inf")
-        if not (np.isfinite(self.fps) and self.fps > 0):
-            raise InputError(f"motion: fps must be positive, got {self.fps}")
+        problem = fps_problem(self.fps)
+        if problem:
+            raise InputError(f"motion: {problem}")
         if self.skeleton.num_joints != NUM_JOINTS:
             raise InputError(f"motion: skeleton must have {NUM_JOINTS} joints")
         if self.gender not in ("neutral", "male", "female"):
@@ -135,6 +139,8 @@ class Motion:
 
     def fk(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Forward kinematics: ``(positions (T,22,3), R_world (T,22,3,3))`` as float32 tensors."""
+        import torch
+
         return forward_kinematics(
             torch.from_numpy(self.rotations),
             torch.from_numpy(self.root_position),
@@ -180,6 +186,8 @@ class Motion:
         i0 = np.clip(np.floor(src).astype(int), 0, T - 1)
         i1 = np.clip(i0 + 1, 0, T - 1)
         w = (src - i0).astype(np.float32)
+        import torch
+
         R = torch.from_numpy(self.rotations)
         Rn = slerp_rotmat(R[i0], R[i1], torch.from_numpy(w)[:, None].expand(n, NUM_JOINTS))
         root = (1 - w)[:, None] * self.root_position[i0] + w[:, None] * self.root_position[i1]

@@ -18,14 +18,19 @@ uses source rotations):
    frames (median);
 5. resample to ``fps`` with :meth:`Motion.resample`; foot contacts are stored.
 
-Adding a skeleton: build a :class:`RetargetMap` and call
-:func:`register_retarget_map`; :func:`find_retarget_map` picks the first map
-whose source joints are all present in a clip.
+Which map: registered maps are exact overrides (the first whose source joints
+all exist in the clip); any other humanoid skeleton is mapped automatically by
+:func:`humokit.motion.automap.map_skeleton` (names and topology). Adding a
+skeleton: build a :class:`RetargetMap` (``humokit import --show-map FILE``
+prints one to start from) and call :func:`register_retarget_map`.
+
+When FK of the IK solution misses the mapped joints by more than
+``max_error``, :func:`retarget` raises one line naming the worst canonical
+joints, their errors and source joints, and the map used.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -33,7 +38,18 @@ import torch
 from humokit.errors import InputError
 from humokit.motion.bvh import BvhClip
 from humokit.motion.contacts import detect_contacts
+from humokit.motion.automap import JointMapping, map_skeleton
 from humokit.motion.motion import Motion
+from humokit.motion.retarget_maps import (  # noqa: F401 - re-exported: the public place of the maps
+    BANDAI_NAMCO,
+    CMU_ASF,
+    CMU_DAZ,
+    HUMOKIT_CANONICAL,
+    Blend,
+    RetargetMap,
+    register_retarget_map,
+    retarget_maps,
+)
 from humokit.motion.skeleton import (
     JOINT_NAMES,
     NUM_JOINTS,
@@ -44,199 +60,24 @@ from humokit.motion.skeleton import (
     inverse_kinematics,
 )
 
-Blend = tuple[tuple[str, float], ...]
-
-
-@dataclass(frozen=True)
-class RetargetMap:
-    """How a source skeleton maps to the canonical 22 joints.
-
-    Attributes:
-        name: registry key, e.g. ``"bandai_namco"``.
-        joints: canonical joint name -> blend of source joints ``((name, weight), ...)``;
-            weights sum to 1. All 22 canonical joints must appear.
-        scale: metres per source unit (0.01 for centimetres).
-        axes: ``(3, 3)`` matrix taking source axes to humokit's (Y up, right-handed).
-        skip_frames: leading frames to drop (e.g. CMU's calibration T-pose frame).
-    """
-
-    name: str
-    joints: dict[str, Blend]
-    scale: float = 0.01
-    axes: np.ndarray = field(default_factory=lambda: np.eye(3))
-    skip_frames: int = 0
-
-    def __post_init__(self) -> None:
-        missing = [n for n in JOINT_NAMES if n not in self.joints]
-        if missing:
-            raise InputError(f"retarget map {self.name!r}: no source for {', '.join(missing)}")
-        for k, b in self.joints.items():
-            if abs(sum(w for _, w in b) - 1.0) > 1e-6:
-                raise InputError(f"retarget map {self.name!r}: weights of {k!r} must sum to 1")
-        A = np.asarray(self.axes, dtype=np.float64)
-        if A.shape != (3, 3) or abs(np.linalg.det(A) - 1.0) > 1e-6:
-            raise InputError(f"retarget map {self.name!r}: axes must be a 3x3 rotation")
-        object.__setattr__(self, "axes", A)
-
-    @property
-    def source_joints(self) -> set[str]:
-        return {n for b in self.joints.values() for n, _ in b}
-
-
-def _one(name: str) -> Blend:
-    return ((name, 1.0),)
-
-
-def _mix(a: str, b: str, t: float) -> Blend:
-    return ((a, 1.0 - t), (b, t))
-
-
-def _sided(table: dict[str, Blend], left: str, right: str) -> dict[str, Blend]:
-    """Expand ``{l}``-templated entries into left and right canonical joints."""
-    out: dict[str, Blend] = {}
-    for k, b in table.items():
-        if "{s}" in k:
-            for side, tag in (("left", left), ("right", right)):
-                out[k.format(s=side)] = tuple((n.format(s=tag), w) for n, w in b)
-        else:
-            out[k] = b
-    return out
-
-
-BANDAI_NAMCO = RetargetMap(
-    "bandai_namco",
-    _sided(
-        {
-            "pelvis": _one("Hips"), "spine1": _one("Spine"), "spine2": _mix("Spine", "Chest", 0.5),
-            "spine3": _one("Chest"), "neck": _one("Neck"), "head": _one("Head"),
-            "{s}_hip": _one("UpperLeg_{s}"), "{s}_knee": _one("LowerLeg_{s}"),
-            "{s}_ankle": _one("Foot_{s}"), "{s}_foot": _one("Toes_{s}"),
-            "{s}_collar": _one("Shoulder_{s}"), "{s}_shoulder": _one("UpperArm_{s}"),
-            "{s}_elbow": _one("LowerArm_{s}"), "{s}_wrist": _one("Hand_{s}"),
-        },
-        "L", "R",
-    ),
-    scale=0.01,
-)  # fmt: skip
-
-# cgspeed "DAZ-friendly" CMU conversion (hip, abdomen, chest, lThigh, lShin, ...).
-CMU_DAZ = RetargetMap(
-    "cmu_daz",
-    _sided(
-        {
-            "pelvis": _one("hip"), "spine1": _one("abdomen"), "spine2": _mix("abdomen", "chest", 0.5),
-            "spine3": _one("chest"), "neck": _one("neck"), "head": _one("head"),
-            "{s}_hip": _one("{s}Thigh"), "{s}_knee": _one("{s}Shin"),
-            "{s}_ankle": _one("{s}Foot"), "{s}_foot": _one("{s}Foot_End"),
-            "{s}_collar": _one("{s}Collar"), "{s}_shoulder": _one("{s}Shldr"),
-            "{s}_elbow": _one("{s}ForeArm"), "{s}_wrist": _one("{s}Hand"),
-        },
-        "l", "r",
-    ),
-    scale=0.01,
-    skip_frames=1,
-)  # fmt: skip
-
-# CMU ASF-style names (hip, lhipjoint, lfemur, ltibia, ...), units of 1/0.45 inch.
-CMU_ASF = RetargetMap(
-    "cmu_asf",
-    _sided(
-        {
-            "pelvis": _one("hip"), "spine1": _mix("lowerback", "upperback", 0.5), "spine2": _one("upperback"),
-            "spine3": _one("thorax"), "neck": _mix("lowerneck", "upperneck", 0.5), "head": _one("head"),
-            "{s}_hip": _one("{s}femur"), "{s}_knee": _one("{s}tibia"),
-            "{s}_ankle": _one("{s}foot"), "{s}_foot": _one("{s}toes"),
-            "{s}_collar": _mix("{s}clavicle", "{s}humerus", 0.35), "{s}_shoulder": _one("{s}humerus"),
-            "{s}_elbow": _one("{s}radius"), "{s}_wrist": _one("{s}wrist"),
-        },
-        "l", "r",
-    ),
-    scale=0.0254 / 0.45,
-    skip_frames=1,
-)  # fmt: skip
-
-# cgspeed Motionbuilder-friendly CMU conversion (Hips, LeftUpLeg, LeftLeg, ...).
-CMU_CGSPEED = RetargetMap(
-    "cmu_cgspeed",
-    _sided(
-        {
-            "pelvis": _one("Hips"), "spine1": _one("LowerBack"), "spine2": _one("Spine"),
-            "spine3": _one("Spine1"), "neck": _one("Neck"), "head": _one("Head"),
-            "{s}_hip": _one("{s}UpLeg"), "{s}_knee": _one("{s}Leg"),
-            "{s}_ankle": _one("{s}Foot"), "{s}_foot": _one("{s}ToeBase"),
-            "{s}_collar": _mix("{s}Shoulder", "{s}Arm", 0.35), "{s}_shoulder": _one("{s}Arm"),
-            "{s}_elbow": _one("{s}ForeArm"), "{s}_wrist": _one("{s}Hand"),
-        },
-        "Left", "Right",
-    ),
-    scale=0.0254 / 0.45,
-    skip_frames=1,
-)  # fmt: skip
-
-# BVH files humokit itself writes (``save_bvh(motion)`` / ``humokit export -f bvh``,
-# centimetres by default): canonical joint names, Anny bone names or Mixamo names.
-HUMOKIT_CANONICAL = RetargetMap("humokit_canonical", {n: _one(n) for n in JOINT_NAMES})
-
-
-def _anny_rig_map() -> RetargetMap:
-    from humokit.motion.rig_tables import ANNY_JOINT_MAP
-
-    return RetargetMap("humokit_anny_rig", {n: _one(ANNY_JOINT_MAP[n]) for n in JOINT_NAMES})
-
-
-def _mixamo_map(prefix: str) -> RetargetMap:
-    p = prefix
-    return RetargetMap(
-        f"mixamo{'_prefixed' if prefix else ''}",
-        _sided(
-            {
-                "pelvis": _one(f"{p}Hips"), "spine1": _one(f"{p}Spine"), "spine2": _one(f"{p}Spine1"),
-                "spine3": _one(f"{p}Spine2"), "neck": _one(f"{p}Neck"), "head": _one(f"{p}Head"),
-                "{s}_hip": _one(p + "{s}UpLeg"), "{s}_knee": _one(p + "{s}Leg"),
-                "{s}_ankle": _one(p + "{s}Foot"), "{s}_foot": _one(p + "{s}ToeBase"),
-                "{s}_collar": _one(p + "{s}Shoulder"), "{s}_shoulder": _one(p + "{s}Arm"),
-                "{s}_elbow": _one(p + "{s}ForeArm"), "{s}_wrist": _one(p + "{s}Hand"),
-            },
-            "Left", "Right",
-        ),
-    )  # fmt: skip
-
-
-_REGISTRY: dict[str, RetargetMap] = {}
-
-
-def register_retarget_map(m: RetargetMap) -> None:
-    """Add (or replace) a map in the registry used by :func:`find_retarget_map`."""
-    _REGISTRY[m.name] = m
-
-
-def retarget_maps() -> dict[str, RetargetMap]:
-    """The registered maps by name (a copy)."""
-    return dict(_REGISTRY)
-
-
-for _m in (BANDAI_NAMCO, CMU_DAZ, CMU_ASF, CMU_CGSPEED, HUMOKIT_CANONICAL, _anny_rig_map(),
-           _mixamo_map(""), _mixamo_map("mixamorig:")):
-    register_retarget_map(_m)
-
-
 def find_retarget_map(clip: BvhClip) -> RetargetMap:
-    """The first registered map whose source joints all exist in ``clip``."""
-    names = set(clip.names)
-    for m in _REGISTRY.values():
-        if m.source_joints <= names:
-            return m
-    raise InputError(f"retarget: no registered map fits a skeleton with joints {', '.join(clip.names[:6])}, ...")
+    """The map :func:`retarget` uses for ``clip``: the first registered map whose
+    source joints all exist in it, else the automatic one (units resolved)."""
+    return map_skeleton(clip).retarget_map
 
 
 # ------------------------------------------------------------------- maths
 def mapped_positions(clip: BvhClip, m: RetargetMap) -> np.ndarray:
     """``(T, 22, 3)`` canonical joint positions in metres and humokit axes (not yet placed)."""
-    P = clip.world_positions()
+    if m.scale is None:
+        raise InputError(f"retarget map {m.name!r}: scale not resolved (use find_retarget_map or map_skeleton)")
+    P, Rw = clip.world_transforms() if m.attach else (clip.world_positions(), None)
     out = np.zeros((clip.num_frames, NUM_JOINTS, 3))
     for k, name in enumerate(JOINT_NAMES):
         for src, w in m.joints[name]:
             out[:, k] += w * P[:, clip.index(src)]
+        if name in m.attach:
+            out[:, k] += Rw[:, clip.index(m.joints[name][0][0])] @ np.asarray(m.attach[name])  # type: ignore[index]
     return (out @ m.axes.T) * m.scale
 
 
@@ -329,31 +170,28 @@ def positions_to_motion(
 
 def retarget(
     clip: BvhClip,
-    retarget_map: RetargetMap | str | None = None,
+    retarget_map: RetargetMap | JointMapping | str | None = None,
     *,
-    fps: float = 20.0,
+    fps: float | None = 20.0,
     meta: dict[str, str] | None = None,
     max_error: float = 0.02,
+    unit: str | None = None,
 ) -> Motion:
     """Retarget a BVH clip to a canonical :class:`Motion` at ``fps``.
 
     Args:
-        clip: source clip (any units/skeleton covered by a registered map).
-        retarget_map: a map, a registered name, or None to detect it from joint names.
-        fps: output frame rate (the clip is resampled with :meth:`Motion.resample`).
+        clip: source clip (any humanoid skeleton, any units and up axis).
+        retarget_map: a map, a registered name, a :class:`~humokit.motion.automap.JointMapping`,
+            or None (registered maps first, then automatic mapping).
+        fps: output frame rate (the clip is resampled with :meth:`Motion.resample`); None = the clip's.
         meta: extra metadata stored in the motion.
         max_error: metres; raise if FK of the IK solution misses a mapped joint by more.
+        unit: force the source length unit (``"cm"``, ``"m"``, ``"mm"``, ``"inch"``, ``"cmu"``).
     Returns:
         Motion facing +Z at frame 0, starting at x = z = 0, feet on y = 0, with contacts.
     """
-    if retarget_map is None:
-        m = find_retarget_map(clip)
-    elif isinstance(retarget_map, str):
-        if retarget_map not in _REGISTRY:
-            raise InputError(f"retarget: unknown map {retarget_map!r}; known: {', '.join(_REGISTRY)}")
-        m = _REGISTRY[retarget_map]
-    else:
-        m = retarget_map
+    mapping = retarget_map if isinstance(retarget_map, JointMapping) else map_skeleton(clip, retarget_map, unit=unit)
+    m = mapping.retarget_map
     if m.skip_frames:
         clip = clip.slice(m.skip_frames)
     if clip.num_frames < 2:
@@ -362,14 +200,37 @@ def retarget(
     skel = performer_skeleton(mapped)  # rigid placement below leaves it unchanged
     P, _ = place_on_ground(mapped, clip.fps, skel)
     info = {"retarget_map": m.name, **(meta or {})}
+    info.setdefault("source_unit", mapping.unit)
     motion = positions_to_motion(P, clip.fps, meta=info, skeleton=skel)
     err = check_retarget(motion, P)
     if err > max_error:
-        raise InputError(f"retarget: joints off by {err * 100:.1f} cm after IK (degenerate mapping?)")
-    if abs(fps - clip.fps) > 1e-6:
-        motion = motion.resample(fps)
+        raise InputError(explain_residual(motion, P, m))
+    out_fps = clip.fps if fps is None else fps
+    if abs(out_fps - clip.fps) > 1e-6:
+        motion = motion.resample(out_fps)
     J = motion.joints()
-    return motion.replace(contacts=detect_contacts(J, fps, sole=motion.skeleton.sole_heights()))
+    return motion.replace(contacts=detect_contacts(J, out_fps, sole=motion.skeleton.sole_heights()))
+
+
+def joint_residuals(motion: Motion, positions: np.ndarray) -> np.ndarray:
+    """``(22,)`` largest distance (metres, over frames) between FK of ``motion`` and ``positions`` per joint."""
+    pos, _ = forward_kinematics(
+        torch.from_numpy(motion.rotations), torch.from_numpy(motion.root_position),
+        torch.from_numpy(motion.skeleton.offsets.astype(np.float32)),
+    )  # fmt: skip
+    return np.linalg.norm(pos.numpy() - positions, axis=-1).max(axis=0)
+
+
+def explain_residual(motion: Motion, positions: np.ndarray, m: RetargetMap, worst: int = 3) -> str:
+    """One line: the canonical joints IK misses most, by how much, their source joints and the map."""
+    r = joint_residuals(motion, positions)
+    order = np.argsort(-r)[:worst]
+    parts = []
+    for k in order:
+        src = "+".join(n for n, _ in m.joints[JOINT_NAMES[k]])
+        parts.append(f"{JOINT_NAMES[k]} {r[k] * 100:.1f} cm (from {src})")
+    return (f"retarget: joints off after IK with map {m.name!r}: {', '.join(parts)}; the mapped joints do not move "
+            f"like one skeleton (see the mapping with: humokit import --show-map FILE)")
 
 
 def check_retarget(motion: Motion, positions: np.ndarray) -> float:

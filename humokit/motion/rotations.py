@@ -11,19 +11,31 @@ Glossary (source-to-target names, as in fairmotion):
 - ``euler``: angles in radians with an explicit axis order string.
 
 All functions accept any leading batch shape, torch tensors or numpy arrays
-(numpy in, numpy out).
+(numpy in, numpy out). torch and roma are imported on first use, and Euler
+conversions of numpy arrays (BVH files) run on scipy without them, so reading
+and writing files starts fast.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import roma
-import torch
+
+if TYPE_CHECKING:
+    import torch
+
+
+def _is_tensor(x: Any) -> bool:
+    """True for a torch tensor (without importing torch when nothing has yet)."""
+    mod = sys.modules.get("torch")
+    return mod is not None and isinstance(x, mod.Tensor)
 
 
 def _as_tensor(x: Any) -> tuple[torch.Tensor, bool]:
+    import torch
+
     if isinstance(x, torch.Tensor):
         return x, False
     arr = np.asarray(x)
@@ -37,6 +49,7 @@ def _back(x: torch.Tensor, was_numpy: bool) -> Any:
 
 def rotmat_to_rot6d(R: Any) -> Any:
     """``(..., 3, 3)`` -> ``(..., 6)``: first two columns, column 0 first."""
+    import torch
     t, np_in = _as_tensor(R)
     out = torch.cat([t[..., :, 0], t[..., :, 1]], dim=-1)
     return _back(out, np_in)
@@ -44,6 +57,8 @@ def rotmat_to_rot6d(R: Any) -> Any:
 
 def rot6d_to_rotmat(d6: Any) -> Any:
     """``(..., 6)`` -> ``(..., 3, 3)`` by Gram-Schmidt (exact inverse on valid input)."""
+    import torch
+    import roma
     t, np_in = _as_tensor(d6)
     cols = torch.stack([t[..., 0:3], t[..., 3:6]], dim=-1)  # (..., 3, 2)
     return _back(roma.special_gramschmidt(cols), np_in)
@@ -51,24 +66,28 @@ def rot6d_to_rotmat(d6: Any) -> Any:
 
 def rotvec_to_rotmat(v: Any) -> Any:
     """Axis-angle ``(..., 3)`` (radians) -> ``(..., 3, 3)``."""
+    import roma
     t, np_in = _as_tensor(v)
     return _back(roma.rotvec_to_rotmat(t), np_in)
 
 
 def rotmat_to_rotvec(R: Any) -> Any:
     """``(..., 3, 3)`` -> axis-angle ``(..., 3)`` with angle in ``[0, pi]``."""
+    import roma
     t, np_in = _as_tensor(R)
     return _back(roma.rotmat_to_rotvec(t), np_in)
 
 
 def rotmat_to_quat(R: Any) -> Any:
     """``(..., 3, 3)`` -> unit quaternion xyzw ``(..., 4)``."""
+    import roma
     t, np_in = _as_tensor(R)
     return _back(roma.rotmat_to_unitquat(t), np_in)
 
 
 def quat_to_rotmat(q: Any) -> Any:
     """Unit quaternion xyzw ``(..., 4)`` -> ``(..., 3, 3)`` (normalised first)."""
+    import roma
     t, np_in = _as_tensor(q)
     t = t / t.norm(dim=-1, keepdim=True).clamp_min(1e-12)
     return _back(roma.unitquat_to_rotmat(t), np_in)
@@ -81,6 +100,9 @@ def euler_to_rotmat(angles: Any, order: str, *, degrees: bool = False) -> Any:
     (``"ZXY"`` = rotate about Z, then the new X, then the new Y, i.e.
     ``R = Rz @ Rx @ Ry``, the BVH convention), lower case for extrinsic.
     """
+    if not _is_tensor(angles) and _tait_bryan(order):
+        return _euler_to_rotmat_np(np.asarray(angles), order, degrees)
+    import roma
     t, np_in = _as_tensor(angles)
     R = roma.euler_to_rotmat(order, t, degrees=degrees)
     return _back(R, np_in)
@@ -88,9 +110,62 @@ def euler_to_rotmat(angles: Any, order: str, *, degrees: bool = False) -> Any:
 
 def rotmat_to_euler(R: Any, order: str, *, degrees: bool = False) -> Any:
     """``(..., 3, 3)`` -> Euler angles ``(..., 3)`` in ``order`` (see :func:`euler_to_rotmat`)."""
+    if not _is_tensor(R) and _tait_bryan(order):
+        return _rotmat_to_euler_np(np.asarray(R), order, degrees)
+    import roma
     t, np_in = _as_tensor(R)
     e = roma.rotmat_to_euler(order, t, degrees=degrees)
     return _back(e, np_in)
+
+
+def _tait_bryan(order: str) -> bool:
+    """True for three distinct axes all intrinsic (``"ZXY"``) or all extrinsic (``"zxy"``)."""
+    return len(order) == 3 and len(set(order.lower())) == 3 and (order.isupper() or order.islower())
+
+
+def _axis_rotmat(axis: int, a: np.ndarray) -> np.ndarray:
+    """``(N,)`` angles -> ``(N, 3, 3)`` rotations about coordinate ``axis``."""
+    c, s = np.cos(a), np.sin(a)
+    R = np.zeros(a.shape + (3, 3))
+    j, k = (axis + 1) % 3, (axis + 2) % 3
+    R[:, axis, axis] = 1.0
+    R[:, j, j], R[:, j, k], R[:, k, j], R[:, k, k] = c, -s, s, c
+    return R
+
+
+def _euler_to_rotmat_np(angles: np.ndarray, order: str, degrees: bool) -> np.ndarray:
+    """Numpy twin of roma's ``euler_to_rotmat`` for Tait-Bryan orders (float64 maths, input float width out)."""
+    ang = angles.reshape(-1, 3).astype(np.float64)
+    if degrees:
+        ang = np.deg2rad(ang)
+    if order.islower():  # extrinsic xyz == intrinsic ZYX with the angles reversed
+        order, ang = order[::-1].upper(), ang[:, ::-1]
+    axes = ["XYZ".index(c) for c in order]
+    R = _axis_rotmat(axes[0], ang[:, 0]) @ _axis_rotmat(axes[1], ang[:, 1]) @ _axis_rotmat(axes[2], ang[:, 2])
+    dtype = np.float64 if angles.dtype == np.float64 else np.float32
+    return R.reshape(angles.shape[:-1] + (3, 3)).astype(dtype)
+
+
+def _rotmat_to_euler_np(R: np.ndarray, order: str, degrees: bool) -> np.ndarray:
+    """Numpy twin of roma's ``rotmat_to_euler`` for Tait-Bryan orders; at gimbal lock the last angle is 0."""
+    M = R.reshape(-1, 3, 3).astype(np.float64)
+    extrinsic = order.islower()
+    if extrinsic:
+        order = order[::-1].upper()
+    i, j, k = ("XYZ".index(c) for c in order)
+    e = 1.0 if (j - i) % 3 == 1 else -1.0  # +1 for cyclic orders (XYZ, YZX, ZXY)
+    cb = np.hypot(M[:, i, i], M[:, i, j])
+    b = np.arctan2(e * M[:, i, k], cb)
+    locked = cb < 1e-6
+    a = np.where(locked, np.arctan2(e * M[:, k, j], M[:, j, j]), np.arctan2(-e * M[:, j, k], M[:, k, k]))
+    c = np.where(locked, 0.0, np.arctan2(-e * M[:, i, j], M[:, i, i]))
+    ang = np.stack([a, b, c], axis=1)
+    if extrinsic:
+        ang = ang[:, ::-1]
+    if degrees:
+        ang = np.rad2deg(ang)
+    dtype = np.float64 if R.dtype == np.float64 else np.float32
+    return ang.reshape(R.shape[:-2] + (3,)).astype(dtype)
 
 
 def axis_angle(axis: str | np.ndarray, angle: float, *, degrees: bool = True) -> np.ndarray:
@@ -114,6 +189,8 @@ def rotation_between(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-8) -> tor
         ``(..., 3, 3)`` rotation with ``R @ a_hat = b_hat``. Antiparallel inputs
         get a half-turn about an axis perpendicular to ``a``.
     """
+    import torch
+    import roma
     a = a / a.norm(dim=-1, keepdim=True).clamp_min(eps)
     b = b / b.norm(dim=-1, keepdim=True).clamp_min(eps)
     cross = torch.cross(a, b, dim=-1)
@@ -143,6 +220,8 @@ def slerp_rotmat(R0: torch.Tensor, R1: torch.Tensor, t: torch.Tensor) -> torch.T
         R0, R1: ``(..., 3, 3)``.
         t: ``(...)`` weights in ``[0, 1]`` broadcastable to the batch shape.
     """
+    import torch
+    import roma
     q0 = roma.rotmat_to_unitquat(R0)
     q1 = roma.rotmat_to_unitquat(R1)
     # shortest path

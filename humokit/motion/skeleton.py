@@ -15,12 +15,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import roma
-import torch
 
 from humokit.errors import InputError
 from humokit.motion.rotations import rotation_between
+
+if TYPE_CHECKING:
+    import torch
 
 JOINT_NAMES: tuple[str, ...] = (
     "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee",
@@ -181,6 +184,8 @@ def forward_kinematics(
     Returns:
         ``(positions (..., J, 3), R_world (..., J, 3, 3))``.
     """
+    import torch
+
     J = R_local.shape[-3]
     offsets = offsets.to(R_local.dtype)
     R_world: list[torch.Tensor] = []
@@ -199,6 +204,8 @@ def forward_kinematics(
 
 def _kabsch(src: torch.Tensor, dst: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
     """Rotation best mapping vectors ``src (..., K, 3)`` onto ``dst (..., K, 3)``."""
+    import roma
+
     return roma.rigid_vectors_registration(src, dst, weights=weights)
 
 
@@ -222,6 +229,8 @@ def inverse_kinematics(
     Returns:
         ``(R_local (..., J, 3, 3), root_position (..., 3))``.
     """
+    import torch
+
     J = positions.shape[-2]
     dtype = positions.dtype
     offsets = offsets.to(dtype)

@@ -312,8 +312,9 @@ def _fit_window(
     fixed: torch.Tensor | None,
     iters: int,
     contacts: np.ndarray | None,
+    bar: object | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Optimise one window; returns ``(R_local (n,22,3,3), root (n,3))``."""
+    """Optimise one window; returns ``(R_local (n,22,3,3), root (n,3))``; ``bar.update(1)`` per step."""
     cfg = pb.cfg
     fps = pb.fps
     n = R0.shape[0]
@@ -331,6 +332,8 @@ def _fit_window(
     C = torch.tensor([0.0, height, 0.0])
     cm = torch.as_tensor(contacts, dtype=torch.float32) if contacts is not None else None
     for _ in range(iters):
+        if bar is not None:
+            bar.update(1)  # type: ignore[attr-defined]
         opt.zero_grad()
         s = torch.exp(log_scale)
         R = _decode6d(x6)
@@ -545,7 +548,9 @@ def _fit_track(track: KeypointTrack, focal: float | None, skeleton: Skeleton | N
     contacts: np.ndarray | None = None
     still = (image_still_feet(track.uv, track.confidence, track.names, track.fps, max_speed=cfg.still_speed)
              if cfg.still_speed > 0 else None)
-    bar = tqdm(total=2 * len(wins), desc="fit", unit="window", **({} if progress and len(wins) > 1 else {"disable": True}))
+    # one tick per optimiser step of every window and pass: feedback within a second even for a single window
+    bar = tqdm(total=len(wins) * (cfg.iters_pose + cfg.iters_contact), desc="fit", unit="step",
+               **({} if progress else {"disable": True}))  # fmt: skip
     for pass_idx, iters in enumerate((cfg.iters_pose, cfg.iters_contact)):
         if pass_idx == 1:
             sc = float(torch.exp(log_scale))
@@ -579,7 +584,7 @@ def _fit_track(track: KeypointTrack, focal: float | None, skeleton: Skeleton | N
                     root_all[prev_end:e] = torch.as_tensor(init.root[prev_end:e], dtype=torch.float32) + delta
             R_w, root_w = _fit_window(pb, sl, R_all[sl], root_all[sl], cam, log_scale, log_scale0,
                                       pass_idx == 0 and wi == 0, rel3d, fixed, iters,
-                                      None if contacts is None else contacts[sl])
+                                      None if contacts is None else contacts[sl], bar)
             log_scale.requires_grad_(False)
             if k:
                 a = torch.linspace(0.0, 1.0, k + 2)[1:-1]
@@ -588,7 +593,6 @@ def _fit_track(track: KeypointTrack, focal: float | None, skeleton: Skeleton | N
             R_all[s + k : e] = R_w[k:]
             root_all[s + k : e] = root_w[k:]
             prev_end = e
-            bar.update(1)
     bar.close()
     t2 = time.perf_counter()
     scale = float(torch.exp(log_scale))

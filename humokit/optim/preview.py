@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw
 from tqdm import tqdm
 
 from humokit._io import atomic_path
+from humokit.errors import HumokitError
 from humokit.motion.skeleton import PARENTS
 from humokit.optim.fit import FitResult
 from humokit.optim.track import KeypointTrack
@@ -98,9 +99,13 @@ def write_mp4(path: str | Path, frames: list[np.ndarray], *, fps: float) -> None
     import av
     from fractions import Fraction
 
+    from humokit._atomic import video_file
+
+    if not frames:
+        raise HumokitError(f"{path}: no frames to encode")
     codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
     rate = Fraction(fps).limit_denominator(1001)
-    with av.open(str(path), "w", format="mp4") as c:
+    with video_file(path) as tmp, av.open(str(tmp), "w", format="mp4") as c:
         st = c.add_stream(codec, rate=rate)
         st.height, st.width = frames[0].shape[:2]
         st.pix_fmt = "yuv420p"

@@ -154,13 +154,14 @@ def camera_json_path(output: str | Path) -> Path:
     return p.with_name(p.stem + ".camera.json")
 
 
-def save_recovery(rec: Recovery, output: str | Path, *, video: str | Path | None = None) -> tuple[Path, Path]:
-    """Write ``output`` (.npz motion) and its ``.camera.json`` sidecar; returns both paths."""
+def save_recovery(rec: Recovery, output: str | Path, *, video: str | Path | None = None,
+                  camera_path: str | Path | None = None) -> tuple[Path, Path]:
+    """Write ``output`` (.npz motion) and its sidecar (``camera_path``, default ``<output>.camera.json``); returns both."""
     out = Path(output)
     if out.suffix.lower() != ".npz":
         out = out.with_suffix(".npz")
     fit = rec.fit
-    cam_path = camera_json_path(out)
+    cam_path = Path(camera_path) if camera_path is not None else camera_json_path(out)
     info = {
         "video": str(video) if video is not None else None,
         "fps": fit.motion.fps,

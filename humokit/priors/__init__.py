@@ -8,7 +8,10 @@ Public API::
     load_checkpoint(path_or_name, kind=None) -> Checkpoint
     train(kind, config, output)          # also `humokit train`
 
-Heavy modules are imported on first use.
+Heavy modules are imported on first use. Layer: above :mod:`humokit.motion` and :mod:`humokit.body`,
+below :mod:`humokit.render`; sampling with the physics projection inside (``generate_physical``,
+``humokit generate``) composes a prior with physics in :mod:`humokit.optim.physics`.
+Moved from ``humokit.motion.priors`` (the old path warns for one release).
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from humokit._options import FiniteFloat
+
 KINDS = ("vq", "mask", "res", "diffusion", "cvae", "evaluator")
 
 
@@ -22,8 +24,8 @@ KINDS = ("vq", "mask", "res", "diffusion", "cvae", "evaluator")
               help="HumanML3D-format dataset folder (overrides data.root).")
 @click.option("--vq", "vq_path", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Trained VQ folder for mask/res (overrides the config's 'vq').")
-@click.option("--steps", type=int, default=None, help="Override train.steps.")
-@click.option("--max-minutes", type=float, default=None, help="Override train.max_minutes.")
+@click.option("--steps", type=click.IntRange(1, 10**8), default=None, help="Override train.steps.")
+@click.option("--max-minutes", type=FiniteFloat(0.0, 1e6, min_open=True), default=None, help="Override train.max_minutes.")
 @click.option("--no-resume", is_flag=True, help="Start from scratch even if OUTPUT holds a state.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(kind: str, config_path: Path, output: Path, data: Path | None, vq_path: Path | None, steps: int | None,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from humokit._npz import read_npz
 from humokit.errors import FileFormatError, InputError
 from humokit.motion.features import CONTACTS, FEATURE_DIM, LOCAL_VEL, RIC, ROOT_Y, ROT6D, joints_to_features
 from humokit.motion.skeleton import JOINT_NAMES, default_skeleton
@@ -69,7 +70,7 @@ def load_keyframes(path: str | Path) -> Keyframes:
     """
     p = Path(path)
     try:
-        z = np.load(p, allow_pickle=False)
+        z = read_npz(p)  # sizes checked from the headers first, never unpickles
     except FileNotFoundError:
         raise InputError(f"{p}: keyframe file not found") from None
     except (OSError, ValueError) as e:

@@ -15,7 +15,6 @@ latent is fitted to them).
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 from typing import Callable
 from pathlib import Path
@@ -33,8 +32,8 @@ from humokit.priors.edit import FPS, Keyframes, constraint_features, enforce_key
 from humokit.priors.grounding import CaptionIndex, Grounding, ground
 from humokit.priors.text import get_text_encoder
 
-MODELS = ("mask", "diffusion", "cvae")
-MIN_SECONDS = 0.4
+from humokit.priors.request import FAMILY_PARTS, MIN_SECONDS, MODELS, check_request, check_seconds
+
 DEFAULT_GROUNDING = 0.7
 INDEX_FILE = "captions.npz"
 
@@ -64,7 +63,6 @@ class Generator:
         return next(iter(self.parts.values())).std
 
 
-_FAMILY_PARTS = {"mask": ("vq", "mask", "res"), "diffusion": ("diffusion",), "cvae": ("cvae",)}
 
 
 @functools.lru_cache(maxsize=8)
@@ -73,7 +71,7 @@ def load_generator(model: str = "mask", checkpoints: str | None = None) -> Gener
     if model not in MODELS:
         raise InputError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
     base = Path(checkpoints) if checkpoints else checkpoints_dir()
-    parts = {k: load_checkpoint(base / k, k) for k in _FAMILY_PARTS[model]}
+    parts = {k: load_checkpoint(base / k, k) for k in FAMILY_PARTS[model]}
     means = [p.mean for p in parts.values()]
     if any(not np.allclose(m, means[0], atol=1e-4) for m in means):
         raise InputError(f"{base}: the {model} checkpoints were trained with different normalisations")
@@ -102,19 +100,6 @@ def explain(text: str, model: str = "mask", *, checkpoints: str | Path | None = 
     return ground(gen.index, text, e.sentence[0].numpy(), weight=gen.grounding, k=k)
 
 
-def _check_request(text: str, seconds: float, max_frames: int) -> int:
-    if not isinstance(text, str) or not text.strip():
-        raise InputError("generate: the text prompt is empty")
-    try:
-        s = float(seconds)
-    except (TypeError, ValueError):
-        raise InputError(f"generate: seconds must be a number, got {seconds!r}") from None
-    hi = max_frames / FPS
-    if not math.isfinite(s) or not MIN_SECONDS <= s <= hi:
-        raise InputError(f"generate: seconds must be between {MIN_SECONDS} and {hi:g}, got {seconds}")
-    return int(round(s * FPS))
-
-
 def _pad_last(x: torch.Tensor, n: int) -> torch.Tensor:
     """``(B, T, D)`` -> ``(B, max(T, n), D)``, extended by repeating the last frame (token-length padding)."""
     pad = n - x.shape[1]
@@ -134,6 +119,7 @@ def sample_features(
     text_emb: tuple | None = None,
     projector: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     grounding: float | None = None,
+    device: str | None = None,
 ) -> list[np.ndarray]:
     """Batched sampling: un-normalised features ``(lengths[i], 263)`` per text.
 
@@ -149,9 +135,10 @@ def sample_features(
     ``grounding``: share of the nearest-training-caption blend in the text
     condition (None: ``gen.grounding``; 0: the prompt alone; needs ``gen.index``).
     Token-conditioned models take the tokens of the nearest kept caption instead.
+    ``device``: torch device for the models and sampling (None = CPU; the
+    text encoder and the grounding stay on the CPU).
     """
-    g = torch.Generator().manual_seed(int(seed) if seed is not None else int(torch.randint(0, 2**31 - 1, ()).item()))
-    if text_emb is None:
+    if text_emb is None:  # the text encoder and grounding run on the CPU, before any device context
         e = get_text_encoder(gen.text_encoder).encode(texts)
         sent, tok, tok_len = e.sentence, e.tokens, e.lengths
     else:
@@ -164,10 +151,35 @@ def sample_features(
             e = get_text_encoder(gen.text_encoder).encode([g.neighbours[0].caption if g.neighbours else t
                                                           for g, t in zip(gr, texts)])  # fmt: skip
             tok, tok_len = e.tokens, e.lengths
+    text_emb = (sent, tok, tok_len)
+    if device is not None and torch.device(device).type != "cpu":
+        # models to the device, factory calls inside them default to it, inputs copied there
+        for part in gen.parts.values():
+            part.model.to(device)
+        with torch.device(device):
+            x = _sample(gen, texts, lengths, seed, known, known_mask, steps, guidance, text_emb, projector, device)
+    else:
+        x = _sample(gen, texts, lengths, seed, known, known_mask, steps, guidance, text_emb, projector, None)
+    x = x.detach().cpu().numpy()
+    return [x[i, : lengths[i]] * gen.std + gen.mean for i in range(len(texts))]
+
+
+def _sample(gen: Generator, texts: list[str], lengths: list[int], seed: int | None, known: np.ndarray | None,
+            known_mask: np.ndarray | None, steps: int | None, guidance: float | None, text_emb: tuple,
+            projector: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None, device: str | None) -> torch.Tensor:
+    """The body of :func:`sample_features`: normalised features ``(B, T, 263)`` on ``device`` (None: CPU)."""
+    g = torch.Generator(device=device) if device is not None else torch.Generator()
+    g.manual_seed(int(seed) if seed is not None else int(torch.randint(0, 2**31 - 1, ()).item()))
+    sent, tok, tok_len = text_emb
+    if device is not None:
+        sent, tok, tok_len = sent.to(device), tok.to(device), tok_len.to(device)
     L = torch.tensor(lengths)
     B, T = len(texts), int(L.max())
     kn = torch.from_numpy(known).float() if known is not None else None
     km = torch.from_numpy(known_mask) if known_mask is not None else None
+    if device is not None:
+        kn = kn.to(device) if kn is not None else None
+        km = km.to(device) if km is not None else None
     with torch.no_grad():
         if gen.family == "mask":
             vq, mt, rt = (gen.parts[k].model for k in ("vq", "mask", "res"))
@@ -224,8 +236,7 @@ def sample_features(
         x = torch.where(km[:, : x.shape[1]], kn[:, : x.shape[1]], x[:, :T])
     if projector is not None:
         x = projector(x[:, :T], L)
-    x = x.numpy()
-    return [x[i, : lengths[i]] * gen.std + gen.mean for i in range(B)]
+    return x
 
 
 def _fit_cvae_latent(cv, tok, tok_len, L, kn, km, g, sent, iters: int = 60) -> torch.Tensor:
@@ -273,6 +284,7 @@ def generate(
     guidance: float | None = None,
     projector: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     grounding: float | None = None,
+    device: str | None = None,
 ) -> Motion:
     """Generate a canonical :class:`Motion` (20 fps, ``round(seconds * 20)`` frames) from ``text``.
 
@@ -292,11 +304,12 @@ def generate(
             :func:`humokit.optim.physics.generate_physical` supplies the kinematic one).
         grounding: share of the nearest-training-caption blend (None: the model's default, 0: off;
             see :func:`explain`).
+        device: torch device for the models and sampling (``"cuda"``); None = CPU.
     """
-    if model not in MODELS:
-        raise InputError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    check_request(text, model, seconds, checkpoints=checkpoints, steps=steps, guidance=guidance,
+                  keyframes=keyframes, edit_mask=edit_mask, seed=seed)  # every option, before loading
     gen = load_generator(model, str(checkpoints) if checkpoints else None)
-    T = _check_request(text, seconds, gen.max_frames)
+    T = check_seconds(text, seconds, gen.max_frames)
     known = known_mask = None
     P = M = None
     if keyframes is not None:
@@ -310,7 +323,7 @@ def generate(
     elif edit_mask is not None:
         raise InputError("generate: an edit mask needs keyframes (the motion to edit)")
     feats = sample_features(gen, [text.strip()], [T], seed=seed, known=known, known_mask=known_mask, steps=steps,
-                            guidance=guidance, projector=projector, grounding=grounding)[0]  # fmt: skip
+                            guidance=guidance, projector=projector, grounding=grounding, device=device)[0]  # fmt: skip
     J = features_to_joints(feats)
     if P is not None and M is not None and M.any():
         J = enforce_keyframes(J, P, M).astype(np.float32)

@@ -45,7 +45,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from humokit.errors import InputError
+from humokit.errors import FileFormatError, InputError
 from humokit.priors.checkpoint import build_model, load_checkpoint, save_checkpoint
 from humokit.priors.data import BatchSampler, all_captions, enrich_captions, entry_contents, open_split, window_labels
 from humokit.priors.text import CaptionBank, get_text_encoder
@@ -188,7 +188,7 @@ def train(kind: str, config: dict, output: str | Path, *, data_root: str | Path 
     step, best, elapsed0 = 0, math.inf, 0.0
     state_path = out / "train_state.pt"
     if resume and state_path.exists():
-        st = torch.load(state_path, map_location="cpu", weights_only=False)
+        st = load_train_state(state_path)
         model.load_state_dict(st["model"])
         opt.load_state_dict(st["opt"])
         step, best, elapsed0 = st["step"], st["best"], st["elapsed"]
@@ -269,3 +269,18 @@ def train(kind: str, config: dict, output: str | Path, *, data_root: str | Path 
     if world > 1:
         dist.barrier()
     return out
+
+
+def load_train_state(path: str | Path) -> dict:
+    """Read ``train_state.pt`` with ``weights_only=True``: tensors and plain types only, never code.
+
+    Raises:
+        FileFormatError: the file is not a training state (or tries to unpickle anything else).
+    """
+    try:
+        st = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - pickle/zip errors of a foreign or planted file
+        raise FileFormatError(path, f"not a humokit training state ({type(exc).__name__})") from None
+    if not isinstance(st, dict) or not {"model", "opt", "step", "best", "elapsed"} <= set(st):
+        raise FileFormatError(path, "not a humokit training state (keys missing)")
+    return st

@@ -107,11 +107,29 @@ def face_landmark_vertices(rest_vertices: np.ndarray, part_labels: np.ndarray, j
     return out
 
 
+def toe_landmark_vertices(rest_vertices: np.ndarray, part_labels: np.ndarray) -> dict[str, int]:
+    """Vertex indices of the left and right toe tips on a rest mesh facing +Z.
+
+    The toe tip is the most forward vertex of the toe part (canonical joints
+    ``left_foot``/``right_foot``): the front of the foot between the big and
+    the small toe, where Wan-Animate's toe keypoint (mean of the two) lies.
+    Returns ``{}`` when a toe part has no vertices.
+    """
+    V = np.asarray(rest_vertices, dtype=np.float64)
+    out: dict[str, int] = {}
+    for side in ("left", "right"):
+        idx = np.nonzero(np.asarray(part_labels) == J[f"{side}_foot"])[0]
+        if idx.size == 0:
+            return {}
+        out[f"{side}_toe"] = int(idx[np.argmax(V[idx, 2])])
+    return out
+
+
 def body_keypoints(
     joints: np.ndarray,
     vertices: np.ndarray | None,
     landmarks: dict[str, int] | None,
-    scheme: Literal["openpose18", "coco17"] = "openpose18",
+    scheme: Literal["openpose18", "coco17", "wan20"] = "openpose18",
 ) -> np.ndarray:
     """World keypoints ``(..., K, 3)`` in the scheme's order.
 
@@ -119,7 +137,10 @@ def body_keypoints(
         joints: ``(..., 22, 3)`` canonical joints, metres.
         vertices: ``(..., V, 3)`` posed mesh for the face points (None, or no
             ``landmarks``: every face point is the head joint).
-        landmarks: output of :func:`face_landmark_vertices`.
+        landmarks: output of :func:`face_landmark_vertices`, optionally with the
+            toe tips of :func:`toe_landmark_vertices` (else the toe points of
+            ``"wan20"`` are the ``left_foot``/``right_foot`` joints).
+        scheme: ``"wan20"`` is OpenPose-18 followed by the left and right toe.
     """
     joints = np.asarray(joints, dtype=np.float64)
     pts: dict[str, np.ndarray] = {}
@@ -132,7 +153,14 @@ def body_keypoints(
             pts[name] = np.asarray(vertices, dtype=np.float64)[..., landmarks[name], :]
         else:
             pts[name] = joints[..., J["head"], :]
-    names = OPENPOSE18_NAMES if scheme == "openpose18" else COCO17_NAMES
+    for side in ("left", "right"):
+        key = f"{side}_toe"
+        if vertices is not None and landmarks is not None and key in landmarks:
+            pts[key] = np.asarray(vertices, dtype=np.float64)[..., landmarks[key], :]
+        else:
+            pts[key] = joints[..., J[f"{side}_foot"], :]
+    names = {"openpose18": OPENPOSE18_NAMES, "coco17": COCO17_NAMES,
+             "wan20": OPENPOSE18_NAMES + ("left_toe", "right_toe")}[scheme]
     return np.stack([pts[n] for n in names], axis=-2)
 
 

@@ -130,8 +130,20 @@ def render_multiview(
     avatar: Literal["mesh", "gaussians"] = "mesh",
     layout: str = "custom",
     progress: object | None = None,
+    pose_style: str | object = "humokit",
+    depth_style: str = "clip",
+    parts_style: str = "humokit",
+    threads: int = 1,
+    **view_options: object,
 ) -> dict[str, object]:
-    """Render every view into ``out_dir/view_XX`` and write ``cameras.json`` and ``trajectory.json``."""
+    """Render every view into ``out_dir/view_XX`` and write ``cameras.json`` and ``trajectory.json``.
+
+    ``pose_style``, ``depth_style``, ``parts_style``: drawing conventions of
+    :func:`~humokit.render.controls.render_view`. ``threads`` views render at
+    once (the rasterizers, PNG compression and the video encoders release the
+    GIL); ``view_options`` go to :func:`~humokit.render.controls.render_view`
+    (``png``, ``plucker``, ``metric_depth``, ``depth_range``, ``batch``, ``device``, ...).
+    """
     out = Path(out_dir)
     fps = float(fps or clip.fps)
     ts = np.arange(clip.num_frames) / fps
@@ -145,9 +157,22 @@ def render_multiview(
         "width": views[0].width, "height": views[0].height,
         "timestamps": [round(float(x), 6) for x in ts], "views": {},
     }
+    def one(i: int) -> object:
+        return render_view(out / f"view_{i:02d}", clip, views[i], signals=signals, fps=fps, avatar=avatar,
+                           progress=progress, pose_style=pose_style, depth_style=depth_style,
+                           parts_style=parts_style, **view_options)  # type: ignore[arg-type]
+
+    workers = max(1, min(int(threads), len(views)))
+    if workers == 1:
+        rendered = [one(i) for i in range(len(views))]
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            rendered = list(pool.map(one, range(len(views))))
     for i, traj in enumerate(views):
         name = f"view_{i:02d}"
-        results[name] = render_view(out / name, clip, traj, signals=signals, fps=fps, avatar=avatar, progress=progress)
+        results[name] = rendered[i]
         recs = camera_records(traj, ts)
         rel = relative_to_reference(traj, ref)
         for rec, E in zip(recs, rel):

@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw
 from tqdm import tqdm
 
 from humokit._io import atomic_path
+from humokit.errors import HumokitError
 from humokit.render.camera import Camera, look_at, project
 from humokit.render.raster import rasterize, shade
 
@@ -54,7 +55,11 @@ def write_mp4(path: str | Path, frames: list[np.ndarray], *, fps: float) -> None
     """Encode ``frames`` (each ``(H, W, 3)`` uint8) as H.264 MP4 with imageio-ffmpeg (atomic)."""
     import imageio.v2 as iio2
 
-    with atomic_path(path) as tmp:
+    from humokit._atomic import video_file
+
+    if not frames:
+        raise HumokitError(f"{path}: no frames to encode")
+    with video_file(path) as tmp:
         with iio2.get_writer(str(tmp), format="FFMPEG", fps=fps, codec="libx264", quality=7, macro_block_size=1) as w:
             for fr in frames:
                 w.append_data(fr)

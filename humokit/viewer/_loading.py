@@ -1,24 +1,23 @@
 """What the viewer can open, and reading motions from files.
 
-Kinds: ``"motion"`` (``.npz`` humokit/AMASS motion, ``.bvh`` retargeted to
-the canonical skeleton), ``"glb"`` (binary glTF shown as is), ``"splats"``
+Kinds: ``"motion"`` (``.npz`` humokit/AMASS motion; ``.bvh``, ``.fbx``,
+``.gltf`` and skinned, animated ``.glb`` retargeted to the canonical skeleton
+by :func:`humokit.motion.importer.load_motion`), ``"glb"`` (other binary glTF, shown as is), ``"splats"``
 (3DGS Gaussian ``.ply``), ``"mesh"`` (any other ``.ply``/``.obj``/``.stl``).
-Optional producers (:mod:`humokit.motion.bvh`, :mod:`humokit.motion.retarget`)
-are imported on use and reported with a one-line error when missing.
 """
 
 from __future__ import annotations
 
-import importlib
 import struct
 from pathlib import Path
 from typing import Literal
 
-from humokit.errors import FileFormatError, HumokitError, InputError, MissingDependencyError
+from humokit.errors import FileFormatError, InputError
 from humokit.motion.motion import Motion
 
 FileKind = Literal["motion", "glb", "splats", "mesh"]
-SUFFIXES = {".npz": "motion", ".bvh": "motion", ".glb": "glb", ".ply": "splats_or_mesh", ".obj": "mesh", ".stl": "mesh"}
+SUFFIXES = {".npz": "motion", ".bvh": "motion", ".fbx": "motion", ".gltf": "motion", ".glb": "glb_or_motion",
+            ".ply": "splats_or_mesh", ".obj": "mesh", ".stl": "mesh"}
 
 
 def classify(path: str | Path) -> FileKind:
@@ -34,44 +33,38 @@ def classify(path: str | Path) -> FileKind:
         raise InputError(f"{p}: no such file")
     kind = SUFFIXES.get(p.suffix.lower())
     if kind is None:
-        raise InputError(f"{p}: cannot view {p.suffix or 'files without a suffix'}; use .npz, .bvh, .glb or .ply")
+        raise InputError(f"{p}: cannot view {p.suffix or 'files without a suffix'}; use .npz, .bvh, .fbx, .glb/.gltf, .ply, .obj or .stl")
     if kind == "splats_or_mesh":
         return "splats" if is_gaussian_ply(p) else "mesh"
+    if kind == "glb_or_motion":
+        return "motion" if _glb_is_animated(p) else "glb"
     return kind  # type: ignore[return-value]
 
 
 def load_motion(path: str | Path) -> Motion:
-    """Read a motion: ``.npz`` via :meth:`Motion.load`, ``.bvh`` via ``load_bvh`` + retargeting."""
-    p = Path(path).expanduser()
-    if p.suffix.lower() == ".npz":
-        try:
-            return Motion.load(p)
-        except HumokitError:
-            raise
-        except Exception as exc:  # numpy/zip errors on corrupt files
-            raise FileFormatError(p, f"cannot read motion ({type(exc).__name__}: {exc})") from exc
-    if p.suffix.lower() == ".bvh":
-        return _load_bvh_motion(p)
-    raise InputError(f"{p}: not a motion file (.npz or .bvh)")
+    """Read a motion with humokit's one loader (:func:`humokit.motion.importer.load_motion`):
+    ``.npz`` as is, ``.bvh``/``.fbx``/``.gltf``/animated ``.glb`` retargeted to the canonical skeleton."""
+    from humokit.motion.importer import load_motion as _load
+
+    return _load(Path(path).expanduser())
 
 
-def _load_bvh_motion(p: Path) -> Motion:
+def _glb_is_animated(p: Path) -> bool:
+    """True when a binary glTF has both a skin and an animation (read from its JSON chunk only)."""
+    import json
+
     try:
-        bvh = importlib.import_module("humokit.motion.bvh")
-    except ImportError:
-        raise MissingDependencyError("BVH reading (humokit.motion.bvh)", "bvh") from None
-    try:
-        retarget = importlib.import_module("humokit.motion.retarget")
-    except ImportError:
-        raise HumokitError(f"{p}: BVH retargeting (humokit.motion.retarget) is not available in this humokit") from None
-    clip = bvh.load_bvh(p)
-    fn = getattr(retarget, "retarget", None)
-    if not callable(fn):
-        raise HumokitError(f"{p}: humokit.motion.retarget has no retarget() function")
-    motion = fn(clip, fps=clip.fps, meta={"source": str(p)})
-    if not isinstance(motion, Motion):
-        raise HumokitError(f"{p}: humokit.motion.retarget.retarget did not return a Motion")
-    return motion
+        with open(p, "rb") as f:
+            head = f.read(20)
+            if len(head) < 20 or head[:4] != b"glTF":
+                return False
+            n, kind = struct.unpack("<II", head[12:20])
+            if kind != 0x4E4F534A or n > 64 << 20:
+                return False
+            doc = json.loads(f.read(n))
+    except (OSError, ValueError):
+        return False
+    return bool(doc.get("skins")) and bool(doc.get("animations"))
 
 
 def read_glb(path: str | Path) -> bytes:

@@ -118,8 +118,6 @@ def camera_preset(
         raise InputError("camera_preset: need finite points to frame")
     lo, hi = pts.min(0), pts.max(0)
     centre = (lo + hi) / 2
-    radius = max(float(np.linalg.norm(hi - lo)) / 2, 0.5) * margin
-    dist = radius / np.tan(np.deg2rad(fov_deg) / 2)
     directions = {
         "front": np.array([0.0, 0.15, 1.0]),
         "side": np.array([1.0, 0.15, 0.0]),
@@ -130,7 +128,32 @@ def camera_preset(
     if preset not in directions:
         raise InputError(f"camera preset {preset!r}: choose front, side, top, follow or three_quarter")
     d = directions[preset] / np.linalg.norm(directions[preset])
+    dist = fit_distance(pts, centre, d, fov_deg=fov_deg, margin=margin)
     return CameraPose(position=centre + dist * d, look_at=centre)
+
+
+def fit_distance(points: np.ndarray, centre: np.ndarray, direction: np.ndarray, *, fov_deg: float,
+                 margin: float = 1.1, min_distance: float = 1.0) -> float:
+    """Distance along ``direction`` from ``centre`` at which a camera looking at ``centre`` sees every point.
+
+    Exact pinhole fit: a point ``p`` at height ``y`` and side offset ``x`` in
+    the camera's image plane and ``z`` towards the camera needs
+    ``dist >= z + margin * max(|x|, |y|) / tan(fov / 2)`` (the vertical field
+    of view is used sideways too, i.e. a square or wider window). Points near
+    the camera therefore push it back, which a bounding sphere does not (the
+    head of the nearest of several bodies was cut off).
+    """
+    d = np.asarray(direction, dtype=np.float64)
+    d = d / np.linalg.norm(d)
+    helper = np.array([0.0, 1.0, 0.0]) if abs(d[1]) < 0.99 else np.array([0.0, 0.0, -1.0])
+    right = np.cross(helper, d)
+    right /= np.linalg.norm(right)
+    up = np.cross(d, right)
+    rel = np.asarray(points, dtype=np.float64).reshape(-1, 3) - centre
+    x, y, z = rel @ right, rel @ up, rel @ d
+    t = np.tan(np.deg2rad(fov_deg) / 2)
+    need = z + margin * np.maximum(np.abs(x), np.abs(y)) / t
+    return float(max(need.max(), min_distance))
 
 
 def timeline_frame(t: float, fps: float, num_frames: int, *, loop: bool) -> int:

@@ -3,7 +3,12 @@
 :class:`ViewerApp` owns one ``viser.ViserServer`` (bound to 127.0.0.1 unless
 told otherwise) and a timeline shared by all loaded motions. Each motion is a
 *track*: an animated body mesh, a skeleton overlay, its root trajectory and
-foot-contact markers, placed side by side along +X.
+foot-contact markers. Tracks stand side by side in lanes along +X (each
+motion's start moved to its lane, lanes as wide as the motion's sideways
+extent plus ``spacing``), or all in their own coordinates when the "Side by
+side" toggle is off; each can be hidden. The Capture panel writes a PNG
+screenshot of the browser view and an MP4 of the whole timeline rendered
+here with humokit's rasterizer from the browser's current camera.
 
 Body animation modes (``skinning=``):
 
@@ -33,6 +38,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any, Literal
 
 import numpy as np
@@ -42,6 +48,8 @@ from humokit.errors import HumokitError, InputError, MissingDependencyError
 from humokit.motion.contacts import detect_contacts
 from humokit.motion.motion import Motion
 from humokit.motion.skeleton import FOOT_JOINTS, PARENTS, forward_kinematics
+from humokit.viewer._guard import HandshakeGuard, guarded_serve, is_loopback_host, new_token
+from humokit.viewer._roots import ServerRoots
 from humokit.viewer._scene_math import (
     CameraPreset,
     bone_segments,
@@ -58,6 +66,14 @@ SKELETON_COLOR = (30, 110, 220)
 TRAJECTORY_COLOR = (230, 120, 30)
 CONTACT_ON, CONTACT_OFF = (230, 40, 40), (150, 150, 150)
 CAMERA_FOV_DEG = 50.0
+MAX_UPLOAD_BYTES = 200 * 2**20
+_SUFFIXES = (".npz", ".bvh", ".glb", ".ply", ".obj", ".stl")
+
+
+def _safe_name(name: str) -> str:
+    """A file name from a display name: letters, digits, ``-_.`` only; never ``.``/``..``."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip(".")
+    return safe or "motion"
 
 
 def has_viser() -> bool:
@@ -98,6 +114,7 @@ class _Track:
     contacts: np.ndarray  # (T, 4) bool
     handles: dict[str, Any] = field(default_factory=dict)
     shown: int = -1
+    visible: bool = True
     # server skinning only
     R_local: torch.Tensor | None = None
     root: torch.Tensor | None = None
@@ -124,7 +141,7 @@ class ViewerApp:
         body: body model name for motions (``"anny"``, ``"smpl"``, ...).
         skinning: ``"client"`` (bones, skinned in the browser) or ``"server"``
             (vertices streamed each frame).
-        spacing: metres between motions placed side by side along +X.
+        spacing: metres of free floor between the lanes of motions placed side by side along +X.
         play: start playing as soon as a motion is loaded.
     """
 
@@ -135,9 +152,12 @@ class ViewerApp:
         *,
         body: str = "anny",
         skinning: Literal["client", "server"] = "client",
-        spacing: float = 1.0,
+        spacing: float = 0.3,
         play: bool = True,
         verbose: bool = False,
+        roots: Iterable[str | Path] = (),
+        token: str | None = None,
+        allow_generate: bool = False,
     ) -> None:
         if not has_viser():
             raise MissingDependencyError("the browser viewer (viser)", "viewer")
@@ -145,12 +165,26 @@ class ViewerApp:
             raise InputError(f"skinning must be 'client' or 'server', got {skinning!r}")
         if not 0 <= int(port) <= 65535:
             raise InputError(f"port must be in 0..65535, got {port}")
-        if server_host not in ("127.0.0.1", "localhost", "::1"):
-            log.warning("viewer bound to %s: anyone who can reach this machine can open it", server_host)
+        if not is_loopback_host(server_host):
+            token = token or new_token()
+            log.warning("viewer bound to %s: anyone on the network with its URL (session token) can open it",
+                        server_host)
         import viser
 
         self._viser = viser
-        self.server = viser.ViserServer(host=server_host, port=int(port), label="humokit", verbose=verbose)
+        self.token = token
+        self.roots = ServerRoots.of(roots)
+        self.allow_generate = bool(allow_generate)
+        guard = HandshakeGuard(server_host, token)
+        import contextlib
+        import io
+
+        quiet = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO())
+        with guarded_serve(guard), quiet:  # viser's address box is not for stdout; the CLI prints the URL
+            self.server = viser.ViserServer(host=server_host, port=int(port), label="humokit", verbose=verbose)
+        if not guard.installed.is_set():  # fail closed: this viser no longer builds on websockets.serve
+            self.server.stop()
+            raise HumokitError("this viser version cannot be guarded (origin check); install viser 1.1")
         self.skinning = skinning
         self.spacing = float(spacing)
         self.errors: list[str] = []
@@ -169,6 +203,7 @@ class ViewerApp:
         self._speed = 1.0
         self._loop = True
         self._camera_mode: CameraPreset | None = None
+        self._side_by_side = True
         self._syncing_slider = False
         self._stop = threading.Event()
 
@@ -193,7 +228,10 @@ class ViewerApp:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        """Address to open; carries the session token when there is one."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        base = f"http://{host}:{self.port}/"
+        return f"{base}?token={self.token}" if self.token else base
 
     @property
     def motions(self) -> dict[str, Motion]:
@@ -216,7 +254,7 @@ class ViewerApp:
 
     # ------------------------------------------------------------ public API
     def load(self, path: str | Path, *, errors: Literal["report", "raise"] = "report") -> str | None:
-        """Open a file (motion .npz/.bvh, .glb, Gaussian or mesh .ply) in the scene.
+        """Open a file (motion .npz/.bvh/.fbx/.gltf/animated .glb, other .glb, Gaussian or mesh .ply) in the scene.
 
         Returns the name shown in the viewer, or None after reporting an error
         (``errors="report"``: log + browser notification; the viewer keeps running).
@@ -252,10 +290,11 @@ class ViewerApp:
             rest = self._rest_body()
             key = self._new_key("m")
             name = self._unique_name(name)
-            offset = np.array([self.spacing * len(self._tracks), 0.0, 0.0])
-            track = self._make_track(key, name, motion, offset, rest)
+            track = self._make_track(key, name, motion, np.zeros(3), rest)
             self._tracks.append(track)
+            self._layout_tracks()
             self._add_track_nodes(track, rest)
+            self._add_visibility_toggle(track)
             self._after_tracks_changed(frame_all=True)
         log.info("added motion %s (%d frames at %g fps)", name, motion.num_frames, motion.fps)
         return name
@@ -303,8 +342,8 @@ class ViewerApp:
             nodes = []
             for k, sp in enumerate(splats):
                 node = self.server.scene.add_gaussian_splats(
-                    f"/tracks/{track.key}/avatar_{k:05d}",
-                    centers=sp.centers + track.offset.astype(np.float32),
+                    f"/motions/{track.key}/avatar_{k:05d}",  # under the track's frame: moves with its lane
+                    centers=sp.centers,
                     covariances=sp.covariances,
                     rgbs=sp.rgbs,
                     opacities=sp.opacities,
@@ -340,6 +379,10 @@ class ViewerApp:
             for tr in old:
                 tr.handles["frame"].remove()  # children go with it
             self._tracks = [self._make_track(t.key, t.name, t.motion, t.offset, rest) for t in old]
+            for tr, was in zip(self._tracks, old):
+                tr.visible = was.visible
+                tr.handles["toggle"] = was.handles.get("toggle")
+            self._layout_tracks()
             for tr in self._tracks:
                 self._add_track_nodes(tr, rest)
             self._after_tracks_changed(frame_all=False)
@@ -379,7 +422,11 @@ class ViewerApp:
             return
         self._stop.set()
         self._thread.join(timeout=2.0)
-        self.server.stop()
+        import contextlib
+        import io
+
+        with contextlib.redirect_stdout(io.StringIO()):  # viser's "Server stopped" line (its thread, on join)
+            self.server.stop()
 
     def serve_forever(self) -> None:
         """Block until Ctrl-C, then stop."""
@@ -430,7 +477,7 @@ class ViewerApp:
         scene = self.server.scene
         base = f"/motions/{tr.key}"
         show = {k: self._gui[f"layer_{k}"].value for k in ("body", "skeleton", "trajectory", "contacts")}
-        tr.handles["frame"] = scene.add_frame(base, show_axes=False, position=tr.offset)
+        tr.handles["frame"] = scene.add_frame(base, show_axes=False, position=tr.offset, visible=tr.visible)
         verts = rest.vertices.numpy().astype(np.float32)
         faces = rest.faces.numpy().astype(np.uint32)
         if self.skinning == "client":
@@ -533,21 +580,21 @@ class ViewerApp:
     # ------------------------------------------------------------ camera
     def _all_points(self) -> np.ndarray:
         """Every joint of every frame of every motion (world), for whole-scene framing."""
-        pts = [tr.joints.reshape(-1, 3) + tr.offset for tr in self._tracks]
+        pts = [tr.joints.reshape(-1, 3) + tr.offset for tr in self._visible_tracks()]
         return np.concatenate(pts) if pts else np.array([[-0.5, 0.0, -0.5], [0.5, 1.8, 0.5]])
 
     def _current_points(self, tracks: list[_Track] | None = None) -> np.ndarray:
         """Joints of the shown frame of each motion plus their floor projections (world)."""
         pts = []
-        for tr in self._tracks if tracks is None else tracks:
-            j = tr.joints[max(tr.shown, 0)] + tr.offset
-            pts += [j, j * [1.0, 0.0, 1.0]]
+        for tr in self._visible_tracks() if tracks is None else tracks:
+            v = self._posed_vertices(tr, max(tr.shown, 0))  # the surface, not just joints: the head top counts
+            pts += [v, v * [1.0, 0.0, 1.0]]
         return np.concatenate(pts) if pts else self._all_points()
 
     def _overview_points(self, seconds: float = 3.0) -> np.ndarray:
         """Joints of the first ``seconds`` of every motion plus floor projections (world)."""
         pts = []
-        for tr in self._tracks:
+        for tr in self._visible_tracks():
             n = max(1, min(tr.motion.num_frames, int(seconds * tr.motion.fps)))
             j = tr.joints[:n].reshape(-1, 3) + tr.offset
             pts += [j, j * [1.0, 0.0, 1.0]]
@@ -590,21 +637,22 @@ class ViewerApp:
     def _play_loop(self) -> None:
         last = time.perf_counter()
         while not self._stop.is_set():
-            fps = self.timeline_fps
-            time.sleep(max(0.0, 1.0 / fps - (time.perf_counter() - last)))
-            now = time.perf_counter()
-            dt, last = now - last, now
-            if not self._playing or not self._tracks:
-                continue
             try:
+                fps = min(max(float(self.timeline_fps), 1.0), 1000.0)  # a wild frame rate must not stall or kill it
+                self._stop.wait(min(0.1, max(0.0, 1.0 / fps - (time.perf_counter() - last))))
+                now = time.perf_counter()
+                dt, last = now - last, now
+                if not self._playing or not self._tracks:
+                    continue
                 with self._lock:
                     self._t += dt * self._speed
-                    dur = self.num_frames / fps
+                    tl_fps = self.timeline_fps
+                    dur = self.num_frames / tl_fps
                     if self._t >= dur:
                         if self._loop:
                             self._t %= dur
                         else:
-                            self._t = (self.num_frames - 1) / fps
+                            self._t = (self.num_frames - 1) / tl_fps
                             self.play(False)
                     self._show()
             except Exception as exc:  # noqa: BLE001 - keep the server alive
@@ -617,7 +665,7 @@ class ViewerApp:
         gui.configure_theme(control_width="medium", show_share_button=False)
         g: dict[str, Any] = {}
         self._gui = g
-        g["status"] = gui.add_markdown("Open a motion (.npz, .bvh), .glb or Gaussian .ply.")
+        g["status"] = gui.add_markdown("Open a motion (.npz, .bvh, .fbx, .glb/.gltf), a .glb scene or a Gaussian .ply.")
 
         with gui.add_folder("Timeline"):
             g["play"] = gui.add_button("Pause" if self._playing else "Play")
@@ -643,16 +691,21 @@ class ViewerApp:
             self._loop = bool(g["loop"].value)
 
         with gui.add_folder("Load"):
-            g["path"] = gui.add_text("Path", initial_value="")
-            g["load"] = gui.add_button("Load file")
+            g["upload"] = gui.add_upload_button("Upload file", hint="A motion (.npz, .bvh), .glb or .ply from your computer")
+            if self.roots:
+                g["path"] = gui.add_text("Path", initial_value="", hint=f"Inside {self.roots.describe()}")
+                g["load"] = gui.add_button("Load file")
 
-        @g["load"].on_click
+        @g["upload"].on_upload
         def _(_: Any) -> None:
-            p = g["path"].value.strip()
-            if not p:
-                self.report_error("load", "type a file path first")
-            elif self.load(p) is not None:
-                self.report_info(f"loaded {p}")
+            up = g["upload"].value
+            self.load_upload(up.name, up.content)
+
+        if self.roots:
+
+            @g["load"].on_click
+            def _(_: Any) -> None:
+                self.load_from_client(g["path"].value)
 
         with gui.add_folder("Body", expand_by_default=False):
             g["body"] = gui.add_dropdown("Model", ("anny", "smpl", "smplh", "smplx"), initial_value=self._body_name)
@@ -685,50 +738,276 @@ class ViewerApp:
         def _(_: Any) -> None:
             self.set_camera(g["camera"].value)
 
-        if has_generator():
+        with gui.add_folder("Motions") as folder:
+            g["motions_folder"] = folder
+            g["side_by_side"] = gui.add_checkbox("Side by side", initial_value=self._side_by_side)
+
+        @g["side_by_side"].on_update
+        def _(_: Any) -> None:
+            if bool(g["side_by_side"].value) != self._side_by_side:
+                self.set_side_by_side(bool(g["side_by_side"].value))
+
+        with gui.add_folder("Capture", expand_by_default=False):
+            g["capture_dir"] = gui.add_text("Folder", initial_value="humokit_capture",
+                                            hint=f"Inside {self.roots.describe()}" if self.roots else "")
+            g["record_height"] = gui.add_number("Video height", initial_value=480, min=96, max=2160, step=16)
+            g["screenshot"] = gui.add_button("Screenshot")
+            g["record"] = gui.add_button("Record")
+
+        @g["screenshot"].on_click
+        def _(event: Any) -> None:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            folder = self._capture_folder()
+            if folder is not None:
+                self.screenshot(folder / f"humokit_{stamp}.png", client=event.client)
+
+        @g["record"].on_click
+        def _(event: Any) -> None:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            folder = self._capture_folder()
+            if folder is None:
+                return
+            g["record"].disabled = True
+
+            def run() -> None:
+                try:
+                    self.record(folder / f"humokit_{stamp}.mp4", client=event.client,
+                                height=int(g["record_height"].value), progress=lambda k, n: setattr(g["status"], "content", f"recording {k}/{n}"))
+                finally:
+                    g["record"].disabled = False
+
+            threading.Thread(target=run, name="humokit-viewer-record", daemon=True).start()
+
+        if self.allow_generate and has_generator():
             self._build_generator_gui()
 
         with gui.add_folder("Export", expand_by_default=False):
             g["export_motion"] = gui.add_dropdown("Motion", ("(none)",))
-            g["export_dir"] = gui.add_text("Folder", initial_value=str(Path.cwd() / "humokit_export"))
-            g["export"] = gui.add_button_group("Write", ("BVH", "GLB"))
+            g["download"] = gui.add_button_group("Download", ("BVH", "GLB"))
+            if self.roots:
+                g["export_dir"] = gui.add_text("Folder", initial_value="humokit_export",
+                                               hint=f"Inside {self.roots.describe()}")
+                g["export"] = gui.add_button_group("Write", ("BVH", "GLB"))
 
-        @g["export"].on_click
-        def _(_: Any) -> None:
-            self.export(g["export_motion"].value, g["export_dir"].value, g["export"].value.lower())
+        @g["download"].on_click
+        def _(event: Any) -> None:
+            self.download(event.client, g["export_motion"].value, g["download"].value.lower())
+
+        if self.roots:
+
+            @g["export"].on_click
+            def _(_: Any) -> None:
+                self.export_from_client(g["export_motion"].value, g["export_dir"].value, g["export"].value.lower())
 
     def _build_generator_gui(self) -> None:
         gui, g = self.server.gui, self._gui
-        models: tuple[str, ...] = ("default",)
         try:
-            priors = importlib.import_module("humokit.priors")
-            listed = getattr(priors, "available_models", None)
-            if callable(listed):
-                models = tuple(listed()) or models
-        except Exception as exc:  # noqa: BLE001
+            from humokit.priors.request import FPS, MIN_SECONDS, MODELS, family_max_frames
+
+            longest = family_max_frames("mask")[0] / FPS
+        except Exception as exc:  # noqa: BLE001 - no checkpoints: no panel, a log line
             log.warning("text-to-motion generator unavailable: %s", exc)
             return
         with gui.add_folder("Generate"):
             g["gen_text"] = gui.add_text("Text", initial_value="a person walks forward")
-            g["gen_model"] = gui.add_dropdown("Model", models, initial_value=models[0])
-            g["gen_seconds"] = gui.add_number("Seconds", initial_value=4.0, min=0.5, max=30.0, step=0.5)
+            g["gen_model"] = gui.add_dropdown("Model", MODELS, initial_value=MODELS[0])
+            g["gen_seconds"] = gui.add_number("Seconds", initial_value=4.0, min=MIN_SECONDS, max=longest, step=0.1)
+            g["gen_seed"] = gui.add_number("Seed", initial_value=0, min=0, step=1)
+            g["gen_physics"] = gui.add_checkbox("Physics projection", initial_value=True)
             g["gen_go"] = gui.add_button("Generate")
 
         @g["gen_go"].on_click
         def _(_: Any) -> None:
-            self.generate(g["gen_text"].value, model=g["gen_model"].value, seconds=float(g["gen_seconds"].value))
+            if not self.allow_generate:  # the panel exists only when allowed; refuse anyway
+                self.report_error("generate", "text generation is off (start the viewer with --priors)")
+                return
+            g["gen_go"].disabled = True
+            self.report_info("generating...")
 
-    def generate(self, text: str, *, model: str = "default", seconds: float = 4.0) -> str | None:
-        """Run ``humokit.priors.generate`` and show the result (errors are reported)."""
+            def run() -> None:
+                try:
+                    self.generate(str(g["gen_text"].value)[:200], model=g["gen_model"].value,
+                                  seconds=float(g["gen_seconds"].value), seed=int(g["gen_seed"].value),
+                                  physics=bool(g["gen_physics"].value))
+                finally:
+                    g["gen_go"].disabled = False
+
+            threading.Thread(target=run, name="humokit-viewer-generate", daemon=True).start()
+
+    def generate(self, text: str, *, model: str = "mask", seconds: float = 4.0, seed: int | None = 0,
+                 physics: bool = True) -> str | None:
+        """Generate with the code path of ``humokit generate`` (checks, sampling, physics projection) and show it.
+
+        Errors (bad options, missing checkpoints) are reported in the browser; returns the display name.
+        """
         try:
-            priors = importlib.import_module("humokit.priors")
-            gen = getattr(priors, "generate", None)
-            if not callable(gen):
-                raise HumokitError("humokit.priors has no generate()")
-            motion = gen(text, model=model, seconds=seconds)
-            return self.add_motion(motion, text[:32] or "generated")
+            from humokit.optim.physics.cli import generate_motion
+
+            motion = generate_motion(text, model=model, seconds=seconds, seed=seed,
+                                     physics="kinematic" if physics else "none")
+            name = self.add_motion(motion, f"{text.strip()[:24] or 'generated'} ({model}, seed {seed})")  # type: ignore[arg-type]
+            self.report_info(f"generated {name}")
+            return name
         except Exception as exc:  # noqa: BLE001
             self.report_error(f"generate {text!r}", exc)
+            return None
+
+    # ------------------------------------------------------------ lanes and visibility
+    def _visible_tracks(self) -> list[_Track]:
+        return [t for t in self._tracks if t.visible]
+
+    def _layout_tracks(self) -> None:
+        """Side by side: each motion's start moved into its own lane along +X; otherwise own coordinates."""
+        cursor = 0.0
+        pad = 0.15  # the body surface reaches past the joints (hands, shoulders)
+        for tr in self._tracks:
+            start = tr.joints[0, 0] * np.array([1.0, 0.0, 1.0])
+            if self._side_by_side:
+                x = tr.joints[..., 0] - start[0]
+                lo, hi = float(x.min()) - pad, float(x.max()) + pad
+                lane = cursor - lo
+                cursor = lane + hi + self.spacing
+                tr.offset = np.array([lane, 0.0, 0.0]) - start
+            else:
+                tr.offset = np.zeros(3)
+            if "frame" in tr.handles:
+                tr.handles["frame"].position = tr.offset
+
+    def set_side_by_side(self, on: bool = True) -> None:
+        """Place motions in lanes (True) or each in its own coordinates, overlapping (False)."""
+        with self._lock:
+            self._side_by_side = bool(on)
+            if self._gui["side_by_side"].value != self._side_by_side:
+                self._gui["side_by_side"].value = self._side_by_side
+            self._layout_tracks()
+
+    def set_visible(self, name: str, visible: bool = True) -> None:
+        """Show or hide motion ``name`` (its body, skeleton, trajectory, contacts and avatar)."""
+        with self._lock:
+            tr = next((t for t in self._tracks if t.name == name), None)
+            if tr is None:
+                raise InputError(f"no motion named {name!r} is loaded")
+            tr.visible = bool(visible)
+            tr.handles["frame"].visible = tr.visible
+            cb = tr.handles.get("toggle")
+            if cb is not None and cb.value != tr.visible:
+                cb.value = tr.visible
+
+    def _add_visibility_toggle(self, tr: _Track) -> None:
+        with self._gui["motions_folder"]:
+            cb = self.server.gui.add_checkbox(tr.name, initial_value=tr.visible)
+        tr.handles["toggle"] = cb
+        cb.on_update(lambda _e, name=tr.name, cb=cb: self.set_visible(name, bool(cb.value)))
+
+    def _posed_vertices(self, tr: _Track, i: int) -> np.ndarray:
+        """``(V, 3)`` world vertices of track ``tr`` at its frame ``i`` (server-side LBS, lane offset applied)."""
+        from humokit.body import BodyModel, pose_rest_body
+
+        rest = self._rest_body()
+        scale = BodyModel.root_scale_for(rest, tr.motion)
+        R = torch.from_numpy(tr.motion.rotations[i : i + 1])
+        root = torch.from_numpy(tr.motion.root_position[i : i + 1]) * scale
+        with torch.no_grad():
+            v = pose_rest_body(rest, R, root).vertices[0].numpy()
+        return v + tr.offset
+
+    # ------------------------------------------------------------ capture
+    def _capture_folder(self) -> Path | None:
+        """The Capture panel's folder, confined to the viewer's write roots (errors are reported)."""
+        if not self.roots:
+            self.report_error("capture", "writing files from the browser is off (start the viewer with a write root)")
+            return None
+        try:
+            return self.roots.confine(str(self._gui["capture_dir"].value).strip())
+        except HumokitError as exc:
+            self.report_error("capture", exc)
+            return None
+
+    def _client(self, client: Any | None) -> Any:
+        if client is not None:
+            return client
+        clients = list(self.server.get_clients().values())
+        if not clients:
+            raise InputError("no browser is connected: open the viewer's URL first")
+        return clients[-1]
+
+    def screenshot(self, path: str | Path, *, client: Any | None = None, width: int = 1280, height: int = 720) -> Path | None:
+        """Write a PNG of what a connected browser shows (its current camera), rendered by that browser."""
+        import imageio.v2 as imageio
+
+        from humokit._io import atomic_path
+
+        try:
+            path = Path(str(path).strip()).expanduser()
+            if path.suffix.lower() != ".png":
+                raise InputError(f"{path}: a screenshot is a .png file")
+            c = self._client(client)
+            img = np.asarray(c.get_render(height=int(height), width=int(width), transport_format="png"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(path) as tmp:
+                imageio.imwrite(tmp, img[..., :3], format="png")
+            self.report_info(f"wrote {path}")
+            return path
+        except Exception as exc:  # noqa: BLE001
+            self.report_error("screenshot", exc)
+            return None
+
+    def record(self, path: str | Path, *, client: Any | None = None, height: int = 480,
+               progress: Any | None = None) -> Path | None:
+        """Write an MP4 of the whole timeline seen from a browser's current camera.
+
+        Every timeline frame is rendered here with humokit's rasterizer
+        (:func:`humokit.render.raster.rasterize` + :func:`~humokit.render.raster.shade`):
+        the visible motions' bodies, white background, the browser's vertical
+        field of view and aspect ratio (width rounded to a multiple of 16).
+        """
+        import imageio.v2 as imageio
+
+        from humokit._io import atomic_path
+        from humokit.render.camera import look_at
+        from humokit.render.raster import rasterize, shade
+
+        try:
+            path = Path(str(path).strip()).expanduser()
+            if path.suffix.lower() != ".mp4":
+                raise InputError(f"{path}: a recording is an .mp4 file")
+            with self._lock:
+                tracks = self._visible_tracks()
+                if not tracks:
+                    raise InputError("nothing to record: no visible motion")
+                cam_h = self._client(client).camera
+                pos, target = np.asarray(cam_h.position, float), np.asarray(cam_h.look_at, float)
+                fov = float(np.rad2deg(cam_h.fov))
+                aspect = float(getattr(cam_h, "aspect", 16 / 9) or 16 / 9)
+                h = max(16, int(height) // 16 * 16)
+                w = max(16, int(round(h * aspect / 16)) * 16)
+                cam = look_at(pos, target, fov_y=fov, width=w, height=h)
+                fps, n = self.timeline_fps, self.num_frames
+                rest, loop = self._rest_body(), self._loop
+            # render outside the lock: playback and the GUI stay live while recording
+            F = torch.cat([rest.faces + k * rest.num_vertices for k in range(len(tracks))])
+            colors = torch.tensor(BODY_COLOR, dtype=torch.float32).div(255).expand(rest.num_vertices * len(tracks), 3)
+            frames = []
+            for k in range(n):
+                V = np.concatenate([
+                    self._posed_vertices(tr, timeline_frame(k / fps, tr.motion.fps, tr.motion.num_frames, loop=loop))
+                    for tr in tracks
+                ])  # fmt: skip
+                Vt = torch.from_numpy(V.astype(np.float32))
+                r = rasterize(Vt, F, cam)
+                rgb = shade(r, Vt, F, cam, vertex_colors=colors).rgb.numpy()
+                img = np.where(r.mask.numpy()[..., None], rgb, 1.0)
+                frames.append((np.clip(img, 0, 1) * 255).round().astype(np.uint8))
+                if progress is not None:
+                    progress(k + 1, n)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(path) as tmp:
+                imageio.mimwrite(tmp, frames, format="FFMPEG", fps=fps, codec="libx264", quality=8,  # type: ignore[arg-type]
+                                 pixelformat="yuv420p", macro_block_size=16, ffmpeg_log_level="error")
+            self.report_info(f"wrote {path} ({n} frames, {w}x{h})")
+            return path
+        except Exception as exc:  # noqa: BLE001
+            self.report_error("record", exc)
             return None
 
     def export(self, name: str, folder: str | Path, fmt: str) -> Path | None:
@@ -740,14 +1019,89 @@ class ViewerApp:
                 from humokit.export import export_motion  # type: ignore[attr-defined]
             except ImportError:
                 raise HumokitError("export is not available in this humokit (humokit.export.export_motion)") from None
-            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-            path = Path(str(folder).strip()).expanduser() / f"{safe}.{fmt}"
+            path = Path(folder) / f"{_safe_name(name)}.{fmt}"
             export_motion(self.motions[name], path, format=fmt)
             self.report_info(f"wrote {path}")
             return path
         except Exception as exc:  # noqa: BLE001
             self.report_error(f"export {name} as {fmt.upper()}", exc)
             return None
+
+    def load_from_client(self, text: str) -> str | None:
+        """Open a server path typed in the browser: only inside :attr:`roots` (errors are reported)."""
+        try:
+            path = self.roots.confine(text)
+        except HumokitError as exc:
+            self.report_error("load", exc)
+            return None
+        name = self.load(path)
+        if name is not None:
+            self.report_info(f"loaded {path}")
+        return name
+
+    def load_upload(self, filename: str, content: bytes) -> str | None:
+        """Open a file uploaded from the browser (kept only in a temporary folder while it is read)."""
+        import tempfile
+
+        try:
+            base = Path(str(filename).replace("\\", "/")).name
+            suffix = Path(base).suffix.lower()
+            if suffix not in _SUFFIXES:
+                raise InputError(f"{base or 'upload'}: cannot view {suffix or 'files without a suffix'}; "
+                                 "use .npz, .bvh, .glb, .ply, .obj or .stl")
+            if len(content) > MAX_UPLOAD_BYTES:
+                raise InputError(f"{base}: {len(content) / 2**20:.0f} MB is over the upload limit "
+                                 f"({MAX_UPLOAD_BYTES // 2**20} MB)")
+            stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in Path(base).stem) or "upload"
+        except HumokitError as exc:
+            self.report_error("upload", exc)
+            return None
+        with tempfile.TemporaryDirectory(prefix="humokit-upload-") as tmp:
+            path = Path(tmp) / f"{stem}{suffix}"
+            path.write_bytes(content)
+            name = self.load(path)
+        if name is not None:
+            self.report_info(f"loaded {base}")
+        return name
+
+    def export_from_client(self, name: str, folder: str, fmt: str) -> Path | None:
+        """Export into a folder typed in the browser: only inside :attr:`roots` (errors are reported)."""
+        try:
+            target = self.roots.confine(folder)
+            self.roots.confine(target / f"{_safe_name(name)}.{fmt}")  # the file itself may be a link out
+        except HumokitError as exc:
+            self.report_error(f"export {name}", exc)
+            return None
+        return self.export(name, target, fmt)
+
+    def export_bytes(self, name: str, fmt: str) -> tuple[str, bytes]:
+        """Motion ``name`` as a ``(filename, bytes)`` BVH/GLB file, for a browser download."""
+        import tempfile
+
+        if fmt not in ("bvh", "glb"):
+            raise InputError(f"export format must be bvh or glb, got {fmt!r}")
+        if name not in self.motions:
+            raise InputError(f"no motion named {name!r} is loaded")
+        try:
+            from humokit.export import export_motion  # type: ignore[attr-defined]
+        except ImportError:
+            raise HumokitError("export is not available in this humokit (humokit.export.export_motion)") from None
+        filename = f"{_safe_name(name)}.{fmt}"
+        with tempfile.TemporaryDirectory(prefix="humokit-export-") as tmp:
+            path = Path(tmp) / filename
+            export_motion(self.motions[name], path, format=fmt)
+            return filename, path.read_bytes()
+
+    def download(self, client: Any, name: str, fmt: str) -> str | None:
+        """Send motion ``name`` as BVH/GLB to ``client``'s browser as a download (errors are reported)."""
+        try:
+            filename, data = self.export_bytes(name, fmt)
+            client.send_file_download(filename, data)
+        except Exception as exc:  # noqa: BLE001
+            self.report_error(f"download {name} as {fmt.upper()}", exc)
+            return None
+        self.report_info(f"sent {filename} ({len(data) / 1024:.0f} kB)")
+        return filename
 
     def _set_layer(self, k: str) -> None:
         on = bool(self._gui[f"layer_{k}"].value)

@@ -101,6 +101,6 @@ def test_cli_writes_mixamo_bvh(motion_file, motion, tmp_path):
     out = tmp_path / "out.bvh"
     res = CliRunner().invoke(cli, ["export", str(motion_file), "-f", "bvh", "--rig", "mixamo", "-o", str(out)])
     assert res.exit_code == 0, res.output
-    clip = load_bvh(out, scale=0.01)
+    clip = load_bvh(out)  # metres by default
     assert clip.names[0] == "mixamorig:Hips" and clip.num_frames == motion.num_frames
     assert np.abs(clip.world_positions()[:, 0] - motion.root_position).max() < 1e-3

@@ -38,7 +38,7 @@ def test_canonical_bvh_with_independent_reader(motion, tmp_path):
     want = motion.joints()
     for f in (0, motion.num_frames // 2, motion.num_frames - 1):
         root.loadPose(f)
-        got = np.array([tuple(layout[n].PositionWorld) for n in JOINT_NAMES]) * 0.01
+        got = np.array([tuple(layout[n].PositionWorld) for n in JOINT_NAMES]) * 1.0  # metres by default
         assert np.abs(got - want[f]).max() < 1e-3
 
 
@@ -46,7 +46,7 @@ def test_canonical_bvh_with_independent_reader(motion, tmp_path):
 def test_anny_rig_bvh_uses_anny_skeleton_and_names(motion, anny_body, tmp_path):
     path = export_motion(motion, tmp_path / "a.bvh", rig="anny")
     names = tuple(ANNY_JOINT_MAP[j] for j in JOINT_NAMES)
-    clip, got = _read(path, names, 0.01)
+    clip, got = _read(path, names, 1.0)
     rest = anny_body.rest()
     idx = [clip.index(n) for n in names]
     np.testing.assert_allclose(clip.offsets[idx][1:], rest.skeleton.offsets[1:], atol=1e-6)
@@ -60,7 +60,7 @@ def test_mixamo_bvh_names(motion, tmp_path, prefix):
     path = export_motion(motion, tmp_path / "m.bvh", rig="mixamo", mixamo_prefix=prefix)
     pre = "mixamorig:" if prefix else ""
     names = [pre + MIXAMO_JOINT_MAP[j] for j in JOINT_NAMES]
-    clip, got = _read(path, names, 0.01)
+    clip, got = _read(path, names, 1.0)
     assert clip.names[0] == pre + "Hips"
     assert np.abs(got - motion.joints()).max() < 1e-3
 

@@ -86,6 +86,23 @@ def test_build_from_folder(tmp_path):
         assert again.manifest["takes"] == 3
     finally:
         retarget_maps()  # registry copy; remove the test map
-        from humokit.motion import retarget as rt
+        from humokit.motion import retarget_maps as rt
 
         rt._REGISTRY.pop("canonical_test", None)
+
+
+def test_build_reads_every_importable_format(tmp_path):
+    """``data build`` goes through the same loader as ``humokit import``: GLB, unregistered BVH rigs, npz."""
+    from rig_corpus import build_rig, rich_motion
+
+    src = tmp_path / "src"
+    src.mkdir()
+    m = rich_motion(seconds=2.0)
+    build_rig(m, "mixamo", extras=True).write(src / "07_01.glb")
+    build_rig(m, "anonymous", extras=True, apose=True).write(src / "07_02.bvh")
+    m.save(str(src / "07_03.npz"))
+    res = build_dataset(src, tmp_path / "out", workers=1, progress=False)
+    assert res.manifest["takes"] == 3 and not res.manifest["skipped"]
+    F = [np.load(p) for p in sorted((tmp_path / "out" / "new_joint_vecs").glob("cmu_07_0?_w0.npy"))]
+    assert len(F) == 3 and all(f.shape == F[0].shape for f in F)
+    assert np.abs(F[0] - F[1]).max() < 1e-3 and np.abs(F[0] - F[2]).max() < 0.05

@@ -92,9 +92,10 @@ def test_render_view_files(walk_clip, tmp_path):
     import imageio.v3 as iio
 
     cams = view_cameras("moving", 1, walk_clip, width=64, height=48)[0]
-    paths = render_view(tmp_path / "v", walk_clip, cams, signals=("rgb", "depth", "parts", "mask", "pose"))
+    paths = render_view(tmp_path / "v", walk_clip, cams, signals=("rgb", "depth", "parts", "mask", "pose"),
+                        plucker=True, metric_depth=True)
     assert iio.imread(paths["rgb"]).shape == (5, 48, 64, 3)
-    D = np.load(paths["depth_m"])
+    D = np.load(paths["depth_m"]).astype(np.float32)
     assert D.shape == (5, 48, 64) and D.max() > 0
     depth_png = iio.imread(tmp_path / "v" / "depth" / "00000.png")
     fg = D[0] > 0

@@ -47,10 +47,61 @@ def test_side_by_side_and_unique_names(app):
     m = Motion.rest(5)
     assert app.add_motion(m, "a") == "a"
     assert app.add_motion(m, "a") == "a_2"
-    offs = [tr.offset[0] for tr in app._tracks]
-    assert offs[1] - offs[0] == pytest.approx(app.spacing)
     assert set(app.motions) == {"a", "a_2"}
     assert app._gui["export_motion"].options == ("a", "a_2")
+
+
+def test_motions_stand_in_separate_lanes_with_a_toggle(app):
+    """Motions that all start at the origin (generated ones do) get disjoint lanes; the toggle overlays them."""
+    walk = builtin_motion("walk", seconds=1.0)
+    for name in ("a", "b", "c"):
+        app.add_motion(walk, name)
+    x = [tr.joints[..., 0] + tr.offset[0] for tr in app._tracks]  # world x of every joint of every frame
+    for left, right in zip(x, x[1:]):
+        assert left.max() + 2 * 0.15 < right.min()  # bodies (joints + the surface beyond them) never overlap
+    assert all(np.allclose(tr.handles["frame"].position, tr.offset) for tr in app._tracks)
+    app.set_side_by_side(False)
+    assert all(np.allclose(tr.offset, 0) for tr in app._tracks) and app._gui["side_by_side"].value is False
+    app.set_side_by_side(True)
+    assert app._tracks[1].offset[0] > 0.5
+
+
+def test_per_motion_visibility(app):
+    app.add_motion(Motion.rest(5), "a")
+    app.add_motion(Motion.rest(5), "b")
+    app.set_visible("a", False)
+    tr = app._tracks[0]
+    assert tr.handles["frame"].visible is False and tr.handles["toggle"].value is False
+    assert [t.name for t in app._visible_tracks()] == ["b"]
+    tr.handles["toggle"].value = True  # the GUI checkbox
+    app.set_visible("a", tr.handles["toggle"].value)
+    assert tr.handles["frame"].visible is True
+    with pytest.raises(InputError):
+        app.set_visible("zzz", True)
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_side_preset_frames_whole_bodies(app, n):
+    """Seen from the side, one body or a row of three stands fully inside the view (head top to feet)."""
+    from humokit.viewer._scene_math import camera_preset
+
+    for name in ("a", "b", "c")[:n]:
+        app.add_motion(builtin_motion("walk", seconds=1.0), name)
+    app.set_frame(0)
+    pose = app._camera_pose("side")
+    from humokit.body import create_body
+
+    v0 = create_body("anny").forward(app._tracks[0].motion).vertices[0].numpy()  # frame 0, own coordinates
+    pts = np.concatenate([v0 + tr.offset for tr in app._tracks])
+    f = pose.look_at - pose.position
+    f = f / np.linalg.norm(f)
+    r = np.cross(f, [0.0, 1.0, 0.0])
+    r /= np.linalg.norm(r)
+    u = np.cross(r, f)
+    d = pts - pose.position
+    t = np.tan(np.deg2rad(50.0) / 2)
+    assert (np.abs(d @ u) / (d @ f) < t).all() and (np.abs(d @ r) / (d @ f) < t).all()
+    assert camera_preset("side", pts).position[0] > pts[:, 0].max()
 
 
 def test_different_lengths_share_a_timeline(app):
@@ -147,8 +198,12 @@ def test_gaussian_reader_rejects_truncated(tmp_path, gaussian_ply):
         read_gaussian_ply(p)
 
 
-def test_generator_panel_hidden_without_priors(app):
-    assert ("gen_go" in app._gui) == has_generator()
+def test_generator_panel_only_when_priors_enabled(app):
+    from humokit.viewer import ViewerApp
+
+    assert "gen_go" not in app._gui  # viewer clients may not run the priors unless the user said so
+    with ViewerApp("127.0.0.1", 0, play=False, allow_generate=True) as a:
+        assert ("gen_go" in a._gui) == has_generator()
 
 
 def test_export_without_exporter_reports(app, tmp_path, monkeypatch):
@@ -166,15 +221,37 @@ def test_export_without_exporter_reports(app, tmp_path, monkeypatch):
 
 
 def test_generate_code_path(app, monkeypatch):
-    import sys
-    import types
+    """The panel calls what ``humokit generate`` runs, with the seed and the physics switch."""
+    import humokit.optim.physics.cli as pcli
 
-    fake = types.ModuleType("humokit.priors")
-    fake.generate = lambda text, model, seconds: builtin_motion("walk", seconds=seconds)
-    monkeypatch.setitem(sys.modules, "humokit.priors", fake)
-    assert app.generate("a person walks", model="x", seconds=1.0) == "a person walks"
-    fake.generate = lambda text, model, seconds: 1 / 0
+    calls = []
+
+    def fake(text, *, model, seconds, seed, physics):
+        calls.append((text, model, seconds, seed, physics))
+        return builtin_motion("walk", seconds=seconds)
+
+    monkeypatch.setattr(pcli, "generate_motion", fake)
+    assert app.generate("a person walks", model="cvae", seconds=1.0, seed=3) == "a person walks (cvae, seed 3)"
+    assert calls == [("a person walks", "cvae", 1.0, 3, "kinematic")]
+    monkeypatch.setattr(pcli, "generate_motion", lambda *a, **k: 1 / 0)
     assert app.generate("boom") is None and "ZeroDivisionError" in app.errors[-1]
+
+
+def test_generate_panel_lists_the_real_models_and_checks_options():
+    from humokit.priors.request import MODELS
+    from humokit.viewer import ViewerApp
+
+    app = ViewerApp("127.0.0.1", 0, play=False, allow_generate=True)
+    try:
+        _check_panel(app, MODELS)
+    finally:
+        app.stop()
+
+
+def _check_panel(app, MODELS):
+    assert app._gui["gen_model"].options == MODELS and "gen_seed" in app._gui and "gen_physics" in app._gui
+    assert app.generate("a person walks", model="mask", seconds=30.0) is None
+    assert "seconds must be between" in app.errors[-1]
 
 
 def test_set_body_phenotype_and_layers(app):
@@ -213,20 +290,35 @@ def test_public_host_warns(caplog):
     assert any("0.0.0.0" in r.getMessage() for r in caplog.records)
 
 
-def test_bvh_goes_through_retarget(app, tmp_path, monkeypatch):
-    from humokit.motion import retarget
+def test_bvh_goes_through_retarget(app, tmp_path):
+    """A BVH opens through humokit's one loader (retargeted at the file's frame rate)."""
     from humokit.motion.bvh import save_bvh
 
     p = tmp_path / "walk.bvh"
     save_bvh(builtin_motion("walk", seconds=0.5), p)
-    seen = {}
+    assert app.load(p) == "walk"
+    from humokit.viewer import _loading
 
-    def fake(clip, fps, meta):
-        seen["fps"] = fps
-        return builtin_motion("walk", seconds=0.5, fps=fps)
+    m = _loading.load_motion(p)
+    assert m.fps == pytest.approx(30.0) and m.meta["retarget_map"] == "humokit_canonical"
 
-    monkeypatch.setattr(retarget, "retarget", fake)
-    assert app.load(p) == "walk" and seen["fps"] == pytest.approx(30.0)
+
+def test_animated_glb_is_a_motion_other_glb_a_scene(tmp_path):
+    import trimesh
+
+    from humokit.viewer import _loading
+
+    from humokit.export.gltf import write_glb
+    from humokit.export.rigged import SkinnedMesh, prepare_export
+
+    rig, _ = prepare_export(builtin_motion("walk", seconds=0.3))
+    mesh = SkinnedMesh(np.zeros((3, 3), np.float32) + np.eye(3, dtype=np.float32) * 0.01, np.array([[0, 1, 2]]),
+                       np.zeros((3, 4), np.int64), np.tile(np.array([1, 0, 0, 0], np.float32), (3, 1)))
+    write_glb(tmp_path / "walk.glb", rig, mesh)
+    box = tmp_path / "box.glb"
+    box.write_bytes(trimesh.creation.box().export(file_type="glb"))
+    assert _loading.classify(tmp_path / "walk.glb") == "motion" and _loading.classify(box) == "glb"
+    assert _loading.load_motion(tmp_path / "walk.glb").num_frames == 9
 
 
 def test_bvh_that_cannot_be_retargeted_is_reported(app, tmp_path):

@@ -71,7 +71,7 @@ def test_viewer_in_headless_chromium(tmp_path):
     bad = tmp_path / "broken.npz"
     bad.write_bytes(b"not a zip file")
     t_start = time.time()
-    app = ViewerApp("127.0.0.1", 0, play=False)
+    app = ViewerApp("127.0.0.1", 0, play=False, roots=[tmp_path])
     try:
         app.add_motion(builtin_motion("walk", seconds=2.0), "walk")
         cam = app.server.initial_camera  # what a new browser tab starts with
@@ -121,9 +121,13 @@ def test_viewer_in_headless_chromium(tmp_path):
 
             # a bad file through the Load panel: an error notification, the viewer lives on
             page.get_by_text("Path", exact=True).locator("xpath=following::input[1]").fill(str(bad))
-            page.get_by_role("button", name="Load file").click()
+            page.get_by_role("button", name="Load file", exact=True).click()
             page.get_by_text("broken.npz").first.wait_for(timeout=10_000)
             assert any("broken.npz" in e for e in app.errors)
+            # a path outside the --root folders is refused in the browser too
+            page.get_by_text("Path", exact=True).locator("xpath=following::input[1]").fill("/etc/passwd")
+            page.get_by_role("button", name="Load file", exact=True).click()
+            page.get_by_text("outside the folders").first.wait_for(timeout=10_000)
             page.screenshot(path=str(shots / "viewer_error.png"))
             app.set_frame(5)
             assert app._tracks[0].shown == 5

@@ -80,7 +80,26 @@ def test_camera_presets_look_at_points():
     np.testing.assert_allclose(front.look_at, [0, 0.85, 0])
     assert front.position[2] > 2.0 and abs(front.position[0]) < 1e-9  # in front: +Z
     assert camera_preset("side", pts).position[0] > 2.0
-    assert camera_preset("top", pts).position[1] > 3.0
+    assert camera_preset("top", pts).position[1] > 1.7 + 0.5  # above the points, all of them in view
+
+
+@pytest.mark.parametrize("preset", ["front", "side", "top", "three_quarter"])
+def test_presets_keep_every_point_in_view(preset):
+    """Exact fit: a row of bodies seen end-on (side) keeps the nearest body's head in view."""
+    rng = np.random.default_rng(0)
+    body = rng.uniform([-0.3, 0.0, -0.15], [0.3, 1.8, 0.15], size=(300, 3))
+    pts = np.concatenate([body + [x, 0.0, 0.0] for x in (0.0, 1.2, 2.4)])
+    pose = camera_preset(preset, pts, fov_deg=50.0, margin=1.05)
+    f = pose.look_at - pose.position
+    f /= np.linalg.norm(f)
+    helper = [0.0, 1.0, 0.0] if abs(f[1]) < 0.99 else [0.0, 0.0, -1.0]
+    r = np.cross(f, helper)
+    r /= np.linalg.norm(r)
+    u = np.cross(r, f)
+    d = pts - pose.position
+    t = np.tan(np.deg2rad(25.0))
+    assert (d @ f > 0).all()
+    assert (np.abs(d @ u) / (d @ f) <= t + 1e-9).all() and (np.abs(d @ r) / (d @ f) <= t + 1e-9).all()
     with pytest.raises(InputError):
         camera_preset("back", pts)  # type: ignore[arg-type]
 

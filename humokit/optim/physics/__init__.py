@@ -12,34 +12,28 @@
   :func:`track_motion`, :func:`simulate_projection`.
 """
 
-from humokit.optim.physics._body import BodyGeometry, body_geometry, sole_heights
-from humokit.optim.physics.contacts import compute_contacts, detect_contacts, with_contacts
-from humokit.optim.physics.guidance import FeatureProjector, feature_projector, generate_physical, project_features
-from humokit.optim.physics.losses import contact_losses
-from humokit.optim.physics.metrics import PhysicsMetrics, physics_metrics
-from humokit.optim.physics.projection import ProjectionInfo, project, project_joints, project_motion
-from humokit.optim.physics.sim import build_humanoid, has_mujoco, simulate_projection, track_motion
+from __future__ import annotations
 
-__all__ = [
-    "BodyGeometry",
-    "FeatureProjector",
-    "PhysicsMetrics",
-    "ProjectionInfo",
-    "body_geometry",
-    "build_humanoid",
-    "compute_contacts",
-    "contact_losses",
-    "detect_contacts",
-    "feature_projector",
-    "generate_physical",
-    "has_mujoco",
-    "physics_metrics",
-    "project",
-    "project_features",
-    "project_joints",
-    "project_motion",
-    "simulate_projection",
-    "sole_heights",
-    "track_motion",
-    "with_contacts",
-]
+import importlib
+from typing import Any
+
+# name -> module: loaded on first use, so `humokit generate`/`metrics`/`fix` check their options
+# before torch loads (the subcommands live in this package's cli.py)
+_EXPORTS = {
+    "BodyGeometry": "_body", "body_geometry": "_body", "sole_heights": "_body",
+    "compute_contacts": "contacts", "detect_contacts": "contacts", "with_contacts": "contacts",
+    "FeatureProjector": "guidance", "feature_projector": "guidance", "generate_physical": "guidance",
+    "project_features": "guidance",
+    "contact_losses": "losses",
+    "PhysicsMetrics": "metrics", "physics_metrics": "metrics",
+    "ProjectionInfo": "projection", "project": "projection", "project_joints": "projection",
+    "project_motion": "projection",
+    "build_humanoid": "sim", "has_mujoco": "sim", "simulate_projection": "sim", "track_motion": "sim",
+}  # fmt: skip
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"humokit.optim.physics.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'humokit.optim.physics' has no attribute {name!r}")
