@@ -107,9 +107,6 @@ def import_motion(
     Raises:
         HumokitError: one line naming the file and the problem.
     """
-    from humokit.motion.automap import map_skeleton
-    from humokit.motion.retarget import retarget
-
     path = Path(path).expanduser()
     suf = _suffix(path)
     if suf == ".npz":
@@ -124,6 +121,9 @@ def import_motion(
         if fps is not None and abs(fps - motion.fps) > 1e-6:
             motion = motion.resample(fps)
         return ImportResult(motion, None, path)
+    from humokit.motion.automap import map_skeleton  # torch only for skeleton files (retargeting IK)
+    from humokit.motion.retarget import retarget
+
     clip = read_skeleton_clip(path, text=text)
     try:
         mapping = map_skeleton(clip, retarget_map, unit=unit)  # type: ignore[arg-type]
