@@ -8,7 +8,7 @@ import click
 
 from humokit._batch import BatchItem, batch_options, check_workers, list_inputs, run_batch
 from humokit._cli_options import check_device, check_threads, device_option, threads_option
-from humokit._options import FOV, FPS, FRAMES, SEED, VIEWS
+from humokit._options import FOV, FPS, FRAMES, IMAGE_SIZE, SEED, VIEWS
 from humokit.errors import InputError
 
 MOTION_SUFFIXES = (".npz", ".bvh", ".glb", ".gltf", ".fbx")  # as humokit.motion.importer (not imported here: the CLI starts fast)
@@ -25,7 +25,7 @@ MOTION_SUFFIXES = (".npz", ".bvh", ".glb", ".gltf", ".fbx")  # as humokit.motion
 @click.option("--views", default=4, show_default=True, type=VIEWS, help="Number of time-synchronised views.")
 @click.option("--layout", type=click.Choice(["hemisphere", "ring", "moving"]), default="ring", show_default=True,
               help="Camera layout.")
-@click.option("--size", default=None,
+@click.option("--size", type=IMAGE_SIZE, default=None,
               help="WIDTHxHEIGHT, multiples of 16 (presets 480x832, 832x480, 720x480, 512x512) [default: 512x512].")
 @click.option("--signals", default="rgb,depth,normal,parts,mask,pose", show_default=True,
               help="Comma list of: rgb, depth, normal, parts, mask, pose (OpenPose-18), coco (COCO-17). "

@@ -17,7 +17,7 @@ from humokit.cli import cli
 from humokit.errors import InputError, MissingDependencyError
 from humokit.motion.builtin import builtin_motion
 
-RENDER = ["--views", "1", "--size", "32x32", "--frames", "1", "--signals", "mask,depth"]
+RENDER = ["--views", "1", "--size", "32x32", "--frames", "1", "--signals", "mask,depth", "--metric-depth"]
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_render_folder_on_ray(ray_local, tmp_path: Path) -> None:
     files = sorted(p.relative_to(single) for p in single.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(out / "m1") for p in (out / "m1").rglob("*") if p.is_file())
     np.testing.assert_allclose(np.load(out / "m1" / "view_00" / "depth_m.npy"),
-                               np.load(single / "view_00" / "depth_m.npy"), atol=1e-5)
+                               np.load(single / "view_00" / "depth_m.npy"), atol=4e-3)  # float16 metres
     masks = [p for p in files if p.suffix == ".png"]
     assert masks and all((single / p).read_bytes() == (out / "m1" / p).read_bytes() for p in masks)
 

@@ -24,7 +24,7 @@ def test_only_requested_signals_are_written(clip, tmp_path):
     cams = view_cameras("ring", 1, clip, width=64, height=48)[0]
     render_view(tmp_path / "v", clip, cams, signals=("pose", "depth", "mask"))
     names = sorted(p.name for p in (tmp_path / "v").iterdir())
-    assert names == ["cameras.json", "depth", "depth.mp4", "mask", "mask.mp4", "pose", "pose.mp4", "pose_json"]
+    assert names == ["cameras.json", "control_styles.json", "depth", "depth.mp4", "mask", "mask.mp4", "pose", "pose.mp4", "pose_json"]
 
 
 def test_fast_depth_path_equals_shaded_path(clip):
@@ -83,7 +83,7 @@ def test_render_options_checked_before_loading(tmp_path):
     src = tmp_path / "m.npz"
     src.write_bytes(b"")
     for args, msg in ((["--preset", "wan", "--size", "512x512"], "size must be 832x480 or 480x832"),
-                      (["--threads", "0"], "--threads must be at least 1"),
+                      (["--threads", "0"], "0 is not in the range 1<=x<=256"),
                       (["--device", "tpu"], "--device must be"),
                       (["--metric-depth", "--signals", "mask"], "--metric-depth needs the depth signal")):
         res = CliRunner().invoke(cli, ["render", str(src), "-o", str(tmp_path / "r"), *args])
