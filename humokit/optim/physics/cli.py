@@ -11,7 +11,7 @@ import click
 
 from humokit._batch import BatchItem, batch_options, check_workers, run_batch
 from humokit._cli_options import check_device, check_threads, device_option, threads_option
-from humokit._options import GUIDANCE, SECONDS, SEED, STEPS
+from humokit._options import GUIDANCE, SECONDS, SEED, STEPS, FiniteFloat
 from humokit.errors import FileFormatError, HumokitError, InputError
 
 
@@ -142,7 +142,7 @@ def generate_motion(
 @click.option("--physics", type=click.Choice(["kinematic", "none"]), default="kinematic", show_default=True,
               help="Kinematic physics projection inside and after sampling (feet held on the ground, no floating, "
               "no penetration); 'none' returns the model's raw output.")
-@click.option("--grounding", type=click.FloatRange(0.0, 1.0), default=None,
+@click.option("--grounding", type=FiniteFloat(0.0, 1.0), default=None,
               help="Share of the nearest training captions in the text condition (default: the model's; 0: the "
               "prompt alone).")
 @click.option("--explain", is_flag=True, help="Print the training captions nearest to TEXT, with their similarity.")
