@@ -59,20 +59,28 @@ def _listing(path: Path) -> str:
     return ", ".join(names[:12]) + (", ..." if len(names) > 12 else "") if names else "nothing"
 
 
-def inspect_model(path: str | Path) -> ModelFolder:
-    """Read and check ``path/model_index.json`` (one-line :class:`InputError` on any problem)."""
-    p = Path(path)
-    if not p.is_dir():
-        raise InputError(f"--model {p}: no such folder")
-    index = p / "model_index.json"
+def read_model_index(folder: Path, *, label: str = "") -> dict:
+    """``folder/model_index.json`` as a dict; one-line :class:`InputError` (prefixed by ``label``) when the
+    folder, the file or its JSON object is missing or broken."""
+    if not folder.is_dir():
+        raise InputError(f"{label}{folder}: no such folder")
+    index = folder / "model_index.json"
     if not index.is_file():
-        raise InputError(f"--model {p}: no model_index.json, not a diffusers pipeline folder (found: {_listing(p)})")
+        raise InputError(f"{label}{folder}: no model_index.json, not a diffusers pipeline folder "
+                         f"(found: {_listing(folder)})")
     try:
         meta = json.loads(index.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"--model {index}: not valid JSON ({exc.__class__.__name__})") from None
+        raise InputError(f"{label}{index}: not valid JSON ({exc.__class__.__name__})") from None
     if not isinstance(meta, dict):
-        raise InputError(f"--model {index}: expected a JSON object")
+        raise InputError(f"{label}{index}: expected a JSON object")
+    return meta
+
+
+def inspect_model(path: str | Path) -> ModelFolder:
+    """Read and check ``path/model_index.json`` (one-line :class:`InputError` on any problem)."""
+    p = Path(path)
+    meta = read_model_index(p, label="--model ")
     cls = str(meta.get("_class_name", ""))
     if cls not in PIPELINE_BACKENDS:
         raise InputError(f"--model {p}: model_index.json names {cls or 'no _class_name'}; humokit drive runs "

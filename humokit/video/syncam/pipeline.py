@@ -27,16 +27,10 @@ WAN_TRANSFORMER = "WanTransformer3DModel"
 def check_base(model_dir: str | Path, *, need: tuple[str, ...] = ("transformer", "vae", "text_encoder", "tokenizer",
                                                                      "scheduler")) -> Path:
     """Check that ``model_dir`` is a diffusers Wan text-to-video folder; one-line errors otherwise."""
+    from humokit.video.model_folder import read_model_index
+
     root = Path(model_dir)
-    if not root.is_dir():
-        raise InputError(f"{root}: no such model folder")
-    idx = root / "model_index.json"
-    if not idx.exists():
-        raise InputError(f"{root}: not a diffusers model folder (no model_index.json)")
-    try:
-        index = json.loads(idx.read_text())
-    except ValueError as exc:
-        raise InputError(f"{idx}: invalid JSON ({exc})") from None
+    index = read_model_index(root)
     cfg = root / "transformer" / "config.json"
     cls = None
     if cfg.exists():
