@@ -147,6 +147,22 @@ def load_control_dir(ctrl_dir: str | Path, signals: tuple[str, ...], *, views: t
     return out
 
 
+def clip_frames(T: int, frames: int | None, rule: str, *, have: str, why: str,
+                cap: int | None = None) -> tuple[int, list[str]]:
+    """Clip length for ``T`` available frames: the requested ``frames`` (checked against ``rule``,
+    ``"4k+1"`` or ``"any"``; ``have`` says what is available when it is too long) or the longest valid
+    clip up to ``cap``, with a ``note:`` line (ending in ``why``) when frames are dropped."""
+    if frames is not None:
+        if frames < 1 or (rule == "4k+1" and (frames - 1) % 4):
+            raise InputError(f"--frames {frames}: this model takes 1 + 4k frames (1, 5, ..., 81)")
+        if frames > T:
+            raise InputError(f"--frames {frames}: {have}")
+        return frames, []
+    avail = T if cap is None else min(T, cap)
+    n = 1 + 4 * ((avail - 1) // 4) if rule == "4k+1" else avail
+    return n, ([f"note: using the first {n} of {T} frames{why}"] if n < T else [])
+
+
 def fit_controls(view: ViewControls, *, rule: str, frames: int | None, size: tuple[int, int] | None
                  ) -> tuple[ViewControls, list[str]]:
     """Apply the clip rules (module docstring); returns the fitted view and its ``note:`` lines.
@@ -156,18 +172,9 @@ def fit_controls(view: ViewControls, *, rule: str, frames: int | None, size: tup
         frames: requested clip length or None.
         size: requested ``(width, height)`` (multiples of 16) or None.
     """
-    notes: list[str] = []
     T = view.num_frames
-    if frames is not None:
-        if frames < 1 or (rule == "4k+1" and (frames - 1) % 4):
-            raise InputError(f"--frames {frames}: this model takes 1 + 4k frames (1, 5, ..., 81)")
-        if frames > T:
-            raise InputError(f"--frames {frames}: the controls have only {T} frames")
-        n = frames
-    else:
-        n = 1 + 4 * ((T - 1) // 4) if rule == "4k+1" else T
-        if n < T:
-            notes.append(f"note: using the first {n} of {T} frames (Wan models take 1 + 4k frames)")
+    n, notes = clip_frames(T, frames, rule, have=f"the controls have only {T} frames",
+                           why=" (Wan models take 1 + 4k frames)")
     W, H = view.size
     cut = lambda a: None if a is None else a[:n]  # noqa: E731
     sig = {k: v[:n] for k, v in view.signals.items()}
@@ -241,31 +248,18 @@ def render_motion_controls(
     check_size(width, height)
     if views < 1:
         raise InputError(f"--views must be at least 1, got {views}")
+    from humokit.avatars.avatar_render import avatar_clip, load_driving_motion
+
     if avatar_dir is not None:
-        from humokit.avatars.avatar_render import avatar_clip, load_driving_motion
         from humokit.avatars.gaussian_avatar import load_avatar
 
         av = load_avatar(avatar_dir)
-        motion = load_driving_motion(motion_path)
-    else:
-        from humokit.avatars.avatar_render import load_driving_motion
-
-        motion = load_driving_motion(motion_path)
+    motion = load_driving_motion(motion_path)
     if abs(float(motion.fps) - fps) > 1e-6:  # type: ignore[attr-defined]
         motion = motion.resample(fps)  # type: ignore[attr-defined]
     T = int(motion.num_frames)  # type: ignore[attr-defined]
-    notes: list[str] = []
-    if frames is not None:
-        if frames < 1 or (rule == "4k+1" and (frames - 1) % 4):
-            raise InputError(f"--frames {frames}: this model takes 1 + 4k frames (1, 5, ..., 81)")
-        if frames > T:
-            raise InputError(f"--frames {frames}: the motion has only {T} frames at {fps:g} fps")
-        n = frames
-    else:
-        avail = min(T, max_frames)
-        n = 1 + 4 * ((avail - 1) // 4) if rule == "4k+1" else avail
-        if n < T:
-            notes.append(f"note: using the first {n} of {T} frames at {fps:g} fps")
+    n, notes = clip_frames(T, frames, rule, have=f"the motion has only {T} frames at {fps:g} fps",
+                           cap=max_frames, why=f" at {fps:g} fps")
     motion = motion.slice(0, n)  # type: ignore[attr-defined]
     if avatar_dir is not None:
         clip = avatar_clip(av, motion)
