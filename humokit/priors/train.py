@@ -45,6 +45,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from humokit._dist import setup_distributed
 from humokit.errors import FileFormatError, InputError
 from humokit.priors.checkpoint import build_model, load_checkpoint, save_checkpoint
 from humokit.priors.data import BatchSampler, all_captions, enrich_captions, entry_contents, open_split, window_labels
@@ -81,20 +82,6 @@ def load_config(path: str | Path) -> dict:
         raise InputError(f"{p}: config file not found") from None
     except json.JSONDecodeError as e:
         raise InputError(f"{p}: invalid JSON ({e.msg}, line {e.lineno})") from None
-
-
-def _setup_dist() -> tuple[int, int, torch.device]:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        dist.init_process_group(backend)
-    rank = dist.get_rank() if dist.is_initialized() else 0
-    if torch.cuda.is_available():
-        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-        torch.cuda.set_device(dev)
-    else:
-        dev = torch.device("cpu")
-    return rank, world, dev
 
 
 def _to(batch: dict, dev: torch.device) -> dict:
@@ -135,7 +122,7 @@ def train(kind: str, config: dict, output: str | Path, *, data_root: str | Path 
     root = Path(os.path.expanduser(str(root)))
     if tcfg["threads"]:
         torch.set_num_threads(int(tcfg["threads"]))
-    rank, world, dev = _setup_dist()
+    rank, world, dev = setup_distributed()
     out = Path(output)
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)

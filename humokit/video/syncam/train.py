@@ -21,16 +21,15 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-import torch.distributed as dist
 import torch.nn as nn
 
+from humokit._dist import setup_distributed  # noqa: F401  (re-exported for the CLI and user scripts)
 from humokit._io import atomic_path
 from humokit.video.syncam.adapter import SynCamAdapter
 
@@ -106,20 +105,6 @@ class TrainResult:
     step: int = 0
     steps_per_second: float = 0.0
     output: Path | None = None
-
-
-def setup_distributed() -> tuple[int, int, torch.device]:
-    """Rank, world size and device from ``torchrun`` / ``accelerate`` environment variables."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    rank = dist.get_rank() if dist.is_initialized() else 0
-    if torch.cuda.is_available():
-        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-        torch.cuda.set_device(dev)
-    else:
-        dev = torch.device("cpu")
-    return rank, world, dev
 
 
 def train_adapter(
