@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import json
 
 import numpy as np
@@ -13,17 +12,9 @@ pytest.importorskip("diffusers")
 pytest.importorskip("transformers")
 
 from humokit.cli import cli  # noqa: E402
+from drive_helpers import pngs as _pngs  # noqa: E402
+from drive_helpers import run_drive as _run  # noqa: E402
 from humokit.video.drive import read_mp4  # noqa: E402
-
-
-def _pngs(folder):
-    import imageio.v2 as imageio
-
-    return np.stack([imageio.imread(p)[..., :3] for p in sorted(glob.glob(str(folder / "*.png")))])
-
-
-def _run(*args):
-    return CliRunner().invoke(cli, ["drive", *map(str, args)])
 
 
 @pytest.fixture(scope="module")
