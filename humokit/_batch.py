@@ -44,6 +44,7 @@ from typing import Any
 import click
 
 from humokit._atomic import terminate_raises
+from humokit._quiet import stdout_to_stderr
 from humokit.errors import HumokitError, InputError, MissingDependencyError
 
 ItemFn = Callable[[Any, Path], "str | None"]
@@ -183,7 +184,7 @@ def _run_item(fn: ItemFn, item: BatchItem, staging: str, threads: int | None) ->
     status, error, detail = "ok", None, None
     try:
         stage.mkdir(parents=True, exist_ok=False)
-        with _quiet_stdout():  # library banners (warp, mediapipe) never reach the results on stdout
+        with stdout_to_stderr():  # library banners (warp, mediapipe) never reach the results on stdout
             detail = fn(item.args, stage)
         _commit(item, stage)
     except Exception as exc:  # noqa: BLE001 - every failure of one input is recorded, not raised
@@ -296,7 +297,7 @@ def _start_ray(ray: Any, workers: int | None, address: str | None) -> bool:
     kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                               "logging_level": logging.ERROR, "configure_logging": True}
     try:
-        with _quiet_stdout():
+        with stdout_to_stderr():
             if address is None:
                 ray.init(num_cpus=workers, **kwargs)
             else:
@@ -312,13 +313,6 @@ def _ray_error(exc: BaseException) -> str:
     name = type(exc).__name__
     first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "")
     return f"{name}: {first}"[:500]
-
-
-@contextlib.contextmanager
-def _quiet_stdout() -> Iterator[None]:
-    """Send Python-level writes to stdout to stderr meanwhile (stdout carries only results)."""
-    with contextlib.redirect_stdout(sys.stderr):
-        yield
 
 
 # --------------------------------------------------------------------------- bookkeeping

@@ -106,3 +106,10 @@ def filter_native_stderr() -> None:
 
     atexit.register(drain)
     _filter.update(real=real, thread=thread)
+
+
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Python-level writes to stdout go to stderr inside the block (stdout carries only a command's results)."""
+    with contextlib.redirect_stdout(sys.stderr):
+        yield

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import shlex
 import sys
 from pathlib import Path
@@ -10,14 +9,8 @@ from pathlib import Path
 import click
 
 from humokit._options import FOV, FPS, FRAMES, SEED, VIEWS, FiniteFloat
+from humokit._quiet import stdout_to_stderr
 from humokit.errors import InputError
-
-
-@contextlib.contextmanager
-def _quiet_stdout():  # type: ignore[no-untyped-def]
-    """Third-party banners (Warp, diffusers) go to stderr, never to stdout."""
-    with contextlib.redirect_stdout(sys.stderr):
-        yield
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -59,7 +52,7 @@ def multiview(motions: tuple[Path, ...], output: Path, scenes: int, views: int, 
         raise InputError(f"--workers must be at least 1, got {workers}")
     if fps is not None and fps <= 0:
         raise InputError(f"--fps must be positive, got {fps}")
-    with _quiet_stdout(), tqdm(total=scenes, desc="scenes", unit="scene", leave=False) as bar:
+    with stdout_to_stderr(), tqdm(total=scenes, desc="scenes", unit="scene", leave=False) as bar:
         res = build_dataset(list(motions), output, scenes=scenes, seed=seed, workers=workers, progress=bar.update,
                             views=views, layout=layout, frames=frames, fps=fps, width=width, height=height, fov=fov)
     done = sum(not r.skipped for r in res)
@@ -113,7 +106,7 @@ def train_syncam(base: Path, data: Path, output: Path, mode: str, views: int, fr
 
     scenes = list_scenes(data)
     rank, world, dev = setup_distributed()
-    with _quiet_stdout():
+    with stdout_to_stderr():
         pipe = load_pipeline(base, device=str(dev))
         tr = pipe.transformer
         cfg = SynCamConfig(mode=mode, view_attention=not no_view_attention)  # type: ignore[arg-type]
@@ -169,7 +162,7 @@ def drive_multiview(model: Path, adapter_dir: Path, cameras_path: Path, output: 
     from humokit.video.syncam.adapter import load_adapter
     from humokit.video.syncam.pipeline import generate_multiview, load_pipeline, write_videos
 
-    with _quiet_stdout():
+    with stdout_to_stderr():
         pipe = load_pipeline(model)
         adapter = load_adapter(adapter_dir, pipe.transformer, dtype=pipe.transformer.dtype)
         videos = generate_multiview(pipe, adapter, cams, prompt, negative_prompt=negative_prompt or None, width=width,
