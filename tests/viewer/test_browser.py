@@ -7,7 +7,6 @@ Needs ``apt-get install chromium`` and ``pip install playwright`` (no
 
 from __future__ import annotations
 
-import io
 import os
 import time
 from pathlib import Path
@@ -17,28 +16,11 @@ import pytest
 
 from humokit.viewer._headless import RAF_FPS_JS, headless_status, launch_chromium
 
+from browser_helpers import H, W  # noqa: E402
+from browser_helpers import project as _project  # noqa: E402
+from browser_helpers import shot as _shot  # noqa: E402
+
 pytestmark = pytest.mark.skipif(headless_status() != "ok", reason=f"headless browser: {headless_status()}")
-
-W, H = 960, 640
-
-
-def _project(points, position, look_at, fov_deg, w=W, h=H):
-    """Pinhole projection (Y up world, camera looks at ``look_at``) to pixel (u, v)."""
-    f = look_at - position
-    f = f / np.linalg.norm(f)
-    r = np.cross(f, [0.0, 1.0, 0.0])
-    r /= np.linalg.norm(r)
-    u = np.cross(r, f)
-    d = points - position
-    x, y, z = d @ r, d @ u, d @ f
-    fy = (h / 2) / np.tan(np.deg2rad(fov_deg) / 2)
-    return np.stack([w / 2 + fy * x / z, h / 2 - fy * y / z], -1)
-
-
-def _shot(page):
-    from PIL import Image
-
-    return np.asarray(Image.open(io.BytesIO(page.screenshot())).convert("RGB")).astype(np.int16)
 
 
 def _body_pixels(img, box):

@@ -7,7 +7,6 @@ minute on two busy cores.
 
 from __future__ import annotations
 
-import io
 import time
 
 import numpy as np
@@ -15,27 +14,11 @@ import pytest
 
 from humokit.viewer._headless import headless_status, launch_chromium
 
+from browser_helpers import H, W  # noqa: E402
+from browser_helpers import project as _project  # noqa: E402
+from browser_helpers import shot as _shot  # noqa: E402
+
 pytestmark = pytest.mark.skipif(headless_status() != "ok", reason=f"headless browser: {headless_status()}")
-
-W, H = 960, 640
-
-
-def _shot(page):
-    from PIL import Image
-
-    return np.asarray(Image.open(io.BytesIO(page.screenshot(timeout=120_000))).convert("RGB")).astype(np.int16)
-
-
-def _project(points, position, look_at, fov_deg, w=W, h=H):
-    f = look_at - position
-    f = f / np.linalg.norm(f)
-    r = np.cross(f, [0.0, 1.0, 0.0])
-    r /= np.linalg.norm(r)
-    u = np.cross(r, f)
-    d = points - position
-    x, y, z = d @ r, d @ u, d @ f
-    fy = (h / 2) / np.tan(np.deg2rad(fov_deg) / 2)
-    return np.stack([w / 2 + fy * x / z, h / 2 - fy * y / z], -1)
 
 
 def _wait(fn, timeout, step=0.5):
@@ -88,7 +71,7 @@ def test_generate_screenshot_and_record_buttons(tmp_path):
 
             app.set_frame(0)
             time.sleep(1.0)
-            img0 = _shot(page)
+            img0 = _shot(page, timeout=120_000)
             b0 = box(0)
             assert b0[2] - b0[0] > 30 and b0[3] - b0[1] > 60, f"the new body would be off screen: {b0}"
             last = new.motion.num_frames - 1
@@ -97,7 +80,7 @@ def test_generate_screenshot_and_record_buttons(tmp_path):
             union = (min(b0[0], b1[0]), min(b0[1], b1[1]), max(b0[2], b1[2]), max(b0[3], b1[3]))
 
             def moved():
-                im = _shot(page)
+                im = _shot(page, timeout=120_000)
                 diff = np.abs(im - img0).max(-1)[union[1] : union[3], union[0] : union[2]] > 30
                 return diff.mean() > 0.01
 
