@@ -114,11 +114,12 @@ def drive(inp: Path, model: Path, output: Path, signal: str | None, reference: P
     settings = DriveSettings(prompt=prompt, negative_prompt=negative_prompt, steps=steps, seed=seed, guidance=guidance,
                              scales=_floats(scale, "--scale"), mode=mode, cpu_offload=cpu_offload,
                              vae_tiling=vae_tiling, motion_adapter=motion_adapter, controlnets=tuple(controlnets))
-    import contextlib
-    import sys
+    from humokit._quiet import stdout_to_stderr
+    from humokit.video.model_folder import inspect_model
 
+    inspect_model(model)  # a wrong folder fails before the progress bar and any rendering
     # third-party banners (e.g. Warp's, on first use of the Anny body) go to stderr, not stdout
-    with tqdm(desc="drive", unit="step", leave=False) as bar, contextlib.redirect_stdout(sys.stderr):
+    with tqdm(desc="drive", unit="step", leave=False) as bar, stdout_to_stderr():
         res = run_drive(inp, model, output, signals=sig, settings=settings, reference=reference, background=background,
                         frames=frames, size=wh, view=view, num_views=num_views, layout=layout, fps=fps,
                         avatar=avatar, body=body_name, device=device, echo=lambda s: click.echo(s, err=True),
