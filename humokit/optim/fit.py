@@ -505,6 +505,7 @@ def fit_track(
     skeleton: Skeleton | None = None,
     config: FitConfig | None = None,
     progress: bool = True,
+    camera: tuple[float, float, float] | None = None,
 ) -> FitResult:
     """Fit a world-grounded motion and a static camera to a (cleaned) keypoint track.
 
@@ -514,19 +515,21 @@ def fit_track(
         skeleton: body proportions to fit (default canonical adult); its global
             scale is fitted.
         config: optimisation settings.
+        camera: ``(pitch, roll, height)`` (radians, metres) to hold fixed instead of
+            estimating them (another person's fit in the same video: one ground for all).
     Returns:
         :class:`FitResult`.
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small tensors: thread hand-offs cost more than they save (50x on a busy machine)
     try:
-        return _fit_track(track, focal, skeleton, config or FitConfig(), progress)
+        return _fit_track(track, focal, skeleton, config or FitConfig(), progress, camera)
     finally:
         torch.set_num_threads(threads)
 
 
 def _fit_track(track: KeypointTrack, focal: float | None, skeleton: Skeleton | None, cfg: FitConfig,
-               progress: bool) -> FitResult:
+               progress: bool, camera: tuple[float, float, float] | None = None) -> FitResult:
     if track.num_frames == 0:
         raise InputError("fit: the keypoint track has no frames")
     if focal is not None and not (math.isfinite(focal) and focal > 0):
@@ -544,6 +547,11 @@ def _fit_track(track: KeypointTrack, focal: float | None, skeleton: Skeleton | N
     rel3d = torch.as_tensor(init.rel3d, dtype=torch.float32) if init.rel3d is not None else None
     R_all = torch.as_tensor(init.R_local, dtype=torch.float32).clone()
     root_all = torch.as_tensor(init.root, dtype=torch.float32).clone()
+    if camera is not None:  # a shared camera: the same body in the camera, expressed in its world
+        fixed_cam = (float(camera[0]), float(camera[1]), float(camera[2]))
+        R_all, root_all = _reexpress(R_all, root_all, cam, fixed_cam)
+        init.R_local, init.root = R_all.numpy().copy(), root_all.numpy().copy()
+        cam = fixed_cam
     wins = _windows(T, cfg.window, cfg.overlap)
     contacts: np.ndarray | None = None
     still = (image_still_feet(track.uv, track.confidence, track.names, track.fps, max_speed=cfg.still_speed)
@@ -557,7 +565,7 @@ def _fit_track(track: KeypointTrack, focal: float | None, skeleton: Skeleton | N
             with torch.no_grad():
                 J, _ = forward_kinematics(R_all, root_all, pb.offsets * sc, pb.parents)
             contacts = _contacts(J.numpy(), track.fps, sc, still, cfg)
-            if cfg.fit_camera:
+            if cfg.fit_camera and camera is None:
                 cam0 = cam
                 for _ in range(2):
                     new = refine_ground(J.numpy(), contacts, cam, sc, keep_roll=cfg.keep_roll)

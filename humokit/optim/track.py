@@ -1,12 +1,10 @@
 """One person's keypoint track through a video: selection, following, gap filling, smoothing.
 
 Pipeline (:func:`detect_track`): decode frames at a constant rate
-(:func:`humokit.optim.video.iter_frames`); on the first frame with people,
-rank them by prominence (larger and more central first) and take the
-``person``-th; then follow that person frame to frame inside a box grown
-around their last position (the detector's tracking mode). When the person is
-lost, detect again on the whole frame and re-associate by overlap with the
-last box. :func:`reject_glitches` drops frames where the detector briefly
+(:func:`humokit.optim.video.iter_frames`); track every person with stable
+identities (:mod:`humokit.optim.people`), rank them by prominence (larger and
+more central first on the first frame with people) and take the
+``person``-th. :func:`reject_glitches` drops frames where the detector briefly
 locked onto something else (a few frames whose torso or whole pose jumps away
 from the robust local trend of the track, typically while its tracking
 settles on a cluttered first frame). :func:`clean_track` then fills gaps by
@@ -18,16 +16,14 @@ fast motion (its cutoff rises with speed).
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from humokit.errors import InputError
-from humokit.optim.keypoints import KeypointDetector, PersonKeypoints, _grow, _iou
+from humokit.optim.keypoints import KeypointDetector, PersonKeypoints
 
 
 @dataclass(frozen=True)
@@ -42,6 +38,8 @@ class KeypointTrack:
         found: ``(T,)`` bool, the detector saw the person in that frame.
         fps: frames per second; width, height: image size in pixels.
         timings: seconds spent per stage (``decode``, ``detect``), for benchmarks.
+        start: video frame of the first row (a track trimmed to where the person is reliably seen,
+            :func:`humokit.optim.people.prepare_track`, starts later than the video).
     """
 
     names: tuple[str, ...]
@@ -53,6 +51,7 @@ class KeypointTrack:
     width: int
     height: int
     timings: dict[str, float] = field(default_factory=dict)
+    start: int = 0
 
     @property
     def num_frames(self) -> int:
@@ -69,7 +68,7 @@ class KeypointTrack:
             np.savez_compressed(
                 tmp, names=np.array(self.names), uv=self.uv, confidence=self.confidence,
                 world=self.world if self.world is not None else np.zeros((0,)), found=self.found,
-                fps=self.fps, width=self.width, height=self.height,
+                fps=self.fps, width=self.width, height=self.height, start=self.start,
             )
 
     @classmethod
@@ -77,7 +76,7 @@ class KeypointTrack:
         d = np.load(path)
         world = d["world"] if d["world"].size else None
         return cls(tuple(str(n) for n in d["names"]), d["uv"], d["confidence"], world, d["found"].astype(bool),
-                   float(d["fps"]), int(d["width"]), int(d["height"]))
+                   float(d["fps"]), int(d["width"]), int(d["height"]), start=int(d["start"]) if "start" in d else 0)
 
 
 def prominence(p: PersonKeypoints, width: int, height: int) -> float:
@@ -87,17 +86,6 @@ def prominence(p: PersonKeypoints, width: int, height: int) -> float:
     size = math.sqrt(max(b[2] - b[0], 1.0) * max(b[3] - b[1], 1.0)) / diag
     c = np.array([(b[0] + b[2]) / 2 - width / 2, (b[1] + b[3]) / 2 - height / 2])
     return float(size - 0.5 * np.linalg.norm(c) / diag)
-
-
-def _accept(new: PersonKeypoints, last_box: np.ndarray) -> bool:
-    """Same person as in the last frame? (box overlap or small centre jump)."""
-    b = new.bbox()
-    if _iou(b, last_box) > 0.3:
-        return True
-    size = max(last_box[2] - last_box[0], last_box[3] - last_box[1], 1.0)
-    c_new = np.array([(b[0] + b[2]) / 2, (b[1] + b[3]) / 2])
-    c_old = np.array([(last_box[0] + last_box[2]) / 2, (last_box[1] + last_box[3]) / 2])
-    return bool(np.linalg.norm(c_new - c_old) < 0.35 * size)
 
 
 def follow_person(
@@ -111,84 +99,28 @@ def follow_person(
 ) -> KeypointTrack:
     """Detect and follow one person through ``frames`` (from :func:`~humokit.optim.video.iter_frames`).
 
+    Every person is tracked (:func:`humokit.optim.people.follow_people`), so
+    the chosen one keeps their identity when others pass or overlap: frames
+    where only someone else is seen are left unfound, never filled with the
+    other person.
+
     Args:
-        person: index in the prominence ranking of the people on the first
-            frame where anyone is seen (0 = largest/most central); None = 0.
+        person: index in :func:`humokit.optim.people.rank_people` order (0 =
+            largest/most central on the first frame where anyone is seen; then
+            the others there, then people who appear later); None = 0.
     Raises:
         InputError: nobody is found in any frame, or fewer than ``person + 1`` people.
     """
+    from humokit.optim.people import follow_people
+
     if person is not None and person < 0:
         raise InputError(f"--person must be >= 0, got {person}")
     want = 0 if person is None else int(person)
-    detector.reset()
-    rows: list[PersonKeypoints | None] = []
-    last_box: np.ndarray | None = None
-    misses = 0
-    max_seen = 0
-    W = H = 0
-    t_decode = t_detect = 0.0
-    it = iter(frames)
-    bar = tqdm(total=total, desc="keypoints", unit="frame", **({} if progress else {"disable": True}))
-    while True:
-        t0 = time.perf_counter()
-        try:
-            _, _, img = next(it)
-        except StopIteration:
-            break
-        t1 = time.perf_counter()
-        t_decode += t1 - t0
-        H, W = img.shape[:2]
-        found: PersonKeypoints | None = None
-        if last_box is None and not any(r is not None for r in rows):
-            people = detector.detect(img, max_people=max(want + 1, 3))
-            max_seen = max(max_seen, len(people))
-            if len(people) > want:
-                people.sort(key=lambda p: -prominence(p, W, H))
-                found = people[want]
-        elif last_box is not None:
-            roi = _grow(last_box, 1.6, W, H, square=True)
-            cand = detector.track(img, roi)
-            if cand is not None and _accept(cand, last_box):
-                found = cand
-            else:
-                people = detector.detect(img, max_people=max(want + 1, 3))
-                ok = [p for p in people if _accept(p, last_box)]
-                if ok:
-                    found = max(ok, key=lambda p: _iou(p.bbox(), last_box))
-                    detector.reset()  # re-seed tracking from the new detection
-        t_detect += time.perf_counter() - t1
-        if found is not None:
-            last_box = found.bbox()
-            misses = 0
-        else:
-            misses += 1
-            if misses > 2 * fps and last_box is not None:  # lost for long: widen the search
-                last_box = np.array([0.0, 0.0, W, H], dtype=float)
-        rows.append(found)
-        bar.update(1)
-    bar.close()
-    if not rows:
-        raise InputError("the video has no frames")
-    if all(r is None for r in rows):
-        raise InputError("no person found in the video")
-    if max_seen <= want:
-        raise InputError(f"--person {want}: only {max_seen} person(s) found on the first frame with people")
-    ref = next(r for r in rows if r is not None)
-    K = ref.uv.shape[0]
-    T = len(rows)
-    uv = np.full((T, K, 2), np.nan)
-    conf = np.zeros((T, K))
-    has_world = ref.world is not None
-    world = np.full((T, K, 3), np.nan) if has_world else None
-    found_mask = np.zeros(T, dtype=bool)
-    for t, r in enumerate(rows):
-        if r is None:
-            continue
-        uv[t], conf[t], found_mask[t] = r.uv, r.confidence, True
-        if world is not None and r.world is not None:
-            world[t] = r.world
-    return KeypointTrack(tuple(detector.landmark_names) or tuple(f"kp{i}" for i in range(K)), uv, conf, world,
-                         found_mask, float(fps), int(W), int(H), {"decode": t_decode, "detect": t_detect})
+    people = follow_people(frames, detector, fps=fps, total=total, progress=progress,
+                           max_people=max(want + 1, 3))
+    if len(people.tracks) <= want:
+        raise InputError(f"--person {want}: only {len(people.tracks)} person(s) found in the video")
+    return people.tracks[want]
 
 
 def detect_track(
