@@ -69,6 +69,32 @@ class ImageSize(click.ParamType):
 
 IMAGE_SIZE = ImageSize()
 
+MAX_PERSON = 1000
+
+
+class PersonChoice(click.ParamType):
+    """A person's index in [0, 1000], or ``all`` (every person); normalised to an int or ``"all"``."""
+
+    name = "N|all"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            n = value
+        else:
+            text = str(value).strip().lower()
+            if text == "all":
+                return "all"
+            try:
+                n = int(text, 10)
+            except ValueError:
+                self.fail(f"{value!r} is not a person index in [0, {MAX_PERSON}] or 'all'.", param, ctx)
+        if not 0 <= n <= MAX_PERSON:
+            self.fail(f"{value!r} is not a person index in [0, {MAX_PERSON}] or 'all'.", param, ctx)
+        return n
+
+
+PERSON = PersonChoice()
+
 
 def parse_phenotype(items: tuple[str, ...]) -> dict[str, float]:
     """``("height=0.8", "gender=0")`` -> ``{"height": 0.8, "gender": 0.0}``; one-line errors on bad items."""

@@ -8,7 +8,7 @@ import click
 
 from humokit._batch import BatchItem, batch_options, check_workers, list_inputs, run_batch
 from humokit._cli_options import check_threads, threads_option
-from humokit._options import FOCAL, FPS, PIXELS
+from humokit._options import FOCAL, FPS, PERSON, PIXELS
 from humokit.errors import InputError
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
@@ -22,8 +22,10 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
                    "VIDEO: the output folder (<video name>.npz and .camera.json each, plus manifest.jsonl).")
 @click.option("--preview", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write an MP4: fitted body over the video, beside a world-space view.")
-@click.option("--person", type=click.IntRange(0, 1000), default=None,
-              help="Which person to follow: 0 = largest/most central on the first frame with people (default), 1 = next...")
+@click.option("--person", type=PERSON, default=None,
+              help="Which person to follow: 0 = largest/most central on the first frame with people (default), "
+                   "1 = next...; all = every person, into the folder -o OUTDIR (person<i>.npz and "
+                   "person<i>.camera.json each, camera.json: the shared camera and a summary per person).")
 @click.option("--fps", type=FPS, default=None, help="Resample the video to this frame rate first (default: its own).")
 @click.option("--focal", type=FOCAL, default=None, help="Focal length in pixels (default: max(width, height)).")
 @click.option("--body", "body_name", type=click.Choice(["anny", "none"]), default="anny", show_default=True,
@@ -36,11 +38,11 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
 @click.option("--preview-height", default=640, show_default=True, type=PIXELS, help="Preview height in pixels.")
 @batch_options
 @threads_option
-def recover(video: Path, output: Path | None, preview: Path | None, person: int | None, fps: float | None,
+def recover(video: Path, output: Path | None, preview: Path | None, person: int | str | None, fps: float | None,
             focal: float | None, body_name: str, keypoints_out: Path | None, physics: str,
             preview_height: int, workers: int | None, ray_address: str | None,
             threads: int | None) -> None:
-    """Recover the world-grounded 3D motion of one person in VIDEO (or every video in a folder)
+    """Recover the world-grounded 3D motion of one person (or every person) in VIDEO (or every video in a folder)
     (static camera, gravity = -Y, metres)."""
 
     from humokit.optim.recover import body_skeleton, recover_video, save_recovery
@@ -50,6 +52,9 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
     if focal is not None and not focal > 0:
         raise InputError(f"--focal must be positive, got {focal}")
     check_workers(workers)
+    if person == "all":
+        _recover_all(video, output, preview, keypoints_out, fps, focal, body_name, physics, threads)
+        return
     if video.is_dir():
         if output is None:
             raise InputError("-o OUTPUT_FOLDER is required with a folder of videos")
@@ -92,8 +97,8 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
     out, cam_path = output, camera_json_path(output)
     fit = rec.fit
     m = fit.motion
-    click.echo(f"motion     {out} ({m.num_frames} frames, {m.fps:g} fps, person seen in "
-               f"{int(rec.raw_track.found.sum())}/{m.num_frames} frames)")
+    click.echo(f"motion     {out} ({m.num_frames} frames, {m.fps:g} fps, from video frame {rec.track.start}, person "
+               f"seen in {int(rec.track.found.sum())}/{m.num_frames} frames)")
     click.echo(f"camera     {cam_path} (height {fit.camera.center[1]:.2f} m, focal {fit.camera.K[0, 0]:.0f} px, "
                f"pitch {_pitch_deg(fit.camera):.1f} deg)")
     click.echo(f"fit        reprojection {float(fit.reprojection_error.mean()):.1f} px, "
@@ -102,6 +107,41 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
         click.echo(f"keypoints  {keypoints_out}")
     if preview is not None:
         click.echo(f"preview    {preview}")
+    for w in rec.warnings():
+        click.echo(f"warning    {w}")
+
+
+def _recover_all(video: Path, output: Path | None, preview: Path | None, keypoints_out: Path | None,
+                 fps: float | None, focal: float | None, body_name: str, physics: str, threads: int | None) -> None:
+    """``--person all``: every person of one video into the folder ``output``, in one world frame."""
+    from humokit._cli_options import apply_threads
+    from humokit.optim.recover import body_skeleton, recover_people, save_people
+
+    if video.is_dir():
+        raise InputError("--person all takes one VIDEO, not a folder")
+    if output is None:
+        raise InputError("--person all writes a folder: give it with -o OUTDIR")
+    if output.suffix.lower() == ".npz" or (output.exists() and not output.is_dir()):
+        raise InputError(f"-o {output}: --person all writes a folder (person0.npz, person1.npz, ...), not a file")
+    if preview is not None or keypoints_out is not None:
+        raise InputError("--preview and --keypoints follow one person: use them with --person N")
+    apply_threads(check_threads(threads))
+    skeleton, body = body_skeleton(body_name)
+    res = recover_people(video, fps=fps, focal=focal, skeleton=skeleton, physics=physics,  # type: ignore[arg-type]
+                         body=body, progress=True)
+    summary = save_people(res, output, video=video)
+    cam = res.camera
+    click.echo(f"people     {len(res.people)} in {output} (camera.json: shared camera, height {cam.center[1]:.2f} m, "
+               f"focal {cam.K[0, 0]:.0f} px, pitch {_pitch_deg(cam):.1f} deg, set by person{res.reference})")
+    for p in summary["people"]:
+        rp = p["reprojection_px"]
+        click.echo(f"person{p['person']:<4} {output / p['motion']} (video frames {p['frame_start']}-{p['frame_stop'] - 1}, "
+                   f"seen in {p['frames_found']}/{p['frames']}, reprojection "
+                   f"{'n/a' if rp is None else f'{rp:.1f} px'}{', partial body' if p['partial_body'] else ''})")
+        for w in p["warnings"]:
+            click.echo(f"  warning  {w}")
+    for s in summary["skipped_tracks"]:
+        click.echo(f"skipped    track {s['track']}: {s['reason']}")
 
 
 def _recover_item(args: tuple[str, str, dict], staging: Path) -> str:

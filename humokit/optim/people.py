@@ -64,12 +64,13 @@ BODY_PARTS: dict[str, tuple[str, ...]] = {
 
 
 def torso_histogram(image: np.ndarray, person: PersonKeypoints, names: tuple[str, ...], *,
-                    bins: tuple[int, int] = (12, 4), min_conf: float = 0.5) -> np.ndarray | None:
+                    bins: tuple[int, int] = (12, 3), min_conf: float = 0.5) -> np.ndarray | None:
     """Normalised hue-saturation histogram of the clothes on a person's torso.
 
     The torso is the box of the shoulders and hips shrunk to its central
-    part (so arms and background count little). Hue bins cover saturated
-    pixels; dark or grey pixels go into ``bins[1]`` extra value bins.
+    part (so arms and background count little). Hue x saturation bins cover
+    saturated pixels (soft binning, hue wrapping around); dark or grey pixels
+    go into ``bins[1]`` extra value bins.
 
     Args:
         image: ``(H, W, 3)`` uint8 RGB.
@@ -105,11 +106,24 @@ def torso_histogram(image: np.ndarray, person: PersonKeypoints, names: tuple[str
     nh, ns = bins
     chroma = (sat > 0.2) & (mx > 0.15)
     hist = np.zeros(nh * ns + ns)
-    hi = np.minimum((hue[chroma] * nh).astype(int), nh - 1)
-    si = np.minimum(((sat[chroma] - 0.2) / 0.8 * ns).astype(int), ns - 1)
-    np.add.at(hist, hi * ns + si, 1.0)
-    vi = np.minimum((mx[~chroma] * ns).astype(int), ns - 1)
-    np.add.at(hist, nh * ns + vi, 1.0)
+    # soft (linear) binning: hue wraps around (red sits at both ends), saturation and value clip
+    hp = hue[chroma] * nh - 0.5
+    h0 = np.floor(hp)
+    wh = hp - h0
+    sp = np.clip((sat[chroma] - 0.2) / 0.8 * ns - 0.5, 0.0, ns - 1.0)
+    s0 = np.minimum(np.floor(sp), ns - 2) if ns > 1 else np.zeros_like(sp)
+    ws = sp - s0 if ns > 1 else np.zeros_like(sp)
+    for dh, wgt_h in ((0, 1 - wh), (1, wh)):
+        for ds, wgt_s in ((0, 1 - ws), (1, ws)):
+            if ns == 1 and ds == 1:
+                continue
+            idx = ((h0 + dh).astype(int) % nh) * ns + (s0 + ds).astype(int)
+            np.add.at(hist, idx, wgt_h * wgt_s)
+    vp = np.clip(mx[~chroma] * ns - 0.5, 0.0, ns - 1.0)
+    v0 = np.minimum(np.floor(vp), max(ns - 2, 0))
+    wv = vp - v0
+    np.add.at(hist, nh * ns + v0.astype(int), 1 - wv)
+    np.add.at(hist, nh * ns + np.minimum(v0.astype(int) + 1, ns - 1), wv)
     return hist / max(hist.sum(), 1e-9)
 
 

@@ -182,8 +182,12 @@ def render_preview(
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        for t, _, img in tqdm(iter_frames(video, fps=motion.fps), total=T, desc="preview", unit="frame",
+        start = track.start if track is not None else 0  # a track trimmed to the person's reliable span
+        for f, _, img in tqdm(iter_frames(video, fps=motion.fps), total=start + T, desc="preview", unit="frame",
                               **({} if progress else {"disable": True})):
+            t = f - start
+            if t < 0:
+                continue
             if t >= T:
                 break
             base = np.asarray(Image.fromarray(img).resize((pw, ph), Image.BILINEAR))
