@@ -208,3 +208,48 @@ def test_people_share_one_world_frame(tmp_path):
     assert cam_json == json.loads(json.dumps(summary)) and len(cam_json["people"]) == 2
     one = json.loads((tmp_path / "out" / "person1.camera.json").read_text())
     assert one["track"]["partial_body"] is False and one["frame_start"] == 0
+
+
+def test_cli_person_all_writes_one_file_per_person(tmp_path, monkeypatch):
+    """``humokit recover VIDEO --person all -o OUTDIR`` on a tiny video, with a fake detector (no MediaPipe)."""
+    av = pytest.importorskip("av")
+    from click.testing import CliRunner
+
+    import humokit.optim.keypoints as kp
+    from humokit.cli import cli
+
+    n = 16
+    scene = crossing_scene(n, occlude=False)
+    video = tmp_path / "two.mp4"
+    with av.open(str(video), "w") as c:
+        s = c.add_stream("mpeg4", rate=int(FPS))
+        s.width, s.height, s.pix_fmt = 640, 480, "yuv420p"
+        for t in range(n):
+            img = paint(scene[t], t)
+            img[:32, :32] = 12 * t + 8  # the frame index, readable after compression
+            for pkt in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                c.mux(pkt)
+        for pkt in s.encode():
+            c.mux(pkt)
+    det = FakeDetector(scene, frame_of=lambda img: int(round((float(img[4:28, 4:28].mean()) - 8) / 12)))
+    monkeypatch.setattr(kp, "create_detector", lambda name="mediapipe", **kw: det)
+    import humokit.optim.recover as rc
+    from humokit.optim.fit import FitConfig
+
+    quick = FitConfig(iters_pose=20, iters_contact=10)  # the files are under test here, not the fit
+    full = rc.recover_track
+    monkeypatch.setattr(rc, "recover_track", lambda *a, **k: full(*a, **{**k, "config": quick}))
+    out = tmp_path / "people"
+    res = CliRunner().invoke(cli, ["recover", str(video), "--person", "all", "-o", str(out), "--body", "none",
+                                   "--physics", "none"])
+    assert res.exit_code == 0, res.output
+    files = sorted(p.name for p in out.iterdir())
+    assert files == ["camera.json", "person0.camera.json", "person0.npz", "person1.camera.json", "person1.npz"]
+    summary = json.loads((out / "camera.json").read_text())
+    assert [p["frames"] for p in summary["people"]] == [n, n] and summary["skipped_tracks"] == []
+    assert "person0" in res.output and "person1" in res.output
+    assert not list(tmp_path.glob(".people*"))  # the staged folder is gone
+    # a file target is refused in one line, nothing written
+    bad = CliRunner().invoke(cli, ["recover", str(video), "--person", "all", "-o", str(tmp_path / "x.npz")])
+    assert bad.exit_code == 2 and "error: " in bad.output and "folder" in bad.output
+    assert not (tmp_path / "x.npz").exists()
