@@ -290,6 +290,15 @@ class PeopleTracker:
             self._next += 1
         return out
 
+    def claim(self, t: int, key: int, candidate: Candidate) -> bool:
+        """Give ``candidate`` to the active track ``key`` if it passes its gate and ``max_cost``
+        (a second look for a person the frame's assignment left without a detection)."""
+        tr = next((x for x in self.active(t) if x.key == key), None)
+        if tr is None or tr.last == t or self.cost(tr, candidate, t) > self.cfg.max_cost:
+            return False
+        self._assign(tr, candidate, t)
+        return True
+
     def _assign(self, tr: _Track, c: Candidate, t: int) -> None:
         box = _box(c.keypoints, self.cfg.min_conf)
         dt = max(t - tr.last, 1)
@@ -379,6 +388,25 @@ class PeopleTracks:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def _second_look(image: np.ndarray, detector: KeypointDetector, box: np.ndarray,
+                 others: list[np.ndarray]) -> Candidate | None:
+    """Detect one person inside ``box`` (grown) with the ``others``' boxes painted grey."""
+    H, W = image.shape[:2]
+    roi = _grow(box, 1.4, W, H, square=True)
+    x0, y0, x1, y1 = (int(round(float(v))) for v in roi)
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(W, x1), min(H, y1)
+    if x1 - x0 < 16 or y1 - y0 < 16:
+        return None
+    crop = image[y0:y1, x0:x1].copy()
+    for o in others:
+        a0, b0 = int(max(o[0] - x0, 0)), int(max(o[1] - y0, 0))
+        a1, b1 = int(min(o[2] - x0, x1 - x0)), int(min(o[3] - y0, y1 - y0))
+        if a1 > a0 and b1 > b0:
+            crop[b0:b1, a0:a1] = 127
+    found = detector.detect(crop, max_people=1)
+    return Candidate(found[0].scaled(1.0, 1.0, x0, y0)) if found else None
+
+
 def follow_people(
     frames: Iterable[tuple[int, float, np.ndarray]],
     detector: KeypointDetector,
@@ -450,6 +478,17 @@ def follow_people(
                 detector.forget(c.source)  # its tracking state slid onto someone else: re-seed it
                 followed.discard(c.source)
         t_assoc += time.perf_counter() - t2
+        # second look for people the frame left unseen while others are near: hide the others and detect again
+        missed = [k for k in preds if k not in got.values()]
+        if missed and len(got) > 0:
+            t3 = time.perf_counter()
+            others = [_box(cands[k].keypoints, cfg.min_conf) for k in got]
+            for key in missed:
+                c = _second_look(img, detector, preds[key], others)
+                if c is not None:
+                    c = replace(c, hist=torso_histogram(img, c.keypoints, names))
+                    tracker.claim(t, key, c)
+            t_detect += time.perf_counter() - t3
         T += 1
         bar.update(1)
     bar.close()
