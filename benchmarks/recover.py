@@ -231,8 +231,9 @@ def main() -> None:
                 print(f"  {name} [{bg}]: FAILED {exc}")
                 continue
             P = rec.fit.motion.joints()
-            n = min(len(P), len(gt))
-            P, G = P[:n], gt[:n]
+            s0 = rec.track.start  # the motion starts where the person is first reliably seen
+            n = min(len(P), len(gt) - s0)
+            P, G = P[:n], gt[s0 : s0 + n]
             Pc = P @ rec.fit.camera.R.T + rec.fit.camera.t
             Gc = G @ cam.R.T + cam.t
             row.update({
