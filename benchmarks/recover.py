@@ -53,7 +53,8 @@ from humokit.optim import metrics as M
 from humokit.optim.fit import FitConfig
 from humokit.optim.preview import write_mp4
 from humokit.optim.recover import recover_track, recover_video
-from humokit.optim.track import KeypointTrack, detect_track
+from humokit.optim.people import detect_track
+from humokit.optim.track import KeypointTrack
 from humokit.render.camera import Camera, look_at
 from humokit.render.raster import rasterize, shade
 

@@ -48,6 +48,7 @@ MOVED_NAMES: dict[str, dict[str, str]] = {
         "train_avatar": "humokit.avatars.fit", "AvatarFrames": "humokit.avatars.fit",
         "AvatarTrainConfig": "humokit.avatars.fit",
     },
+    "humokit.optim.track": {"detect_track": "humokit.optim.people", "follow_person": "humokit.optim.people"},
 }  # fmt: skip
 
 

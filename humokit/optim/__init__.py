@@ -29,7 +29,8 @@ from humokit import _deprecated
 _EXPORTS = {
     "KeypointDetector": "keypoints", "MediaPipeDetector": "keypoints", "PersonKeypoints": "keypoints",
     "has_mediapipe": "keypoints", "create_detector": "keypoints",
-    "KeypointTrack": "track", "detect_track": "track", "clean_track": "track",
+    "KeypointTrack": "track", "detect_track": "people", "clean_track": "track",
+    "recover_people": "recover", "save_people": "recover", "detect_people": "people",
     "FitConfig": "fit", "FitResult": "fit", "fit_track": "fit",
     "GaussianPosePrior": "priors", "LearnedMotionPrior": "priors", "MotionPrior": "priors",
     "GMMPosePrior": "pose_gmm", "fit_pose_gmm": "pose_gmm",

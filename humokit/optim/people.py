@@ -39,6 +39,7 @@ import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
@@ -517,6 +518,58 @@ def detect_people(video: str, detector: KeypointDetector | None = None, *, fps: 
                          progress=progress)
 
 
+def follow_person(
+    frames: Iterable[tuple[int, float, np.ndarray]],
+    detector: KeypointDetector,
+    *,
+    person: int | None = None,
+    fps: float,
+    total: int | None = None,
+    progress: bool = True,
+) -> KeypointTrack:
+    """Detect and follow one person through ``frames`` (from :func:`~humokit.optim.video.iter_frames`).
+
+    Every person is tracked (:func:`humokit.optim.people.follow_people`), so
+    the chosen one keeps their identity when others pass or overlap: frames
+    where only someone else is seen are left unfound, never filled with the
+    other person.
+
+    Args:
+        person: index in :func:`humokit.optim.people.rank_people` order (0 =
+            largest/most central on the first frame where anyone is seen; then
+            the others there, then people who appear later); None = 0.
+    Raises:
+        InputError: nobody is found in any frame, or fewer than ``person + 1`` people.
+    """
+    if person is not None and person < 0:
+        raise InputError(f"--person must be >= 0, got {person}")
+    want = 0 if person is None else int(person)
+    people = follow_people(frames, detector, fps=fps, total=total, progress=progress,
+                           max_people=max(want + 1, 3))
+    if len(people.tracks) <= want:
+        raise InputError(f"--person {want}: only {len(people.tracks)} person(s) found in the video")
+    return people.tracks[want]
+
+
+def detect_track(
+    video: str | Path,
+    detector: KeypointDetector | None = None,
+    *,
+    person: int | None = None,
+    fps: float | None = None,
+    progress: bool = True,
+) -> KeypointTrack:
+    """Keypoint track of one person in a video file (see :func:`follow_person`)."""
+    from humokit.optim.keypoints import create_detector
+    from humokit.optim.video import iter_frames, probe_video
+
+    info = probe_video(video)
+    rate = float(fps) if fps else info.fps
+    det = detector or create_detector("mediapipe")
+    total = int(round(info.duration * rate)) or None
+    return follow_person(iter_frames(video, fps=rate), det, person=person, fps=rate, total=total, progress=progress)
+
+
 # ----------------------------------------------------------------------------- spans, dropouts, partial bodies
 
 
@@ -528,7 +581,6 @@ def reliable_span(found: np.ndarray, fps: float, *, min_run_s: float = 0.25) -> 
     before the first or after the last run are left out. None when no run.
     """
     found = np.asarray(found, dtype=bool)
-    n = len(found)
     need = min(max(3, int(round(min_run_s * fps))), max(int(found.sum()), 1))
     runs = _runs(found)
     good = [(a, b) for a, b in runs if b - a >= need]
@@ -588,9 +640,35 @@ def body_visibility(track: KeypointTrack, *, min_conf: float = 0.5, margin: floa
     return out
 
 
-def partial_parts(visibility: dict[str, float], *, unseen: float = 0.2) -> list[str]:
-    """Parts seen in fewer than ``unseen`` of the frames (the body is partial: they are not recovered)."""
-    return [p for p, v in visibility.items() if v < unseen]
+def outside_fraction(track: KeypointTrack) -> dict[str, float]:
+    """Per part of :data:`BODY_PARTS`, the fraction of found frames where at least half of its
+    landmarks lie outside the image (the person is cut by the frame there)."""
+    names = track.names
+    uv = track.uv[track.found]
+    out: dict[str, float] = {}
+    if len(uv) == 0:
+        return out
+    outside = ((uv[..., 0] < 0) | (uv[..., 0] > track.width) | (uv[..., 1] < 0) | (uv[..., 1] > track.height))
+    for part, marks in BODY_PARTS.items():
+        cols = [names.index(n) for n in marks if n in names]
+        if cols:
+            out[part] = float((outside[:, cols].mean(1) >= 0.5).mean())
+    return out
+
+
+def partial_parts(visibility: dict[str, float], outside: dict[str, float] | None = None, *,
+                  unseen: float = 0.2) -> list[str]:
+    """Parts the video does not show: seen in fewer than ``unseen`` of the frames.
+
+    Arms count only when they are also outside the image in at least half of
+    the frames (cut by the frame): an arm hidden behind the body in a side view
+    is in the picture, and the fit's per-frame occluded-arm prior handles it.
+    Legs, torso and head count whenever they are unseen (a close-up's legs
+    under a table are as unknown as legs below the frame).
+    """
+    out = outside or {}
+    return [p for p, v in visibility.items()
+            if v < unseen and (not p.endswith("_arm") or out.get(p, 0.0) >= 0.5)]
 
 
 # Neutral limb directions in the body frame (x: person's left, y: up, z: forward), and bone fractions of the
@@ -715,7 +793,7 @@ def prepare_track(raw: KeypointTrack, *, min_run_s: float = 0.25, unseen: float 
     vis = body_visibility(tr)
     gaps = [(s + tr.start, e + tr.start) for s, e in dropouts(tr.found, tr.fps)]
     rep = TrackReport((tr.start, tr.start + tr.num_frames), raw.start + raw.num_frames, int(tr.found.sum()), gaps,
-                      vis, partial_parts(vis, unseen=unseen), _edge_fraction(tr))
+                      vis, partial_parts(vis, outside_fraction(tr), unseen=unseen), _edge_fraction(tr))
     return tr, rep
 
 

@@ -24,8 +24,8 @@ from humokit.motion.motion import Motion
 from humokit.motion.skeleton import Skeleton
 from humokit.optim.fit import FitConfig, FitResult, fit_track
 from humokit.optim.keypoints import KeypointDetector
-from humokit.optim.people import TrackReport, hold_unseen_limbs, prepare_track
-from humokit.optim.track import KeypointTrack, clean_track, detect_track, fix_swaps, reject_glitches
+from humokit.optim.people import TrackReport, detect_track, hold_unseen_limbs, prepare_track
+from humokit.optim.track import KeypointTrack, clean_track, fix_swaps, reject_glitches
 
 
 PhysicsMode = Literal["kinematic", "none"]

@@ -1,10 +1,8 @@
 """One person's keypoint track through a video: selection, following, gap filling, smoothing.
 
-Pipeline (:func:`detect_track`): decode frames at a constant rate
-(:func:`humokit.optim.video.iter_frames`); track every person with stable
-identities (:mod:`humokit.optim.people`), rank them by prominence (larger and
-more central first on the first frame with people) and take the
-``person``-th. :func:`reject_glitches` drops frames where the detector briefly
+One person's track comes from :func:`humokit.optim.people.detect_track`
+(every person is tracked with stable identities and the ``person``-th in
+prominence order is taken). :func:`reject_glitches` drops frames where the detector briefly
 locked onto something else (a few frames whose torso or whole pose jumps away
 from the robust local trend of the track, typically while its tracking
 settles on a cluttered first frame). :func:`clean_track` then fills gaps by
@@ -16,14 +14,13 @@ fast motion (its cutoff rises with speed).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from humokit.errors import InputError
-from humokit.optim.keypoints import KeypointDetector, PersonKeypoints
+from humokit import _deprecated
+from humokit.optim.keypoints import PersonKeypoints
 
 
 @dataclass(frozen=True)
@@ -86,60 +83,6 @@ def prominence(p: PersonKeypoints, width: int, height: int) -> float:
     size = math.sqrt(max(b[2] - b[0], 1.0) * max(b[3] - b[1], 1.0)) / diag
     c = np.array([(b[0] + b[2]) / 2 - width / 2, (b[1] + b[3]) / 2 - height / 2])
     return float(size - 0.5 * np.linalg.norm(c) / diag)
-
-
-def follow_person(
-    frames: Iterable[tuple[int, float, np.ndarray]],
-    detector: KeypointDetector,
-    *,
-    person: int | None = None,
-    fps: float,
-    total: int | None = None,
-    progress: bool = True,
-) -> KeypointTrack:
-    """Detect and follow one person through ``frames`` (from :func:`~humokit.optim.video.iter_frames`).
-
-    Every person is tracked (:func:`humokit.optim.people.follow_people`), so
-    the chosen one keeps their identity when others pass or overlap: frames
-    where only someone else is seen are left unfound, never filled with the
-    other person.
-
-    Args:
-        person: index in :func:`humokit.optim.people.rank_people` order (0 =
-            largest/most central on the first frame where anyone is seen; then
-            the others there, then people who appear later); None = 0.
-    Raises:
-        InputError: nobody is found in any frame, or fewer than ``person + 1`` people.
-    """
-    from humokit.optim.people import follow_people
-
-    if person is not None and person < 0:
-        raise InputError(f"--person must be >= 0, got {person}")
-    want = 0 if person is None else int(person)
-    people = follow_people(frames, detector, fps=fps, total=total, progress=progress,
-                           max_people=max(want + 1, 3))
-    if len(people.tracks) <= want:
-        raise InputError(f"--person {want}: only {len(people.tracks)} person(s) found in the video")
-    return people.tracks[want]
-
-
-def detect_track(
-    video: str | Path,
-    detector: KeypointDetector | None = None,
-    *,
-    person: int | None = None,
-    fps: float | None = None,
-    progress: bool = True,
-) -> KeypointTrack:
-    """Keypoint track of one person in a video file (see :func:`follow_person`)."""
-    from humokit.optim.keypoints import create_detector
-    from humokit.optim.video import iter_frames, probe_video
-
-    info = probe_video(video)
-    rate = float(fps) if fps else info.fps
-    det = detector or create_detector("mediapipe")
-    total = int(round(info.duration * rate)) or None
-    return follow_person(iter_frames(video, fps=rate), det, person=person, fps=rate, total=total, progress=progress)
 
 
 # ----------------------------------------------------------------------------- cleaning
@@ -467,3 +410,7 @@ def fix_swaps(
                 arr[sw, a] = arr[sw, b]
                 arr[sw, b] = tmp
     return replace(track, uv=uv, confidence=conf, world=world)
+
+
+def __getattr__(name: str) -> object:
+    return _deprecated.moved_name(__name__, name)  # detect_track and follow_person moved to humokit.optim.people

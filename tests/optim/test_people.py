@@ -13,7 +13,8 @@ from humokit.optim.people import (
     Candidate, PeopleTracker, body_visibility, dropouts, follow_people, hold_unseen_limbs, prepare_track,
     reliable_span, torso_histogram,
 )
-from humokit.optim.track import KeypointTrack, follow_person
+from humokit.optim.people import follow_person
+from humokit.optim.track import KeypointTrack
 
 from ._people_synth import COLOURS, FakeDetector, crossing_scene, paint
 
