@@ -204,7 +204,7 @@ def main() -> None:
                     default=Path(os.environ.get("HUMOKIT_SHARED", Path(__file__).resolve().parents[1] / ".." / "shared")) / "data" / "videos")
     ap.add_argument("--real", default="mmhuman3d_multi_person_demo.mp4,mmaction2_demo_skeleton.mp4")
     ap.add_argument("--split", choices=("test", "val"), default="test")
-    ap.add_argument("--keep", type=Path, default=None, help="keep the rendered videos here")
+    ap.add_argument("--keep", type=Path, default=None, help="keep the rendered videos and truth here, and reuse them")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-real", action="store_true")
@@ -218,8 +218,16 @@ def main() -> None:
     results: dict = {"rendered": [], "real": []}
     if not args.skip_render:
         for i, (na, ma, nb, mb) in enumerate(_pairs(args.data, args.pairs, args.frames, args.seed, args.split)):
-            vid = work / f"pair_{args.split}_s{args.seed}_{i}.mp4"
-            truth, cam = render_pair(vid, [ma, mb], seed=args.seed * 100 + i)
+            vid = work / f"pair_{args.split}_s{args.seed}_f{args.frames}_{i}.mp4"
+            cache = vid.with_suffix(".npz")
+            if args.keep is not None and cache.exists() and str(np.load(cache)["name"]) == f"{na} x {nb}":
+                d = np.load(cache)  # reuse the render (only the recovery runs again)
+                truth = [d["joints0"], d["joints1"]]
+                cam = Camera(d["K"], d["R"], d["t"], int(d["size"][0]), int(d["size"][1]))
+            else:
+                truth, cam = render_pair(vid, [ma, mb], seed=args.seed * 100 + i)
+                np.savez(cache, name=f"{na} x {nb}", joints0=truth[0], joints1=truth[1], K=cam.K, R=cam.R, t=cam.t,
+                         size=[cam.width, cam.height])
             try:
                 res = recover_people(vid, skeleton=skel, body=body, progress=False)
                 row = {"pair": f"{na} x {nb}", **score_pair(res, truth, cam)}

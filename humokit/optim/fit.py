@@ -498,6 +498,30 @@ def _reexpress(R_all: torch.Tensor, root_all: torch.Tensor, old: tuple[float, fl
     return R_all, root
 
 
+def _ground_depth_factor(track: KeypointTrack, R_local: torch.Tensor, root: torch.Tensor, height: float,
+                         scale: float, pb: _Problem, *, min_seen: float = 0.5) -> float | None:
+    """Factor ``k`` that, applied to the body's size and its distance from a camera at ``height`` metres
+    (the image stays the same), puts its lowest soles (10th percentile over frames) on the ground ``y = 0``.
+
+    None when the feet are not seen (ankle confidence >= 0.5 in fewer than ``min_seen`` of the found
+    frames: a close-up's feet say nothing about the ground) or lie above the camera; ``k`` is clipped so
+    the body scale stays in [0.6, 1.3].
+    """
+    names = track.names
+    ankles = [names.index(n) for n in ("left_ankle", "right_ankle") if n in names]
+    f = track.found
+    if not ankles or not f.any() or float((track.confidence[f][:, ankles] >= 0.5).any(1).mean()) < min_seen:
+        return None
+    with torch.no_grad():
+        J, _ = forward_kinematics(R_local, root, pb.offsets * scale, pb.parents)
+    sole = J.numpy()[:, list(FOOT_JOINTS), 1] - scale * FOOT_REST_HEIGHTS
+    low = float(np.percentile(sole.min(1)[f], 10))
+    if low >= height - 0.05:
+        return None
+    k = height / (height - low)
+    return float(np.clip(k, 0.6 / scale, 1.3 / scale))
+
+
 def fit_track(
     track: KeypointTrack,
     *,
@@ -516,7 +540,9 @@ def fit_track(
             scale is fitted.
         config: optimisation settings.
         camera: ``(pitch, roll, height)`` (radians, metres) to hold fixed instead of
-            estimating them (another person's fit in the same video: one ground for all).
+            estimating them (another person's fit in the same video: one ground for all); when the
+            feet are seen, the known ground then sets the body's distance and size
+            (:func:`_ground_depth_factor`) instead of the detector's guess of its size.
     Returns:
         :class:`FitResult`.
     """
@@ -550,8 +576,16 @@ def _fit_track(track: KeypointTrack, focal: float | None, skeleton: Skeleton | N
     if camera is not None:  # a shared camera: the same body in the camera, expressed in its world
         fixed_cam = (float(camera[0]), float(camera[1]), float(camera[2]))
         R_all, root_all = _reexpress(R_all, root_all, cam, fixed_cam)
-        init.R_local, init.root = R_all.numpy().copy(), root_all.numpy().copy()
         cam = fixed_cam
+        k = _ground_depth_factor(track, R_all, root_all, cam[2], init.scale, pb)
+        if k is not None:  # the known ground gives the depth: scale body and distance together (same image)
+            C = torch.tensor([0.0, cam[2], 0.0])
+            root_all = C + k * (root_all - C)
+            init.scale *= k
+            log_scale0 = math.log(init.scale)
+            log_scale = torch.tensor(log_scale0, dtype=torch.float32, requires_grad=True)
+            rel3d = rel3d * k if rel3d is not None else None
+        init.R_local, init.root = R_all.numpy().copy(), root_all.numpy().copy()
     wins = _windows(T, cfg.window, cfg.overlap)
     contacts: np.ndarray | None = None
     still = (image_still_feet(track.uv, track.confidence, track.names, track.fps, max_speed=cfg.still_speed)

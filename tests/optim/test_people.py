@@ -185,20 +185,22 @@ def test_people_share_one_world_frame(tmp_path):
     from ._synth import synthetic_track
 
     a = builtin_motion("walk", seconds=1.0, fps=20)
-    b = builtin_motion("squat", seconds=1.0, fps=20)
-    b = b.replace(root_position=b.root_position + np.array([1.5, 0, 1.0], np.float32))
+    b = builtin_motion("squat", seconds=1.0, fps=20)  # a smaller person (0.8x), further back
+    b = b.replace(skeleton=b.skeleton.scaled(0.8), root_position=b.root_position * 0.8 + np.array([1.5, 0, 1.5], np.float32))
     target = np.array([0.7, 0.9, 0.5])
     cam = look_at(target + np.array([1.0, 1.0, 5.0]), target, fov_y=2 * np.degrees(np.arctan(0.375)), width=640,
                   height=480)
     tb = synthetic_track(b, cam, seed=1)
-    tb = KeypointTrack(tb.names, tb.uv, tb.confidence, tb.world, tb.found, tb.fps, tb.width, tb.height)
+    # the detector's metric 3D guesses an adult's size (as MediaPipe does): only the shared ground tells the depth
+    tb = KeypointTrack(tb.names, tb.uv, tb.confidence, tb.world / 0.8, tb.found, tb.fps, tb.width, tb.height)
     res = recover_people_tracks([synthetic_track(a, cam), tb], skeleton=a.skeleton,
                                 config=FitConfig(iters_pose=40, iters_contact=30), progress=False)
     assert len(res.people) == 2
     Pa, Pb = (r.fit.motion.joints() for r in res.people)
     true = np.linalg.norm(a.joints()[:, 0] - b.joints()[:, 0], axis=-1).mean()
     got = np.linalg.norm(Pa[:, 0] - Pb[:, 0], axis=-1).mean()
-    assert abs(got - true) < 0.15 * true
+    assert abs(got - true) < 0.06 * true  # 16 % off when each depth comes from the detector's size guess
+    assert abs(res.people[1].fit.scale - 0.8) < 0.05
     assert res.people[0].fit.camera is res.people[1].fit.camera
     for P in (Pa, Pb):
         assert np.percentile(P[:, [10, 11], 1].min(1), 10) < 0.08  # both stand on the one ground y = 0
