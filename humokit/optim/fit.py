@@ -499,13 +499,16 @@ def _reexpress(R_all: torch.Tensor, root_all: torch.Tensor, old: tuple[float, fl
 
 
 def _ground_depth_factor(track: KeypointTrack, R_local: torch.Tensor, root: torch.Tensor, height: float,
-                         scale: float, pb: _Problem, *, min_seen: float = 0.5) -> float | None:
+                         scale: float, pb: _Problem, *, min_seen: float = 0.5,
+                         max_change: tuple[float, float] = (0.75, 1.33)) -> float | None:
     """Factor ``k`` that, applied to the body's size and its distance from a camera at ``height`` metres
     (the image stays the same), puts its lowest soles (10th percentile over frames) on the ground ``y = 0``.
 
     None when the feet are not seen (ankle confidence >= 0.5 in fewer than ``min_seen`` of the found
-    frames: a close-up's feet say nothing about the ground) or lie above the camera; ``k`` is clipped so
-    the body scale stays in [0.6, 1.3].
+    frames: a close-up's feet say nothing about the ground), lie above the camera, or when ``k`` is
+    outside ``max_change`` (the shared camera's height or pitch is then more likely wrong than the
+    detector's size guess: on a rendered pair whose reference camera came out 1.1 m too low, the
+    ground put the second person 3 m too far); the body scale stays in [0.6, 1.3].
     """
     names = track.names
     ankles = [names.index(n) for n in ("left_ankle", "right_ankle") if n in names]
@@ -519,6 +522,8 @@ def _ground_depth_factor(track: KeypointTrack, R_local: torch.Tensor, root: torc
     if low >= height - 0.05:
         return None
     k = height / (height - low)
+    if not max_change[0] <= k <= max_change[1]:
+        return None
     return float(np.clip(k, 0.6 / scale, 1.3 / scale))
 
 
