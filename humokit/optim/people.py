@@ -757,9 +757,9 @@ class TrackReport:
         out = []
         a, b = self.span
         if a > 0 or b < self.frames:
-            out.append(f"recovered frames {a}-{b - 1} of {self.frames} only: no reliable detection before "
-                       f"{a / fps:.2f} s" + (f" or after {b / fps:.2f} s" if b < self.frames else "")
-                       + " (not fabricated)")
+            when = ([f"before {a / fps:.2f} s"] if a > 0 else []) + ([f"after {b / fps:.2f} s"] if b < self.frames else [])
+            out.append(f"recovered frames {a}-{b - 1} of {self.frames} only: no reliable detection "
+                       f"{' or '.join(when)} (not fabricated)")
         for s, e in self.dropouts:
             out.append(f"track dropped out {s / fps:.2f}-{e / fps:.2f} s ({e - s} frames): pose interpolated there")
         if self.unseen:

@@ -135,6 +135,7 @@ def test_lone_detection_is_not_a_start_and_dropouts_are_flagged():
     assert rep.span == (30, 95) and rep.dropouts == [(60, 75)] and rep.frames == 100
     text = " ".join(rep.warnings(FPS))
     assert "dropped out 3.00-3.75 s" in text and "frames 30-94 of 100" in text
+    assert "before 1.50 s or after 4.75 s" in text
     with pytest.raises(InputError, match="no reliable detection"):
         prepare_track(_track(np.eye(1, 100, 50, dtype=bool)[0] | np.eye(1, 100, 70, dtype=bool)[0]))
 
