@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from humokit._batch import BatchItem, batch_options, check_workers, list_inputs, run_batch
-from humokit._cli_options import check_threads, threads_option
+from humokit._cli_options import check_device, check_threads, device_option, threads_option
 from humokit._options import FOCAL, FPS, PIXELS
 from humokit.errors import InputError
 
@@ -36,10 +36,11 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
 @click.option("--preview-height", default=640, show_default=True, type=PIXELS, help="Preview height in pixels.")
 @batch_options
 @threads_option
+@device_option
 def recover(video: Path, output: Path | None, preview: Path | None, person: int | None, fps: float | None,
             focal: float | None, body_name: str, keypoints_out: Path | None, physics: str,
             preview_height: int, workers: int | None, ray_address: str | None,
-            threads: int | None) -> None:
+            threads: int | None, device: str) -> None:
     """Recover the world-grounded 3D motion of one person in VIDEO (or every video in a folder)
     (static camera, gravity = -Y, metres)."""
 
@@ -50,12 +51,16 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
     if focal is not None and not focal > 0:
         raise InputError(f"--focal must be positive, got {focal}")
     check_workers(workers)
+    check_device(device)
     if video.is_dir():
         if output is None:
             raise InputError("-o OUTPUT_FOLDER is required with a folder of videos")
         if preview is not None or keypoints_out is not None:
             raise InputError("--preview and --keypoints take one file each: use them with a single VIDEO")
-        opts = {"person": person, "fps": fps, "focal": focal, "body_name": body_name, "physics": physics}
+        from humokit._cli_options import resolve_device
+
+        opts = {"person": person, "fps": fps, "focal": focal, "body_name": body_name, "physics": physics,
+                "device": resolve_device(device)}
         items = [BatchItem(str(v), (str(output / f"{v.stem}.camera.json"), str(output / f"{v.stem}.npz")),
                            (str(v.absolute()), str(v), opts)) for v in list_inputs(video, VIDEO_SUFFIXES)]
         res = run_batch(_recover_item, items, output, workers=workers, ray_address=ray_address, desc="recover")
@@ -68,13 +73,14 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
     for what, p in (("-o", output), ("--keypoints", keypoints_out)):
         if p is not None and p.suffix.lower() != ".npz":
             raise InputError(f"{what} {p}: write it as .npz (e.g. {p.with_suffix('.npz').name})")
-    from humokit._cli_options import apply_threads
+    from humokit._cli_options import apply_threads, resolve_device
 
+    dev = resolve_device(device)  # before any model loads: a missing GPU is one error line
     apply_threads(nthreads)  # detection, warm start and preview (the windowed fit itself runs its small steps on 1)
     progress = True  # bars obey TQDM_DISABLE (set by the CLI unless -v)
     skeleton, body = body_skeleton(body_name)
     rec = recover_video(video, person=person, fps=fps, focal=focal, skeleton=skeleton, physics=physics,  # type: ignore[arg-type]
-                        body=body, progress=progress)
+                        body=body, progress=progress, device=dev)
     from humokit._atomic import atomic_files
     from humokit.optim.recover import camera_json_path
 
@@ -96,8 +102,8 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
                f"{int(rec.raw_track.found.sum())}/{m.num_frames} frames)")
     click.echo(f"camera     {cam_path} (height {fit.camera.center[1]:.2f} m, focal {fit.camera.K[0, 0]:.0f} px, "
                f"pitch {_pitch_deg(fit.camera):.1f} deg)")
-    click.echo(f"fit        reprojection {float(fit.reprojection_error.mean()):.1f} px, "
-               f"mean confidence {float(fit.confidence.mean()):.2f}")
+    for line in summary_lines(rec):
+        click.echo(line)
     if keypoints_out is not None:
         click.echo(f"keypoints  {keypoints_out}")
     if preview is not None:
@@ -113,9 +119,26 @@ def _recover_item(args: tuple[str, str, dict], staging: Path) -> str:
     video = Path(path)
     skeleton, body = body_skeleton(opts["body_name"])
     rec = recover_video(video, person=opts["person"], fps=opts["fps"], focal=opts["focal"], skeleton=skeleton,
-                        physics=opts["physics"], body=body, progress=False)
+                        physics=opts["physics"], body=body, progress=False, device=opts.get("device", "cpu"))
     save_recovery(rec, staging / f"{video.stem}.npz", video=given)
-    return f"{rec.fit.motion.num_frames} frames, reprojection {float(rec.fit.reprojection_error.mean()):.1f} px"
+    warn = rec.warnings
+    return (f"{rec.fit.motion.num_frames} frames, reprojection {rec.fit.mean_reprojection():.1f} px"
+            + (f"; warning: {'; '.join(warn)}" if warn else ""))
+
+
+def summary_lines(rec) -> list[str]:  # type: ignore[no-untyped-def]
+    """The fit's summary lines: body size, reprojection and confidence over detected frames, warnings."""
+    fit = rec.fit
+    det = fit.detected
+    lines = []
+    if fit.size is not None:
+        cues = ", ".join(f"{c.name} {c.height:.2f} m" for c in fit.size.cues)
+        lines.append(f"body       height {fit.size.height:.2f} m ({cues})")
+    conf = float(fit.confidence[det].mean()) if det.any() else 0.0
+    lines.append(f"fit        reprojection {fit.mean_reprojection():.1f} px, mean confidence {conf:.2f} "
+                 f"(saved motion, {int(det.sum())} frames with a detection)")
+    lines += [f"warning    {w}" for w in rec.warnings]
+    return lines
 
 
 def _pitch_deg(camera) -> float:  # type: ignore[no-untyped-def]
