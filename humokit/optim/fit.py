@@ -64,7 +64,7 @@ from humokit.optim.contacts import FOOT_REST_HEIGHTS, estimate_contacts, image_s
 from humokit.optim.physics.losses import contact_losses
 from humokit.optim.landmarks import joints_from_landmarks, marker_positions, marker_table
 from humokit.optim.pose_gmm import default_pose_prior
-from humokit.optim.scale import HEIGHT_PRIOR, BodyFamily, BodySize, estimate_body_size, stature
+from humokit.optim.scale import HEIGHT_PRIOR, BodyFamily, BodySize, SizeCue, estimate_body_size, stature
 
 REFERENCE_STATURE = 1.626  # metres: the default Anny body, on which the marker offsets were measured
 from humokit.optim.priors import GaussianPosePrior, MotionPrior, joint_limit_loss, unseen_pose_loss
@@ -120,8 +120,12 @@ class FitConfig:
         fit_scale: also optimise a global skeleton scale in the first window (tied to the detector's
             3D size with ``sigma_scale``); a monocular image does not constrain it (the previous default).
         iters_refine: Adam iterations of the joint refinement after the kinematic physics projection
-            (``physics="kinematic"``): 2D, 3D, priors and contacts, with the projected contact feet as
-            anchors (``sigma_anchor`` metres), so the saved motion still lies on the person in the image.
+            (``physics="kinematic"``, learning rate ``lr_refine``): 2D, 3D, priors and contacts, with the
+            projected contact feet as anchors (``sigma_anchor`` metres), so the saved motion still lies on
+            the person in the image.
+        camera_height: the camera's known height above the ground, metres: it fixes the scene's scale, so
+            the fitted scene (body, path, camera) is scaled to put the camera there (the image is unchanged
+            by a uniform scaling about a ground point below the camera) and the body's height follows.
     """
 
     window: int = 120
@@ -156,7 +160,9 @@ class FitConfig:
     height_prior: tuple[float, float] | None = HEIGHT_PRIOR
     fit_scale: bool = False
     iters_refine: int = 60
+    lr_refine: float = 0.005
     sigma_anchor: float = 0.02
+    camera_height: float | None = None
 
     def __post_init__(self) -> None:
         if self.window < 4 or not 0 <= self.overlap < self.window // 2:
@@ -165,6 +171,8 @@ class FitConfig:
             raise InputError("fit: iteration counts must be >= 0")
         if self.iters_refine < 0:
             raise InputError("fit: iteration counts must be >= 0")
+        if self.camera_height is not None and not (math.isfinite(self.camera_height) and self.camera_height > 0):
+            raise InputError(f"fit: camera_height must be a positive number of metres, got {self.camera_height}")
         if not 0.0 <= self.visible[0] < self.visible[1] <= 1.0 or not 0.0 <= self.min_weight_3d <= 1.0:
             raise InputError(f"fit: need 0 <= visible[0] < visible[1] <= 1 and 0 <= min_weight_3d <= 1, "
                              f"got {self.visible}, {self.min_weight_3d}")
@@ -359,6 +367,7 @@ def _fit_window(
     contacts: np.ndarray | None,
     bar: object | None = None,
     anchor: torch.Tensor | None = None,
+    lr: float | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Optimise one window; returns ``(R_local (n,22,3,3), root (n,3))`` on the CPU; ``bar.update(1)`` per step.
 
@@ -376,7 +385,7 @@ def _fit_window(
     if rel3d is not None:
         rel3d = rel3d.to(dev)
     params: list[torch.Tensor] = [x6, root] + ([log_scale] if optimise_scale else [])
-    opt = torch.optim.Adam(params, lr=cfg.lr)
+    opt = torch.optim.Adam(params, lr=cfg.lr if lr is None else lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 1.0 if i < 0.6 * iters else 0.3)
     uv = pb.uv[sl]
     conf = pb.conf[sl]
@@ -644,7 +653,8 @@ def _run_passes(pb: _Problem, track: KeypointTrack, init: _Init, cfg: FitConfig,
             R_w, root_w = _fit_window(pb, sl, R_all[sl], root_all[sl], cam, log_scale, log_scale0,
                                       cfg.fit_scale and pass_idx == 0 and wi == 0, rel3d, fixed, iters,
                                       None if contacts is None else contacts[sl], bar,
-                                      None if anchor is None else anchor[sl])
+                                      None if anchor is None else anchor[sl],
+                                      cfg.lr_refine if pass_idx == 2 else cfg.lr)
             log_scale.requires_grad_(False)
             if k:
                 a = torch.linspace(0.0, 1.0, k + 2)[1:-1]
@@ -693,6 +703,9 @@ def _fit_track(track: KeypointTrack, focal: float | None, skeleton: Skeleton | N
     bar = tqdm(total=nwin * (cfg.iters_pose + cfg.iters_contact + (cfg.iters_refine if refine else 0)), desc="fit",
                unit="step", **({} if progress else {"disable": True}))  # fmt: skip
     _run_passes(pb, track, init, cfg, [0, 1], state, bar)
+    if cfg.camera_height is not None:
+        skel, size = _to_camera_height(state, skel, size, cfg.camera_height, family)
+        pb = _Problem(track, K, skel, cfg, device)
     t2 = time.perf_counter()
     scale = float(torch.exp(state["log_scale"]))
     skel_fit = skel.scaled(scale)
@@ -731,6 +744,24 @@ def _fit_track(track: KeypointTrack, focal: float | None, skeleton: Skeleton | N
     err, conf = _frame_quality(motion, camera, track, pb, scale)
     return FitResult(motion, camera, conf, err, stature(skel_fit) / stature(skel0),
                      {"init": t1 - t0, "fit": t2 - t1, "physics": t3 - t2}, size)
+
+
+def _to_camera_height(state: dict, skel: Skeleton, size: BodySize | None, camera_height: float,
+                      family: BodyFamily | None) -> tuple[Skeleton, BodySize]:
+    """Scale the fitted scene (skeleton, root path, camera height, 3D targets) so the camera is ``camera_height``
+    metres above the ground; returns the scaled skeleton and the body size it implies."""
+    p, r, h = state["cam"]
+    k = camera_height / max(h, 1e-6)
+    state["cam"] = (p, r, camera_height)
+    state["root"] = state["root"] * k
+    if state["rel3d"] is not None:
+        state["rel3d"] = state["rel3d"] * k
+    skel = skel.scaled(k * float(torch.exp(state["log_scale"])))
+    state["log_scale"] = torch.zeros((), device=state["log_scale"].device)
+    height = stature(skel)
+    cues = (size.cues if size is not None else ()) + (SizeCue("camera height", height, 0.0),)
+    phenotype = family.at(height)[1] if family is not None else None
+    return skel, BodySize(height, skel, 0.0, cues, phenotype)
 
 
 def _final_contacts(state: dict, pb: _Problem, track: KeypointTrack, cfg: FitConfig, scale: float) -> np.ndarray:
