@@ -247,6 +247,8 @@ def main() -> None:
     ap.add_argument("--heights", default="1.5,1.9,1.7,1.6",
                     help="rendered body heights in metres, one per motion in turn ('default' = Anny's default body)")
     ap.add_argument("--physics", choices=("kinematic", "none"), default="kinematic")
+    ap.add_argument("--known-camera-height", action="store_true",
+                    help="give the fit the rendered camera's true height (the scale cue a user can measure)")
     args = ap.parse_args()
     torch.set_num_threads(min(2, torch.get_num_threads()))
     body = create_body("anny")
@@ -289,7 +291,12 @@ def main() -> None:
                         raw.save(track_path)
                         np.savez(cache, name=name, joints=gt, K=cam.K, R=cam.R, t=cam.t, size=[cam.width, cam.height],
                                  timing_keys=list(raw.timings), timing_values=list(raw.timings.values()))
-                rec = recover_track(raw, skeleton=skel, config=config, progress=False, physics=args.physics, body=body)
+                cfg = config
+                if args.known_camera_height:
+                    import dataclasses
+
+                    cfg = dataclasses.replace(config, camera_height=float(cam.center[1]))
+                rec = recover_track(raw, skeleton=skel, config=cfg, progress=False, physics=args.physics, body=body)
             except Exception as exc:  # a failed recovery is a result too
                 row["error"] = str(exc)
                 results["rendered"].append(row)

@@ -8,7 +8,7 @@ import click
 
 from humokit._batch import BatchItem, batch_options, check_workers, list_inputs, run_batch
 from humokit._cli_options import check_device, check_threads, device_option, threads_option
-from humokit._options import FOCAL, FPS, PIXELS
+from humokit._options import CAMERA_HEIGHT, FOCAL, FPS, PIXELS
 from humokit.errors import InputError
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
@@ -26,6 +26,10 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
               help="Which person to follow: 0 = largest/most central on the first frame with people (default), 1 = next...")
 @click.option("--fps", type=FPS, default=None, help="Resample the video to this frame rate first (default: its own).")
 @click.option("--focal", type=FOCAL, default=None, help="Focal length in pixels (default: max(width, height)).")
+@click.option("--camera-height", type=CAMERA_HEIGHT, default=None,
+              help="The camera's height above the ground in metres, when known: it fixes the scale (the body's "
+                   "height, distances and speeds follow); default: the body's height is estimated from the "
+                   "detector's 3D landmarks and an adult height prior.")
 @click.option("--body", "body_name", type=click.Choice(["anny", "none"]), default="anny", show_default=True,
               help="Body proportions and preview mesh (none: canonical skeleton, skeleton preview).")
 @click.option("--keypoints", "keypoints_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -40,10 +44,11 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
 def recover(video: Path, output: Path | None, preview: Path | None, person: int | None, fps: float | None,
             focal: float | None, body_name: str, keypoints_out: Path | None, physics: str,
             preview_height: int, workers: int | None, ray_address: str | None,
-            threads: int | None, device: str) -> None:
+            threads: int | None, device: str, camera_height: float | None) -> None:
     """Recover the world-grounded 3D motion of one person in VIDEO (or every video in a folder)
     (static camera, gravity = -Y, metres)."""
 
+    from humokit.optim.fit import FitConfig
     from humokit.optim.recover import body_skeleton, recover_video, save_recovery
 
     if fps is not None and not fps > 0:
@@ -60,7 +65,7 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
         from humokit._cli_options import resolve_device
 
         opts = {"person": person, "fps": fps, "focal": focal, "body_name": body_name, "physics": physics,
-                "device": resolve_device(device)}
+                "device": resolve_device(device), "camera_height": camera_height}
         items = [BatchItem(str(v), (str(output / f"{v.stem}.camera.json"), str(output / f"{v.stem}.npz")),
                            (str(v.absolute()), str(v), opts)) for v in list_inputs(video, VIDEO_SUFFIXES)]
         res = run_batch(_recover_item, items, output, workers=workers, ray_address=ray_address, desc="recover")
@@ -79,8 +84,9 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
     apply_threads(nthreads)  # detection, warm start and preview (the windowed fit itself runs its small steps on 1)
     progress = True  # bars obey TQDM_DISABLE (set by the CLI unless -v)
     skeleton, body = body_skeleton(body_name)
+    config = FitConfig(camera_height=camera_height) if camera_height is not None else None
     rec = recover_video(video, person=person, fps=fps, focal=focal, skeleton=skeleton, physics=physics,  # type: ignore[arg-type]
-                        body=body, progress=progress, device=dev)
+                        body=body, progress=progress, device=dev, config=config)
     from humokit._atomic import atomic_files
     from humokit.optim.recover import camera_json_path
 
@@ -113,13 +119,16 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
 def _recover_item(args: tuple[str, str, dict], staging: Path) -> str:
     """Batch task: recover one video (absolute path, path as given) into ``staging/<stem>.npz`` and its
     camera sidecar."""
+    from humokit.optim.fit import FitConfig
     from humokit.optim.recover import body_skeleton, recover_video, save_recovery
 
     path, given, opts = args
     video = Path(path)
     skeleton, body = body_skeleton(opts["body_name"])
+    ch = opts.get("camera_height")
     rec = recover_video(video, person=opts["person"], fps=opts["fps"], focal=opts["focal"], skeleton=skeleton,
-                        physics=opts["physics"], body=body, progress=False, device=opts.get("device", "cpu"))
+                        physics=opts["physics"], body=body, progress=False, device=opts.get("device", "cpu"),
+                        config=FitConfig(camera_height=ch) if ch is not None else None)
     save_recovery(rec, staging / f"{video.stem}.npz", video=given)
     warn = rec.warnings
     return (f"{rec.fit.motion.num_frames} frames, reprojection {rec.fit.mean_reprojection():.1f} px"
