@@ -130,6 +130,10 @@ class FitConfig:
         fit_pitch: optimise the camera pitch and height with the body in the first window of the contact
             pass (the trunk's lean and the contact feet on the ground then tell the pitch); off by default: on the
             val walk seen from 9 m whose pitch came out 4 degrees low it did not move (the 2D term holds the body).
+        horizon: between the passes, take the camera pitch and height from the rows of the heels and
+            shoulders when the person's image size changes enough (a walk in depth,
+            :func:`~humokit.optim.camera_model.horizon_from_walk`) and slide the body along the rays onto
+            that ground.
         camera_height: the camera's known height above the ground, metres: it fixes the scene's scale, so
             the fitted scene (body, path, camera) is scaled to put the camera there (the image is unchanged
             by a uniform scaling about a ground point below the camera) and the body's height follows.
@@ -172,6 +176,7 @@ class FitConfig:
     camera_height: float | None = None
     sigma_lean: float = 0.3
     fit_pitch: bool = False
+    horizon: bool = True
 
     def __post_init__(self) -> None:
         if self.window < 4 or not 0 <= self.overlap < self.window // 2:
@@ -347,6 +352,9 @@ class _Problem:
         self.px_scale = max(self.px_scale, 8.0)
         self.K = torch.as_tensor(K, dtype=torch.float32, device=dev)
         self.offsets = torch.as_tensor(skeleton.offsets, dtype=torch.float32, device=dev)
+        self.rest_positions = skeleton.rest_positions()
+        self.floor = skeleton.rest_positions()[0, 1] + skeleton.floor_height()
+        self.size_ratio = stature(skeleton) / REFERENCE_STATURE
         self.parents = skeleton.parents
         self.fps = track.fps
         self.cfg = cfg
@@ -651,6 +659,17 @@ def _run_passes(pb: _Problem, track: KeypointTrack, init: _Init, cfg: FitConfig,
                     with torch.no_grad():
                         J, _ = forward_kinematics(R_all, root_all, pb.offsets.cpu() * sc, pb.parents)
                     contacts = _contacts(J.numpy(), track.fps, sc, state["still"], cfg)
+                hz = _horizon_camera(track, pb, sc, cam) if cfg.horizon else None
+                if hz is not None:
+                    # a walk in depth: the upright body's rows give pitch and height; the body keeps its place
+                    # in the image but slides along the rays until its lowest sole is on the new ground
+                    R_all, root_all = _reexpress(R_all, root_all, cam, hz)
+                    cam = hz
+                    root_all = _onto_ground(R_all, root_all, pb, sc, cam, track.fps)
+                    with torch.no_grad():
+                        J, _ = forward_kinematics(R_all, root_all, pb.offsets.cpu() * sc, pb.parents)
+                    contacts = _contacts(J.numpy(), track.fps, sc, state["still"], cfg)
+                state["horizon"] = hz
                 if rel3d is not None and cfg.retilt_3d:
                     # the detector's 3D landmarks lean with its own guess of gravity: turn them by the correction
                     A = _up_correction(cam0, cam)
@@ -771,6 +790,56 @@ def _fit_track(track: KeypointTrack, focal: float | None, skeleton: Skeleton | N
     err, conf = _frame_quality(motion, camera, track, pb, scale)
     return FitResult(motion, camera, conf, err, stature(skel_fit) / stature(skel0),
                      {"init": t1 - t0, "fit": t2 - t1, "physics": t3 - t2}, size)
+
+
+def _horizon_camera(track: KeypointTrack, pb: _Problem, scale: float,
+                    cam: tuple[float, float, float]) -> tuple[float, float, float] | None:
+    """``(pitch, roll, height)`` from the rows of the heels and shoulders over a walk in depth
+    (:func:`~humokit.optim.camera_model.horizon_from_walk`), or None; the roll is kept."""
+    from humokit.optim.camera_model import horizon_from_walk
+
+    names = track.names
+    need = ("left_heel", "right_heel", "left_shoulder", "right_shoulder")
+    if any(n not in names for n in need):
+        return None
+    i = [names.index(n) for n in need]
+    uv = track.uv
+    v_foot = np.fmax(uv[:, i[0], 1], uv[:, i[1], 1])
+    v_top = 0.5 * (uv[:, i[2], 1] + uv[:, i[3], 1])
+    w = np.clip(track.confidence[:, i].min(1), 0.0, 1.0) * track.found
+    rest = pb.rest_positions * scale
+    floor = pb.floor * scale
+    heel = 0.044 * scale * pb.size_ratio  # MediaPipe's heel above the sole (marker table)
+    top = float(0.5 * (rest[16, 1] + rest[17, 1]) - floor) - heel
+    K = pb.K.cpu().numpy().astype(np.float64)
+    out = horizon_from_walk(v_foot, v_top, w, K, top)
+    if out is None or abs(out[0] - cam[0]) > math.radians(20):
+        return None
+    return out[0], cam[1], out[1] + heel
+
+
+def _onto_ground(R_all: torch.Tensor, root_all: torch.Tensor, pb: _Problem, scale: float,
+                 cam: tuple[float, float, float], fps: float) -> torch.Tensor:
+    """Root path moved along each frame's viewing ray of the lowest sole so that sole is on the ground.
+
+    The factor along the ray is smoothed over about a second (medians), so steps and short flights keep
+    their height."""
+    from scipy.ndimage import median_filter
+
+    with torch.no_grad():
+        J, _ = forward_kinematics(R_all, root_all, pb.offsets.cpu() * scale, pb.parents)
+    J = J.numpy().astype(np.float64)
+    soles = J[:, list(FOOT_JOINTS)].copy()
+    soles[..., 1] -= scale * FOOT_REST_HEIGHTS
+    low = soles[np.arange(len(J)), soles[..., 1].argmin(1)]  # (T, 3)
+    C = np.array([0.0, cam[2], 0.0])
+    denom = C[1] - low[:, 1]
+    mu = np.where(denom > 1e-3, C[1] / np.maximum(denom, 1e-3), 1.0)
+    mu = np.clip(mu, 0.5, 2.0)
+    k = max(3, int(round(fps)) | 1)
+    mu = median_filter(mu, size=min(k, len(mu) | 1), mode="nearest")
+    shift = (mu - 1.0)[:, None] * (low - C)
+    return root_all + torch.as_tensor(shift, dtype=root_all.dtype)
 
 
 def _to_camera_height(state: dict, skel: Skeleton, size: BodySize | None, camera_height: float,
