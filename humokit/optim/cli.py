@@ -35,8 +35,9 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
 @click.option("--keypoints", "keypoints_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also save the cleaned keypoint track (.npz).")
 @click.option("--physics", type=click.Choice(["kinematic", "none"]), default="kinematic", show_default=True,
-              help="Final step: kinematic = lock feet in contact and put them on the ground (leg IK, root "
-                   "adjustment); none = the raw fit.")
+              help="Last step of the fit: kinematic = lock feet in contact and put them on the ground (leg IK, "
+                   "root adjustment); none = the fit's own contact and ground terms only. The reprojection error "
+                   "and confidence reported are those of the saved motion.")
 @click.option("--preview-height", default=640, show_default=True, type=PIXELS, help="Preview height in pixels.")
 @batch_options
 @threads_option
