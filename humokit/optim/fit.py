@@ -667,7 +667,7 @@ def _run_passes(pb: _Problem, track: KeypointTrack, init: _Init, cfg: FitConfig,
                     # in the image but slides along the rays until its lowest sole is on the new ground
                     R_all, root_all = _reexpress(R_all, root_all, cam, hz)
                     cam = hz
-                    root_all = _onto_ground(R_all, root_all, pb, sc, cam, track.fps)
+                    R_all, root_all = _onto_ground(R_all, root_all, pb, sc, cam, track.fps)
                     with torch.no_grad():
                         J, _ = forward_kinematics(R_all, root_all, pb.offsets.cpu() * sc, pb.parents)
                     contacts = _contacts(J.numpy(), track.fps, sc, state["still"], cfg)
@@ -821,27 +821,50 @@ def _horizon_camera(track: KeypointTrack, pb: _Problem, scale: float,
 
 
 def _onto_ground(R_all: torch.Tensor, root_all: torch.Tensor, pb: _Problem, scale: float,
-                 cam: tuple[float, float, float], fps: float) -> torch.Tensor:
-    """Root path moved along each frame's viewing ray of the lowest sole so that sole is on the ground.
+                 cam: tuple[float, float, float], fps: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The body stood up and put on the ground of camera ``cam``; returns ``(R_local, root)``.
 
-    The factor along the ray is smoothed over about a second (medians), so steps and short flights keep
-    their height."""
+    Per frame, the trunk's lean towards or away from the camera (which the image does not see) is removed
+    by a turn about the lowest sole (the sideways lean, which the image sees, stays); then the body moves
+    along the viewing ray of that sole until it is on the ground. Both are smoothed over about a second
+    (medians), so steps and short flights keep their height."""
     from scipy.ndimage import median_filter
 
+    from humokit.motion.rotations import rotation_between
+
+    k = max(3, int(round(fps)) | 1)
+    C = np.array([0.0, cam[2], 0.0])
     with torch.no_grad():
         J, _ = forward_kinematics(R_all, root_all, pb.offsets.cpu() * scale, pb.parents)
     J = J.numpy().astype(np.float64)
-    soles = J[:, list(FOOT_JOINTS)].copy()
-    soles[..., 1] -= scale * FOOT_REST_HEIGHTS
-    low = soles[np.arange(len(J)), soles[..., 1].argmin(1)]  # (T, 3)
-    C = np.array([0.0, cam[2], 0.0])
+
+    def lowest(J: np.ndarray) -> np.ndarray:
+        soles = J[:, list(FOOT_JOINTS)].copy()
+        soles[..., 1] -= scale * FOOT_REST_HEIGHTS
+        return soles[np.arange(len(J)), soles[..., 1].argmin(1)]
+
+    low = lowest(J)
+    ray = low - C
+    ray[:, 1] = 0.0
+    ray /= np.linalg.norm(ray, axis=-1, keepdims=True).clip(1e-9)
+    trunk = J[:, 12] - J[:, 0]
+    trunk /= np.linalg.norm(trunk, axis=-1, keepdims=True).clip(1e-9)
+    lean = median_filter((trunk * ray).sum(-1), size=min(k, len(J) | 1), mode="nearest")
+    upright = trunk - lean[:, None] * ray
+    Q = rotation_between(torch.as_tensor(trunk, dtype=torch.float32), torch.as_tensor(upright, dtype=torch.float32))
+    R_all = R_all.clone()
+    R_all[:, 0] = Q @ R_all[:, 0]
+    lo = torch.as_tensor(low, dtype=torch.float32)
+    root_all = lo + ((root_all - lo)[:, None] @ Q.transpose(-1, -2))[:, 0]
+    with torch.no_grad():
+        J, _ = forward_kinematics(R_all, root_all, pb.offsets.cpu() * scale, pb.parents)
+    low = lowest(J.numpy().astype(np.float64))
     denom = C[1] - low[:, 1]
     mu = np.where(denom > 1e-3, C[1] / np.maximum(denom, 1e-3), 1.0)
     mu = np.clip(mu, 0.5, 2.0)
-    k = max(3, int(round(fps)) | 1)
     mu = median_filter(mu, size=min(k, len(mu) | 1), mode="nearest")
     shift = (mu - 1.0)[:, None] * (low - C)
-    return root_all + torch.as_tensor(shift, dtype=root_all.dtype)
+    return R_all, root_all + torch.as_tensor(shift, dtype=root_all.dtype)
 
 
 def _to_camera_height(state: dict, skel: Skeleton, size: BodySize | None, camera_height: float,
