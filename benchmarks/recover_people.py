@@ -189,7 +189,7 @@ def real_video_rows(videos: list[Path], skel, body) -> list[dict]:  # type: igno
             people.append({"person": i, "span": list(rep.span) if rep else None, "found": int(rep.found) if rep else 0,
                            "dropouts": len(rep.dropouts) if rep else 0, "unseen": rep.unseen if rep else [],
                            "jumps": jumps, "max_speed": float(np.percentile(speed, 99)) if len(speed) else 0.0,
-                           "warnings": r.warnings()})
+                           "warnings": r.warnings})
         rows.append({"name": vid.name, "tracks": len(res.people), "skipped": len(res.skipped), "people": people,
                      "reference": res.reference})
     return rows
