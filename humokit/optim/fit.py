@@ -63,6 +63,7 @@ from humokit.optim.camera_model import camera_rotation, intrinsics_matrix, make_
 from humokit.optim.contacts import FOOT_REST_HEIGHTS, estimate_contacts, image_still_feet
 from humokit.optim.physics.losses import contact_losses
 from humokit.optim.landmarks import joints_from_landmarks, marker_positions, marker_table
+from humokit.optim.lift import joint_markers, lift_for_fit, lift_prior_loss, lift_weight
 from humokit.optim.pose_gmm import default_pose_prior
 from humokit.optim.priors import GaussianPosePrior, MotionPrior, joint_limit_loss, unseen_pose_loss
 from humokit.optim.track import KeypointTrack, one_euro
@@ -106,6 +107,12 @@ class FitConfig:
             :func:`~humokit.optim.contacts.image_still_feet`) and within ``still_height`` metres of
             the lower foot are also in contact in the second pass; 0 turns the image cue off.
         still_final: also use that cue for the output contacts (the physics projection locks them).
+        lift: use the learned temporal prior (:mod:`humokit.optim.lift`, the shipped lifting network):
+            its joints are the warm start's pose (``lift_init``) and a prior term (``w_lift``) on the
+            pelvis-relative joints in camera axes, each joint weighted by
+            ``sigma_lift^2 / (sigma_lift^2 + std^2)`` with ``std`` the network's own error estimate
+            (high for hidden arms, missing frames); off, or without the weights, the fit is as before.
+        sigma_lift: tolerance of the lift term, metres.
         prior: pose/motion prior (default :func:`~humokit.optim.pose_gmm.default_pose_prior`: the
             shipped :class:`~humokit.optim.pose_gmm.GMMPosePrior`; on the val renders it gave
             PA-MPJPE 59.4 -> 57.9 mm over the hand-set :class:`GaussianPosePrior`).
@@ -137,6 +144,10 @@ class FitConfig:
     still_speed: float = 0.25
     still_height: float = 0.1
     still_final: bool = False
+    lift: bool = True
+    lift_init: bool = True
+    w_lift: float = 1.0
+    sigma_lift: float = 0.05
     prior: MotionPrior | None = None
 
     def __post_init__(self) -> None:
@@ -195,8 +206,13 @@ def _bone_sum(J: np.ndarray) -> np.ndarray:
     return sum(np.linalg.norm(J[..., a, :] - J[..., b, :], axis=-1) for a, b in _BONES)  # type: ignore[return-value]
 
 
-def warm_start(track: KeypointTrack, K: np.ndarray, skeleton: Skeleton, cols: np.ndarray, weights: np.ndarray) -> _Init:
-    """Initial motion, camera and scale from the track's 3D (or, without them, 2D) landmarks."""
+def warm_start(track: KeypointTrack, K: np.ndarray, skeleton: Skeleton, cols: np.ndarray, weights: np.ndarray,
+               lifted: np.ndarray | None = None) -> _Init:
+    """Initial motion, camera and scale from the track's 3D (or, without them, 2D) landmarks.
+
+    ``lifted`` ``(T, 22, 3)`` (pelvis-relative camera-axes joints of the lifting network at the
+    skeleton's size) replaces the detector's 3D as the pose; the detector's 3D still gives the scale.
+    """
     T = track.num_frames
     uv = track.uv[:, cols]
     conf = track.confidence[:, cols] * weights
@@ -225,8 +241,12 @@ def warm_start(track: KeypointTrack, K: np.ndarray, skeleton: Skeleton, cols: np
                 jj = skeleton.names.index(j)
                 P_rel[:, i] = (rest[jj] + np.asarray(off) - 0.5 * (rest[1] + rest[2])) * flip
         scale = 1.0
+    P_tau = P_rel
+    if lifted is not None:  # learned temporal prior: its pose, placed by its joint-type landmarks
+        J_rel = lifted - 0.5 * (lifted[:, 1:2] + lifted[:, 2:3])  # skeleton size, like the 3D landmarks above
+        P_tau = joint_markers(J_rel, track.names)
     # place in the camera: per-frame translation, smoothed
-    tau = solve_translation(P_rel[:, cols], uv, conf, K)
+    tau = solve_translation(P_tau[:, cols], uv, conf, K)
     fin = np.isfinite(tau).all(-1)
     tau = one_euro(tau[:, None], np.ones((T, 1)) * fin[:, None], track.fps, min_cutoff=1.0, beta=0.3)[:, 0]
     J_cam = J_rel + tau[:, None]
@@ -292,6 +312,7 @@ class _Problem:
         g = self.prior if isinstance(self.prior, GaussianPosePrior) else GaussianPosePrior()
         self.prior_mean, self.prior_std = g.mean, g.std
         self.weights = mw
+        self.lift: tuple[torch.Tensor, torch.Tensor] | None = None  # (T, 22, 3) lifted joints, (T, 22) weights
 
 
 def _decode6d(x6: torch.Tensor) -> torch.Tensor:
@@ -354,6 +375,9 @@ def _fit_window(
         loss = loss + cfg.w_prior * pb.prior(R, root, fps) + cfg.w_limits * joint_limit_loss(R)
         if pb.occ is not None and cfg.w_occluded > 0:
             loss = loss + cfg.w_occluded * unseen_pose_loss(R, pb.occ[sl], pb.occ_joints, pb.prior_mean, pb.prior_std)
+        if pb.lift is not None and cfg.w_lift > 0:
+            Jc = (J - C) @ Rc.T
+            loss = loss + cfg.w_lift * lift_prior_loss(Jc, pb.lift[0][sl] * s, pb.lift[1][sl], cfg.sigma_lift)
         if n >= 3:
             acc = (J[2:] - 2 * J[1:-1] + J[:-2]) * fps**2
             loss = loss + acc.pow(2).sum(-1).sum(-1).mean() / cfg.sigma_accel**2
@@ -535,7 +559,11 @@ def _fit_track(track: KeypointTrack, focal: float | None, skeleton: Skeleton | N
     t0 = time.perf_counter()
     K = intrinsics_matrix(track.width, track.height, focal)
     pb = _Problem(track, K, skel, cfg)
-    init = warm_start(track, K, skel, pb.cols, pb.weights)
+    lifted = lift_for_fit(track.names, track.uv, track.confidence, skel) if cfg.lift else None
+    if lifted is not None:
+        pb.lift = (torch.as_tensor(lifted.joints, dtype=torch.float32),
+                   torch.as_tensor(lift_weight(lifted.std, cfg.sigma_lift), dtype=torch.float32))
+    init = warm_start(track, K, skel, pb.cols, pb.weights, lifted.joints if lifted is not None and cfg.lift_init else None)
     t1 = time.perf_counter()
     T = track.num_frames
     cam = (init.pitch, init.roll, init.height)

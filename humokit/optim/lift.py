@@ -285,7 +285,7 @@ def _load(folder: str) -> LiftNet:
 
     p = Path(folder)
     if not (p / "model.safetensors").is_file() or not (p / "config.json").is_file():
-        raise FileFormatError(f"lift: {p} has no model.safetensors and config.json")
+        raise FileFormatError(p, "no lifting network here (model.safetensors and config.json)")
     try:
         meta = json.loads((p / "config.json").read_text())
         names = {f for f in LiftConfig.__dataclass_fields__}
@@ -294,10 +294,53 @@ def _load(folder: str) -> LiftNet:
         sd = load_file(str(p / "model.safetensors"))
         model.load_state_dict({k: v.to(model.state_dict()[k].dtype) for k, v in sd.items()})
     except (ValueError, KeyError, RuntimeError, OSError, TypeError) as e:
-        raise FileFormatError(f"lift: cannot load {p}: {e}") from None
+        raise FileFormatError(p, f"cannot load the lifting network: {e}") from None
     return model.eval()
 
 
 def has_shipped_lifter() -> bool:
     """True when the shipped weights are present."""
     return (SHIPPED / "model.safetensors").is_file()
+
+
+# ----------------------------------------------------------------------------- use in the fit
+
+
+def lift_for_fit(names: tuple[str, ...] | list[str], uv: np.ndarray, conf: np.ndarray, skeleton: Skeleton,
+                 folder: str | Path | None = None) -> Lifted | None:
+    """Lifted joints at ``skeleton``'s size (scale 1) for :func:`humokit.optim.fit.fit_track`, or None without weights or hips."""
+    if folder is None and not has_shipped_lifter():
+        return None
+    if "left_hip" not in names or "right_hip" not in names:
+        return None
+    return rescale_to_skeleton(lift_track(names, uv, conf, load_lifter(folder)), skeleton)
+
+
+def lift_weight(std: np.ndarray, sigma: float) -> np.ndarray:
+    """Prior weight in (0, 1] from the network's std ``(...)``: ``sigma^2 / (sigma^2 + std^2)``."""
+    return sigma**2 / (sigma**2 + np.asarray(std) ** 2)
+
+
+def lift_prior_loss(joints_cam: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Weighted squared distance of pelvis-relative joints to the lifted ones, per frame, over ``sigma^2``.
+
+    Args:
+        joints_cam: ``(n, 22, 3)`` fitted joints in camera axes, metres.
+        target: ``(n, 22, 3)`` lifted pelvis-relative joints (already at the fit's scale).
+        weight: ``(n, 22)`` from :func:`lift_weight`.
+    """
+    rel = joints_cam - joints_cam[:, :1]
+    d2 = (rel - target).pow(2).sum(-1)
+    return (weight * d2).sum() / max(joints_cam.shape[0], 1) / sigma**2
+
+
+def joint_markers(joints: np.ndarray, names: tuple[str, ...] | list[str]) -> np.ndarray:
+    """``(T, K, 3)`` landmark positions from ``joints (T, 22, 3)`` for the joint-type landmarks (NaN for others)."""
+    from humokit.motion.skeleton import JOINT_NAMES
+    from humokit.optim.landmarks import MARKERS
+
+    out = np.full((joints.shape[0], len(names), 3), np.nan)
+    for i, n in enumerate(names):
+        if n in MARKERS and not any(MARKERS[n][1]):
+            out[:, i] = joints[:, JOINT_NAMES.index(MARKERS[n][0])]
+    return out
