@@ -559,7 +559,7 @@ def _fit_track(track: KeypointTrack, focal: float | None, skeleton: Skeleton | N
     t0 = time.perf_counter()
     K = intrinsics_matrix(track.width, track.height, focal)
     pb = _Problem(track, K, skel, cfg)
-    lifted = lift_for_fit(track.names, track.uv, track.confidence, skel) if cfg.lift else None
+    lifted = lift_for_fit(track.names, track.uv, track.confidence, track.fps, skel) if cfg.lift else None
     if lifted is not None:
         pb.lift = (torch.as_tensor(lifted.joints, dtype=torch.float32),
                    torch.as_tensor(lift_weight(lifted.std, cfg.sigma_lift), dtype=torch.float32))

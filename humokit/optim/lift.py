@@ -59,6 +59,7 @@ class LiftConfig:
         dropout: dropout probability (training only).
         joints: output joints (22 canonical).
         inputs: input landmarks (:data:`LIFT_NAMES`).
+        fps: frame rate of the training data; :func:`lift_track` resamples other rates to it.
     """
 
     filters: tuple[int, ...] = (3, 3, 3, 3)
@@ -66,6 +67,7 @@ class LiftConfig:
     dropout: float = 0.15
     joints: int = 22
     inputs: int = len(LIFT_NAMES)
+    fps: float = 20.0
 
     @property
     def receptive_field(self) -> int:
@@ -236,11 +238,34 @@ def lift_keypoints(model: LiftNet, inputs: np.ndarray, *, chunk: int = 2000) -> 
     return Lifted(torch.cat(js).numpy().astype(np.float64), torch.cat(ss).numpy().astype(np.float64))
 
 
-def lift_track(names: tuple[str, ...] | list[str], uv: np.ndarray, conf: np.ndarray, model: LiftNet | None = None) -> Lifted:
-    """Lift a detector track (``uv (T, K', 2)`` pixels and ``conf (T, K')`` in ``names`` order) with ``model`` (default: shipped)."""
+def _resample(x: np.ndarray, t_src: np.ndarray, t_new: np.ndarray) -> np.ndarray:
+    """Linear interpolation of ``x (T, ...)`` along time, per column over its finite samples (NaN if none)."""
+    flat = x.reshape(len(x), -1)
+    out = np.full((len(t_new), flat.shape[1]), np.nan)
+    for k in range(flat.shape[1]):
+        ok = np.isfinite(flat[:, k])
+        if ok.any():
+            out[:, k] = np.interp(t_new, t_src[ok], flat[ok, k])
+    return out.reshape((len(t_new),) + x.shape[1:])
+
+
+def lift_track(names: tuple[str, ...] | list[str], uv: np.ndarray, conf: np.ndarray, model: LiftNet | None = None,
+               *, fps: float | None = None) -> Lifted:
+    """Lift a detector track (``uv (T, K', 2)`` pixels and ``conf (T, K')`` in ``names`` order) with ``model`` (default: shipped).
+
+    A track at another rate than the network's (``fps``) is lifted at the network's rate and interpolated back.
+    """
     model = model if model is not None else load_lifter()
     u, c = track_inputs(names, np.asarray(uv, dtype=np.float64), np.asarray(conf, dtype=np.float64))
-    return lift_keypoints(model, normalise_keypoints(u, c))
+    T = len(u)
+    if fps is None or abs(fps - model.cfg.fps) < 1e-3 or T < 2:
+        return lift_keypoints(model, normalise_keypoints(u, c))
+    t_src = np.arange(T) / fps
+    t_net = np.arange(0.0, t_src[-1] + 1e-9, 1.0 / model.cfg.fps)
+    out = lift_keypoints(model, normalise_keypoints(_resample(u, t_src, t_net), np.nan_to_num(_resample(c, t_src, t_net))))
+    if len(t_net) < 2:
+        return Lifted(np.repeat(out.joints[:1], T, 0), np.repeat(out.std[:1], T, 0))
+    return Lifted(_resample(out.joints, t_net, t_src), _resample(out.std, t_net, t_src))
 
 
 def bone_sum(joints: np.ndarray, parents: tuple[int, ...] = PARENTS) -> np.ndarray:
@@ -306,14 +331,14 @@ def has_shipped_lifter() -> bool:
 # ----------------------------------------------------------------------------- use in the fit
 
 
-def lift_for_fit(names: tuple[str, ...] | list[str], uv: np.ndarray, conf: np.ndarray, skeleton: Skeleton,
+def lift_for_fit(names: tuple[str, ...] | list[str], uv: np.ndarray, conf: np.ndarray, fps: float, skeleton: Skeleton,
                  folder: str | Path | None = None) -> Lifted | None:
     """Lifted joints at ``skeleton``'s size (scale 1) for :func:`humokit.optim.fit.fit_track`, or None without weights or hips."""
     if folder is None and not has_shipped_lifter():
         return None
     if "left_hip" not in names or "right_hip" not in names:
         return None
-    return rescale_to_skeleton(lift_track(names, uv, conf, load_lifter(folder)), skeleton)
+    return rescale_to_skeleton(lift_track(names, uv, conf, load_lifter(folder), fps=fps), skeleton)
 
 
 def lift_weight(std: np.ndarray, sigma: float) -> np.ndarray:

@@ -14,6 +14,7 @@ from humokit.optim.lift import (
     LiftNet,
     has_shipped_lifter,
     lift_keypoints,
+    lift_track,
     load_lifter,
     normalise_keypoints,
     save_lifter,
@@ -113,3 +114,19 @@ def test_shipped_lifter_lifts_projected_motion(bank):
     # measured at shipping: see humokit/checkpoints/README.md (bounds leave ~1.5x margin)
     assert e_clean["mpjpe"] < 90.0 and e_clean["pa_mpjpe"] < 60.0
     assert e_noisy["mpjpe"] < 110.0
+
+
+def test_other_frame_rates_are_lifted_at_the_training_rate(bank):
+    torch.manual_seed(0)
+    model = LiftNet(TINY).eval()
+    x, _, _ = make_batch(bank, 1, 40, 10, np.random.default_rng(2), noise=None)
+    # a 20 fps track of pixels and the same track at 40 fps (midpoints interpolated)
+    uv = x[0, :, :, :2].numpy().astype(np.float64) * 200 + 320
+    conf = np.ones(uv.shape[:2])
+    uv40 = np.empty((2 * len(uv) - 1,) + uv.shape[1:])
+    uv40[0::2], uv40[1::2] = uv, 0.5 * (uv[1:] + uv[:-1])
+    conf40 = np.ones(uv40.shape[:2])
+    a = lift_track(LIFT_NAMES, uv, conf, model, fps=20.0)
+    b = lift_track(LIFT_NAMES, uv40, conf40, model, fps=40.0)
+    assert b.joints.shape == (len(uv40), 22, 3)
+    np.testing.assert_allclose(b.joints[0::2], a.joints, atol=1e-4)
