@@ -130,3 +130,21 @@ def test_other_frame_rates_are_lifted_at_the_training_rate(bank):
     b = lift_track(LIFT_NAMES, uv40, conf40, model, fps=40.0)
     assert b.joints.shape == (len(uv40), 22, 3)
     np.testing.assert_allclose(b.joints[0::2], a.joints, atol=1e-4)
+
+
+def test_prior_term_is_blind_to_orientation_when_aligned():
+    from humokit.optim.lift import align_rotations, lift_prior_loss
+
+    g = torch.Generator().manual_seed(0)
+    target = torch.randn(5, 22, 3, generator=g, dtype=torch.float64) * 0.3
+    target = target - target[:, :1]
+    R = torch.linalg.qr(torch.randn(5, 3, 3, generator=g, dtype=torch.float64))[0]
+    R = R * torch.sign(torch.det(R))[:, None, None]
+    joints = target @ R.transpose(-1, -2) + torch.tensor([0.2, 1.0, 4.0], dtype=torch.float64)
+    w = torch.ones(5, 22, dtype=torch.float64)
+    torch.testing.assert_close(align_rotations(target, joints - joints[:, :1], w), R)
+    assert float(lift_prior_loss(joints, target, w, 0.05)) < 1e-12
+    assert float(lift_prior_loss(joints, target, w, 0.05, align=False)) > 1.0
+    bent = joints.clone()
+    bent[:, 4] += 0.05  # one knee moved: the aligned term still sees it
+    assert float(lift_prior_loss(bent, target, w, 0.05)) > 0.3
