@@ -10,6 +10,9 @@ Pipeline modules:
 - :mod:`~humokit.optim.priors`: pose prior, joint limits, learned-prior hook;
   :mod:`~humokit.optim.pose_gmm`: the mixture-of-Gaussians pose prior learned from mocap (the default).
 - :mod:`~humokit.optim.fit`: the temporal fit; :mod:`~humokit.optim.contacts`: foot contacts.
+- :mod:`~humokit.optim.lift`: the learned temporal prior (a 2D -> 3D lifting network, the fit's warm start
+  and prior term); :mod:`~humokit.optim.lift_data`: its training pairs from projected mocap;
+  :mod:`~humokit.optim.lift_train`: its trainer (``python -m humokit.optim.lift_train``).
 - :mod:`~humokit.optim.recover`: the whole pipeline and its outputs; :mod:`~humokit.optim.preview`: MP4 preview.
 - :mod:`~humokit.optim.metrics`: MPJPE, PA-MPJPE, W-MPJPE, acceleration error, foot skating, jitter.
 - :mod:`~humokit.optim.physics`: plausibility metrics, kinematic projection, MuJoCo tracking and
