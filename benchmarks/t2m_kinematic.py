@@ -532,6 +532,32 @@ def print_tables(out: dict) -> None:
               f"(ratio {d['ratio']:.2f})")  # fmt: skip
 
 
+def print_targets(out: dict) -> None:
+    """Issue 16's text-following targets, met or not, per model (training wording / paraphrases / rare motions / variety)."""
+    print("\n| model | training wording >= 0.85 | paraphrases >= 0.75 | jump, kick, walk-back >= 2/3 seeds each | "
+          "seed variety >= 0.30 of prompt variety |\n|---|---|---|---|---|")  # fmt: skip
+    for m, rows in out["rows"].items():
+
+        def frac(w: str) -> float:
+            rr = [r["ok"] for r in rows if r["wording"] == w]
+            return float(np.mean(rr)) if rr else float("nan")
+
+        rare = []
+        for c in ("jump", "kick", "walk-back"):
+            rr = [r["ok"] for r in rows if r["category"] == c and r["wording"] == "training"]
+            if rr:
+                rare.append((c, sum(rr), len(rr)))
+        rare_ok = bool(rare) and all(3 * k >= 2 * n for _, k, n in rare)
+        ratio = out["diversity"][m]["ratio"]
+        tr, pa = frac("training"), frac("paraphrase")
+
+        def mark(ok: bool) -> str:
+            return "met" if ok else "NOT met"
+
+        print(f"| {m} | {tr:.2f} {mark(tr >= 0.85)} | {pa:.2f} {mark(pa >= 0.75)} | "
+              + ", ".join(f"{c} {k}/{n}" for c, k, n in rare) + f" {mark(rare_ok)} | {ratio:.2f} {mark(ratio >= 0.3)} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("what", choices=["validate", "models", "diagnose"])
@@ -559,6 +585,8 @@ def main() -> None:
         return
     res = run_models(args)
     print_tables(res)
+    if args.wording == "benchmark":
+        print_targets(res)
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=1))
 
