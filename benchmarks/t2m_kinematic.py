@@ -2,6 +2,7 @@
 
     python benchmarks/t2m_kinematic.py validate [--split val]      # classifier accuracy on real labelled clips
     python benchmarks/t2m_kinematic.py models [--models mask,diffusion,cvae] [--seeds 3] [--checkpoints DIR]
+    python benchmarks/t2m_kinematic.py diagnose [--split val]     # what reaches the networks (no sampling)
 
 The classifier (:func:`classify`) reads only joint positions ``(T, 22, 3)``
 (metres, Y up, 20 fps) and nothing learned: the body's own frame from its hip
@@ -20,6 +21,14 @@ written for this benchmark (everyday scenes, other subjects, other verbs;
 :data:`PARAPHRASES`, never used by the caption generator), ``--seeds`` seeds
 each, 4 s, with the default kinematic physics projection inside and after
 sampling, and prints per-model, per-category fractions right.
+
+``diagnose`` prints, per category, what could stop a model from following the
+text before any network is asked: the cosine similarity of each training
+wording's sentence embedding to its nearest other category (left and right
+differ by ~0.02), the share of training draws per category with plain and
+content-balanced sampling, and the ceiling of the token models: the classifier
+on real clips of the split after a round trip through the shipped VQ-VAE
+(what the mask model could produce at best).
 """
 
 from __future__ import annotations
@@ -347,6 +356,64 @@ def validate(root: Path, split: str, *, show: bool = True, verbose: bool = False
     return acc
 
 
+# ---------------------------------------------------------------------------------------------- diagnose
+def diagnose(root: Path, split: str, checkpoints: str | None, threads: int, per_category: int = 12) -> None:
+    """Text-embedding separation, training draw shares and the VQ round-trip ceiling, per category."""
+    import torch
+
+    from humokit.motion.features import features_to_joints
+    from humokit.priors.checkpoint import load_checkpoint
+    from humokit.priors.text import get_text_encoder
+
+    torch.set_num_threads(threads)
+    cats = list(CATEGORIES)
+    e = get_text_encoder("minilm").encode([TRAINING_WORDING[c] for c in cats]).sentence.numpy()
+    e /= np.linalg.norm(e, axis=-1, keepdims=True)
+    sim = e @ e.T
+    np.fill_diagonal(sim, -1)
+    # training draws: windows per content label of the train split
+    from humokit.motion.dataset import split_names
+
+    names = set(split_names(root, "train"))
+    count: Counter = Counter()
+    for f in sorted((root / "takes").glob("*.json")):
+        for w in json.loads(f.read_text())["windows"]:
+            if w["name"] in names:
+                count[w["content"]] += 1
+    by_content = {c: cat for cat, cs in CATEGORIES.items() for c in cs}
+
+    def share(balance: float) -> dict[str, float]:
+        z = sum(n**balance for n in count.values())
+        out: Counter = Counter()
+        for c, n in count.items():
+            if c in by_content:
+                out[by_content[c]] += n**balance / z
+        return out
+
+    plain, bal = share(1.0), share(0.1)
+    # the VQ ceiling: real clips -> tokens -> features -> classifier
+    vq = load_checkpoint(str(Path(checkpoints) / "vq") if checkpoints else "vq", "vq")
+    m = vq.model.eval()
+    right: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
+    for name, cat, _ in _split_clips(root, split):
+        if len(right[cat]) >= per_category:
+            continue
+        x = np.load(root / "new_joint_vecs" / f"{name}.npy")
+        x = x[: (min(len(x), 196) // 4) * 4]
+        xn = torch.from_numpy((x - vq.mean) / vq.std).float()[None]
+        with torch.no_grad():
+            y = m.decode_codes(m.encode(xn))[0].numpy() * vq.std + vq.mean
+        right[cat].append((classify(features_to_joints(x)) == cat, classify(features_to_joints(y)) == cat))
+    print("| category | nearest other wording (cosine) | train windows | draws, plain | draws, balance 0.1 | "
+          f"real {split} clips right | after VQ round trip |\n|---|---|---|---|---|---|---|")  # fmt: skip
+    for i, c in enumerate(cats):
+        j = int(np.argmax(sim[i]))
+        r = np.array(right[c]) if right[c] else np.zeros((0, 2))
+        n = sum(count[x] for x in CATEGORIES[c])
+        cells = f"{r[:, 0].mean():.2f} | {r[:, 1].mean():.2f} (n={len(r)})" if len(r) else "- | -"
+        print(f"| {c} | {cats[j]} {sim[i, j]:.2f} | {n} | {plain[c]:.3f} | {bal[c]:.3f} | {cells} |")
+
+
 # ------------------------------------------------------------------------------------------------- models
 def run_models(args: argparse.Namespace) -> dict:
     import torch
@@ -357,9 +424,12 @@ def run_models(args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads)
     cats = list(CATEGORIES) if not args.categories else args.categories.split(",")
     prompts: list[tuple[str, str, str]] = []  # (category, wording, text)
-    for c in cats:
-        prompts.append((c, "training", TRAINING_WORDING[c]))
-        prompts += [(c, "paraphrase", p) for p in PARAPHRASES[c]]
+    if args.wording == "split":
+        prompts = split_prompts(Path(args.data), args.split, cats)
+    else:
+        for c in cats:
+            prompts.append((c, "training", TRAINING_WORDING[c]))
+            prompts += [(c, "paraphrase", p) for p in PARAPHRASES[c]]
     results: dict = {}
     diversity: dict = {}
     for model in args.models.split(","):
@@ -375,6 +445,8 @@ def run_models(args: argparse.Namespace) -> dict:
         joints = []  # per seed: (P, T, 22, 3)
         for seed in range(args.seeds):
             kw = {"grounding": args.grounding} if args.grounding is not None else {}
+            if args.guidance is not None:
+                kw["guidance"] = args.guidance
             feats = sample_features(gen, texts, [int(args.seconds * FPS)] * len(texts), seed=1000 + seed,
                                     projector=proj, **kw)  # fmt: skip
             js = [features_to_joints(f) for f in feats]
@@ -386,6 +458,27 @@ def run_models(args: argparse.Namespace) -> dict:
         diversity[model] = seed_diversity(np.stack(joints))
         print(f"[{model}: {len(rows)} motions, {time.time() - t0:.0f} s]", file=sys.stderr, flush=True)
     return {"rows": results, "diversity": diversity}
+
+
+def split_prompts(root: Path, split: str, cats: list[str], per_category: int = 4) -> list[tuple[str, str, str]]:
+    """``(category, "training", caption)``: the dataset's own captions of ``split`` clips, ``per_category`` each.
+
+    For choosing sampling settings on the val split (never the benchmark's
+    fixed prompts); categories without clips in the split are left out.
+    """
+    import random
+
+    by_cat: dict[str, set[str]] = defaultdict(set)
+    for name, cat, _ in _split_clips(root, split):
+        f = root / "texts" / f"{name}.txt"
+        if cat in cats and f.is_file():
+            by_cat[cat].update(ln.split("#")[0].strip() for ln in f.read_text().splitlines() if ln.strip())
+    rng = random.Random(0)
+    out = []
+    for c in cats:
+        caps = sorted(by_cat.get(c, ()))
+        out += [(c, "training", t) for t in rng.sample(caps, min(per_category, len(caps)))]
+    return out
 
 
 def seed_diversity(J: np.ndarray) -> dict[str, float]:
@@ -416,13 +509,13 @@ def print_tables(out: dict) -> None:
         for m in models:
             for w in ("training", "paraphrase"):
                 rr = [r for r in results[m] if r["category"] == c and r["wording"] == w]
-                cells.append(f"{np.mean([r['ok'] for r in rr]):.2f}")
+                cells.append(f"{np.mean([r['ok'] for r in rr]):.2f}" if rr else "-")
         print(f"| {c} | " + " | ".join(cells) + " |")
     cells = []
     for m in models:
         for w in ("training", "paraphrase"):
             rr = [r for r in results[m] if r["wording"] == w]
-            cells.append(f"**{np.mean([r['ok'] for r in rr]):.2f}**")
+            cells.append(f"**{np.mean([r['ok'] for r in rr]):.2f}**" if rr else "-")
     print("| all | " + " | ".join(cells) + " |")
     print()
     for m in models:
@@ -439,9 +532,35 @@ def print_tables(out: dict) -> None:
               f"(ratio {d['ratio']:.2f})")  # fmt: skip
 
 
+def print_targets(out: dict) -> None:
+    """Issue 16's text-following targets, met or not, per model (training wording / paraphrases / rare motions / variety)."""
+    print("\n| model | training wording >= 0.85 | paraphrases >= 0.75 | jump, kick, walk-back >= 2/3 seeds each | "
+          "seed variety >= 0.30 of prompt variety |\n|---|---|---|---|---|")  # fmt: skip
+    for m, rows in out["rows"].items():
+
+        def frac(w: str) -> float:
+            rr = [r["ok"] for r in rows if r["wording"] == w]
+            return float(np.mean(rr)) if rr else float("nan")
+
+        rare = []
+        for c in ("jump", "kick", "walk-back"):
+            rr = [r["ok"] for r in rows if r["category"] == c and r["wording"] == "training"]
+            if rr:
+                rare.append((c, sum(rr), len(rr)))
+        rare_ok = bool(rare) and all(3 * k >= 2 * n for _, k, n in rare)
+        ratio = out["diversity"][m]["ratio"]
+        tr, pa = frac("training"), frac("paraphrase")
+
+        def mark(ok: bool) -> str:
+            return "met" if ok else "NOT met"
+
+        print(f"| {m} | {tr:.2f} {mark(tr >= 0.85)} | {pa:.2f} {mark(pa >= 0.75)} | "
+              + ", ".join(f"{c} {k}/{n}" for c, k, n in rare) + f" {mark(rare_ok)} | {ratio:.2f} {mark(ratio >= 0.3)} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=["validate", "models"])
+    ap.add_argument("what", choices=["validate", "models", "diagnose"])
     ap.add_argument("--data", default=os.path.expanduser("~/humokit_data/v1"))
     ap.add_argument("--split", default="val")
     ap.add_argument("--models", default="mask,diffusion,cvae")
@@ -450,6 +569,9 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--physics", choices=["kinematic", "none"], default="kinematic")
+    ap.add_argument("--wording", choices=["benchmark", "split"], default="benchmark",
+                    help="models: the fixed training wording and paraphrases, or the captions of --split clips")
+    ap.add_argument("--guidance", type=float, default=None, help="classifier-free guidance (default: the model's)")
     ap.add_argument("--grounding", type=float, default=None, help="prompt grounding weight (default: the model's)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", default=None)
@@ -458,8 +580,13 @@ def main() -> None:
     if args.what == "validate":
         validate(Path(args.data), args.split, verbose=args.verbose)
         return
+    if args.what == "diagnose":
+        diagnose(Path(args.data), args.split, args.checkpoints, args.threads)
+        return
     res = run_models(args)
     print_tables(res)
+    if args.wording == "benchmark":
+        print_targets(res)
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=1))
 

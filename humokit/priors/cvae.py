@@ -51,6 +51,8 @@ class CVAEConfig:
     text_input: str = "tokens"
     text_rec_weight: float = 1.0
     cond_drop: float = 0.1  # sentence models: text dropped (zeros) this often in training (the unconditional mode)
+    text_whiten: bool = False  # sentence models: whiten the sentence embedding with the training captions' statistics
+    cond_every_frame: bool = False  # sentence models: also add z and the text to every frame query of the decoder
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -94,10 +96,39 @@ class MotionCVAE(nn.Module):
             self.text_mlp = nn.Sequential(nn.Linear(cfg.text_dim, cfg.dim), nn.GELU(), nn.Linear(cfg.dim, cfg.dim), nn.GELU())
             self.prior_mu, self.prior_logvar = nn.Linear(cfg.dim, cfg.latent), nn.Linear(cfg.dim, cfg.latent)
             self.dec_text = nn.Linear(cfg.text_dim, cfg.dim)
+            if cfg.text_whiten:
+                self.register_buffer("text_mean", torch.zeros(cfg.text_dim))
+                self.register_buffer("text_proj", torch.eye(cfg.text_dim))
         self.z_in = nn.Linear(cfg.latent, cfg.dim)
         self.dec = transformer(cfg.dim, cfg.layers, cfg.heads, cfg.ff, cfg.dropout)
         self.register_buffer("queries", sinusoid(cfg.max_frames + 1, cfg.dim), persistent=False)
         self.out = nn.Linear(cfg.dim, FEATURE_DIM)
+
+    # ---------------------------------------------------------------- text input
+    def set_text_stats(self, sentences: torch.Tensor, eps: float = 1.0) -> None:
+        """Whitening of the sentence input from training caption embeddings ``(N, text_dim)`` (``text_whiten`` models).
+
+        Left/right captions differ by ~0.02 in cosine (all-MiniLM-L6-v2); after
+        whitening (ZCA, eigenvalues floored at ``eps`` times their mean) every
+        direction the captions vary along has unit spread, so small wording
+        differences reach the network as large input differences.
+        """
+        if not self.cfg.text_whiten:
+            return
+        x = sentences.double()
+        mean = x.mean(0)
+        cov = torch.cov((x - mean).T)
+        ev, U = torch.linalg.eigh(cov)
+        ev = ev.clamp(min=0) + eps * ev.clamp(min=0).mean()
+        self.text_mean.copy_(mean.float())
+        self.text_proj.copy_((U @ torch.diag(ev.rsqrt()) @ U.T).float())
+
+    def _text(self, sentence: torch.Tensor) -> torch.Tensor:
+        """The sentence as the network reads it (whitened when configured; all-zero rows, the unconditional mode, stay zero)."""
+        if not self.cfg.text_whiten:
+            return sentence
+        keep = (sentence.abs().sum(-1, keepdim=True) > 0).to(sentence.dtype)
+        return ((sentence - self.text_mean) @ self.text_proj) * keep
 
     # ---------------------------------------------------------------- prior API
     def encode(self, features: torch.Tensor, lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -119,9 +150,12 @@ class MotionCVAE(nn.Module):
         if self.cfg.text_input == "sentence":
             if sentence is None:
                 raise ValueError("this CVAE decodes with the sentence embedding: pass sentence=")
-            pre.append(self.dec_text(sentence)[:, None])
+            pre.append(self.dec_text(self._text(sentence))[:, None])
         n = len(pre)
-        h = torch.cat([*pre, self.queries[1 : T + 1][None].expand(B, T, -1)], dim=1)
+        q = self.queries[1 : T + 1][None].expand(B, T, -1)
+        if self.cfg.cond_every_frame:
+            q = q + sum(pre)
+        h = torch.cat([*pre, q], dim=1)
         pad = torch.cat([torch.zeros_like(valid[:, :1]).expand(B, n), ~valid], dim=1)
         return self.out(self.dec(h, src_key_padding_mask=pad)[:, n:]) * valid[..., None]
 
@@ -131,7 +165,7 @@ class MotionCVAE(nn.Module):
         if self.cfg.text_input == "sentence":
             if sentence is None:
                 raise ValueError("this CVAE's prior reads the sentence embedding: pass sentence=")
-            h = self.text_mlp(sentence)
+            h = self.text_mlp(self._text(sentence))
             return self.prior_mu(h), self.prior_logvar(h).clamp(-10, 10)
         return self.text_enc(tokens, lengths_to_mask(token_lengths, tokens.shape[1]))
 

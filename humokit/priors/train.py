@@ -162,6 +162,8 @@ def train(kind: str, config: dict, output: str | Path, *, data_root: str | Path 
         new = init_from(model, tcfg["init"])
         if rank == 0:
             log.info("initialised from %s (%d tensors new)", tcfg["init"], len(new))
+    if hasattr(model, "set_text_stats"):  # input whitening from the train captions (a no-op unless configured)
+        model.set_text_stats(bank.sentence[[bank.index[c] for c in all_captions(train_ds)]])
     if kind == "diffusion":
         model.mean.copy_(torch.from_numpy(train_ds.mean))
         model.std.copy_(torch.from_numpy(train_ds.std))
