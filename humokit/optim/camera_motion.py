@@ -40,10 +40,15 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from humokit.errors import InputError, MissingDependencyError
+
+if TYPE_CHECKING:
+    from humokit.optim.track import KeypointTrack
+    from humokit.render.camera import Camera, CameraTrajectory
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,7 @@ class CameraMotion:
         scale: working image size / video image size.
         moving: whether the camera moves (see module docstring); rotating, translating: why.
         config: settings used.
+        K: ``(3, 3)`` intrinsics of the video (its own pixels) the rotations were measured with.
     """
 
     rotations: np.ndarray
@@ -120,6 +126,7 @@ class CameraMotion:
     rotating: bool
     translating: bool
     config: CameraMotionConfig = field(default_factory=CameraMotionConfig)
+    K: np.ndarray | None = None
 
     @property
     def num_frames(self) -> int:
@@ -472,7 +479,7 @@ def _fill_unmeasured(R: np.ndarray, measured: np.ndarray) -> np.ndarray:
     return out
 
 
-def track_boxes(track: "KeypointTrack", min_confidence: float = 0.3) -> np.ndarray:  # type: ignore[name-defined]  # noqa: F821
+def track_boxes(track: KeypointTrack, min_confidence: float = 0.3) -> np.ndarray:
     """``(T, 4)`` person box per frame (pixels) from a keypoint track; frames without a detection take the
     nearest detected frame's box (NaN when none)."""
     uv = np.where((track.confidence > min_confidence)[..., None], track.uv, np.nan)
@@ -492,10 +499,11 @@ def track_boxes(track: "KeypointTrack", min_confidence: float = 0.3) -> np.ndarr
 
 def estimate_camera_motion(
     video: str | Path,
-    track: "KeypointTrack",  # type: ignore[name-defined]  # noqa: F821
+    track: KeypointTrack,
     *,
     focal: float | None = None,
     config: CameraMotionConfig | None = None,
+    force: bool = False,
 ) -> CameraMotion:
     """Camera motion of ``video`` (decoded again at the track's rate, downscaled), masking ``track``'s person.
 
@@ -503,6 +511,7 @@ def estimate_camera_motion(
         video: the video the track came from.
         track: the person's keypoint track (its boxes are masked; its size and rate are used).
         focal: focal length in video pixels (default ``max(width, height)``, as the fit).
+        force: report the camera as moving (turning) whatever was measured.
     """
     from humokit.optim.camera_model import intrinsics_matrix
     from humokit.optim.video import iter_frames
@@ -527,4 +536,72 @@ def estimate_camera_motion(
                           np.concatenate([cm.directions, np.zeros((pad, 3))]), np.concatenate([cm.parallax, np.zeros(pad)]),
                           np.concatenate([cm.inliers, np.zeros(pad, int)]), np.concatenate([cm.measured, np.zeros(pad, bool)]),
                           cm.keyframes, cm.scale, cm.rotating, cm.translating, cm.config)
-    return cm
+    from dataclasses import replace
+
+    return replace(cm, K=K, rotating=cm.rotating or force)
+
+
+# ----------------------------------------------------------------------------- using it in a recovery
+
+
+def compensate_track(track: KeypointTrack, motion: CameraMotion) -> KeypointTrack:
+    """The track as the reference camera would have seen it (camera rotation removed).
+
+    Pixels go through the infinite homography ``K R[t]^T K^-1`` (``K`` of the
+    video: ``max(w, h)`` focal unless ``focal`` was given to the estimate, see
+    :func:`estimate_camera_motion`); the detector's camera-axis 3D landmarks
+    turn by ``R[t]^T``. Pixels that would fall behind the reference camera
+    become missing (confidence 0). The image size is kept (compensated pixels
+    may lie outside it).
+    """
+    from dataclasses import replace
+
+    if motion.num_frames != track.num_frames:
+        raise InputError(f"camera motion has {motion.num_frames} frames, the track {track.num_frames}")
+    K = motion.K if motion.K is not None else _default_K(track.width, track.height)
+    Rt = motion.rotations.transpose(0, 2, 1)  # frame camera -> reference camera
+    H = np.einsum("ij,tjk,kl->til", K, Rt, np.linalg.inv(K))
+    uvh = np.concatenate([track.uv, np.ones(track.uv.shape[:-1] + (1,))], axis=-1)
+    q = np.einsum("tij,tkj->tki", H, uvh)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        uv = q[..., :2] / q[..., 2:3]
+    bad = ~(q[..., 2] > 1e-6) | ~np.isfinite(uv).all(-1)
+    uv[bad] = np.nan
+    conf = np.where(bad, 0.0, track.confidence)
+    world = None if track.world is None else np.einsum("tij,tkj->tki", Rt, track.world)
+    return replace(track, uv=uv, confidence=conf, world=world)
+
+
+def _default_K(width: int, height: int) -> np.ndarray:
+    from humokit.optim.camera_model import intrinsics_matrix
+
+    return intrinsics_matrix(width, height, None)
+
+
+def camera_trajectory(camera: Camera, motion: CameraMotion, centers: np.ndarray | None = None) -> CameraTrajectory:
+    """Per-frame world-to-camera cameras: the fitted reference ``camera`` turned by ``motion``.
+
+    ``R_t = motion.rotations[t] @ camera.R``; centres ``centers (T, 3)`` (world,
+    metres) or the reference camera's centre in every frame.
+    """
+    from humokit.render.camera import CameraTrajectory
+
+    T = motion.num_frames
+    R = np.einsum("tij,jk->tik", motion.rotations, camera.R)
+    C = np.broadcast_to(camera.center, (T, 3)) if centers is None else np.asarray(centers, dtype=np.float64)
+    t = -np.einsum("tij,tj->ti", R, C)
+    return CameraTrajectory(np.broadcast_to(camera.K, (T, 3, 3)).copy(), R, t, camera.width, camera.height)
+
+
+def camera_warning(motion: CameraMotion | None) -> str | None:
+    """The summary's warning line for a moving camera (None when it is static or was not measured)."""
+    if motion is None or not motion.moving:
+        return None
+    parts = []
+    if motion.rotating:
+        parts.append(f"turns up to {motion.max_rotation_deg:.1f} deg (removed: the body is fitted in the mean "
+                     "camera's gravity-aligned world; per-frame cameras in the camera json)")
+    if motion.translating:
+        parts.append(f"travels (background parallax {motion.max_parallax_px:.1f} px; its translation is not "
+                     "removed, so the path includes the camera's own travel)")
+    return "warning: the camera moves: it " + "; it ".join(parts)

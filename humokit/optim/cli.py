@@ -33,15 +33,19 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
 @click.option("--physics", type=click.Choice(["kinematic", "none"]), default="kinematic", show_default=True,
               help="Final step: kinematic = lock feet in contact and put them on the ground (leg IK, root "
                    "adjustment); none = the raw fit.")
+@click.option("--camera", "camera_mode", type=click.Choice(["auto", "static", "moving"]), default="auto",
+              show_default=True,
+              help="auto = measure the camera's motion from the background and, when it moves, remove its turns "
+                   "(a warning says so); static = assume a fixed camera; moving = always remove measured turns.")
 @click.option("--preview-height", default=640, show_default=True, type=PIXELS, help="Preview height in pixels.")
 @batch_options
 @threads_option
 def recover(video: Path, output: Path | None, preview: Path | None, person: int | None, fps: float | None,
-            focal: float | None, body_name: str, keypoints_out: Path | None, physics: str,
+            focal: float | None, body_name: str, keypoints_out: Path | None, physics: str, camera_mode: str,
             preview_height: int, workers: int | None, ray_address: str | None,
             threads: int | None) -> None:
     """Recover the world-grounded 3D motion of one person in VIDEO (or every video in a folder)
-    (static camera, gravity = -Y, metres)."""
+    (camera turns measured and removed, gravity = -Y, metres)."""
 
     from humokit.optim.recover import body_skeleton, recover_video, save_recovery
 
@@ -55,7 +59,8 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
             raise InputError("-o OUTPUT_FOLDER is required with a folder of videos")
         if preview is not None or keypoints_out is not None:
             raise InputError("--preview and --keypoints take one file each: use them with a single VIDEO")
-        opts = {"person": person, "fps": fps, "focal": focal, "body_name": body_name, "physics": physics}
+        opts = {"person": person, "fps": fps, "focal": focal, "body_name": body_name, "physics": physics,
+                "camera": camera_mode}
         items = [BatchItem(str(v), (str(output / f"{v.stem}.camera.json"), str(output / f"{v.stem}.npz")),
                            (str(v.absolute()), str(v), opts)) for v in list_inputs(video, VIDEO_SUFFIXES)]
         res = run_batch(_recover_item, items, output, workers=workers, ray_address=ray_address, desc="recover")
@@ -74,7 +79,7 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
     progress = True  # bars obey TQDM_DISABLE (set by the CLI unless -v)
     skeleton, body = body_skeleton(body_name)
     rec = recover_video(video, person=person, fps=fps, focal=focal, skeleton=skeleton, physics=physics,  # type: ignore[arg-type]
-                        body=body, progress=progress)
+                        body=body, camera=camera_mode, progress=progress)  # type: ignore[arg-type]
     from humokit._atomic import atomic_files
     from humokit.optim.recover import camera_json_path
 
@@ -88,7 +93,9 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
         if preview is not None:
             from humokit.optim.preview import render_preview
 
-            render_preview(tmps[k], video, rec.fit, rec.track, body=body, height=preview_height, progress=progress)
+            dots = rec.track if rec.cameras is None else rec.raw_track  # the image's own pixels
+            render_preview(tmps[k], video, rec.fit, dots, body=body, height=preview_height, progress=progress,
+                           cameras=rec.cameras)
     out, cam_path = output, camera_json_path(output)
     fit = rec.fit
     m = fit.motion
@@ -98,6 +105,13 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
                f"pitch {_pitch_deg(fit.camera):.1f} deg)")
     click.echo(f"fit        reprojection {float(fit.reprojection_error.mean()):.1f} px, "
                f"mean confidence {float(fit.confidence.mean()):.2f}")
+    from humokit.optim.camera_motion import camera_warning
+
+    if rec.camera_motion is not None:
+        click.echo(f"camera     {rec.camera_motion.summary()}")
+    warn = camera_warning(rec.camera_motion)
+    if warn:
+        click.echo(warn)
     if keypoints_out is not None:
         click.echo(f"keypoints  {keypoints_out}")
     if preview is not None:
@@ -113,9 +127,10 @@ def _recover_item(args: tuple[str, str, dict], staging: Path) -> str:
     video = Path(path)
     skeleton, body = body_skeleton(opts["body_name"])
     rec = recover_video(video, person=opts["person"], fps=opts["fps"], focal=opts["focal"], skeleton=skeleton,
-                        physics=opts["physics"], body=body, progress=False)
+                        physics=opts["physics"], body=body, camera=opts.get("camera", "auto"), progress=False)
     save_recovery(rec, staging / f"{video.stem}.npz", video=given)
-    return f"{rec.fit.motion.num_frames} frames, reprojection {float(rec.fit.reprojection_error.mean()):.1f} px"
+    moving = " (camera moves)" if rec.camera_motion is not None and rec.camera_motion.moving else ""
+    return f"{rec.fit.motion.num_frames} frames, reprojection {float(rec.fit.reprojection_error.mean()):.1f} px{moving}"
 
 
 def _pitch_deg(camera) -> float:  # type: ignore[no-untyped-def]

@@ -14,7 +14,7 @@ import json
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
 
@@ -26,9 +26,15 @@ from humokit.optim.fit import FitConfig, FitResult, fit_track
 from humokit.optim.keypoints import KeypointDetector
 from humokit.optim.track import KeypointTrack, clean_track, detect_track, fix_swaps, reject_glitches
 
+if TYPE_CHECKING:
+    from humokit.optim.camera_motion import CameraMotion
+    from humokit.render.camera import CameraTrajectory
+
 
 PhysicsMode = Literal["kinematic", "none"]
 PHYSICS_MODES: tuple[str, ...] = ("kinematic", "none")
+CameraMode = Literal["auto", "static", "moving"]
+CAMERA_MODES: tuple[str, ...] = ("auto", "static", "moving")
 
 
 @dataclass(frozen=True)
@@ -39,12 +45,18 @@ class Recovery:
         fit: the fitted motion, camera, confidences.
         track: cleaned keypoint track (what was fitted); raw_track: as detected.
         timings: seconds per stage: ``decode``, ``detect``, ``clean``, ``init``, ``fit``.
+        camera_motion: the camera's own motion measured from the background
+            (:mod:`~humokit.optim.camera_motion`), None when not measured.
+        cameras: per-frame cameras when the camera's turns were removed (``fit.camera`` is then
+            the reference camera the body was fitted in), else None.
     """
 
     fit: FitResult
     track: KeypointTrack
     raw_track: KeypointTrack
     timings: dict[str, float] = field(default_factory=dict)
+    camera_motion: CameraMotion | None = None
+    cameras: CameraTrajectory | None = None
 
 
 def apply_physics(motion: Motion, physics: PhysicsMode = "kinematic", *, body: object | None = None) -> Motion:
@@ -92,6 +104,7 @@ def recover_video(
     config: FitConfig | None = None,
     physics: PhysicsMode = "kinematic",
     body: object | None = None,
+    camera: CameraMode = "auto",
     progress: bool = True,
 ) -> Recovery:
     """Recover one person's world-grounded motion from a monocular video.
@@ -109,6 +122,10 @@ def recover_video(
             the raw fit.
         body: BodyModel whose mesh gives the sole heights for ``physics``
             (default: the skeleton's sole heights).
+        camera: ``"auto"`` measures the camera's motion from the background
+            (:func:`~humokit.optim.camera_motion.estimate_camera_motion`) and,
+            when it moves, removes its turns before the fit; ``"moving"``
+            always removes them; ``"static"`` assumes a fixed camera.
     Raises:
         FileFormatError: unreadable / empty video or unsupported codec.
         InputError: no person found.
@@ -116,8 +133,18 @@ def recover_video(
     """
     if physics not in PHYSICS_MODES:
         raise InputError(f"physics must be one of {PHYSICS_MODES}, got {physics!r}")
+    if camera not in CAMERA_MODES:
+        raise InputError(f"camera must be one of {CAMERA_MODES}, got {camera!r}")
     raw = detect_track(video, detector, person=person, fps=fps, progress=progress)
-    return recover_track(raw, focal=focal, skeleton=skeleton, config=config, physics=physics, body=body, progress=progress)
+    cm = None
+    if camera != "static":
+        from humokit.optim.camera_motion import estimate_camera_motion
+
+        t0 = time.perf_counter()
+        cm = estimate_camera_motion(video, raw, focal=focal, force=camera == "moving")
+        raw = replace(raw, timings={**raw.timings, "camera": time.perf_counter() - t0})
+    return recover_track(raw, focal=focal, skeleton=skeleton, config=config, physics=physics, body=body,
+                         camera_motion=cm, progress=progress)
 
 
 def recover_track(
@@ -128,24 +155,40 @@ def recover_track(
     config: FitConfig | None = None,
     physics: PhysicsMode = "kinematic",
     body: object | None = None,
+    camera_motion: CameraMotion | None = None,
     progress: bool = True,
 ) -> Recovery:
     """The part of :func:`recover_video` after the detector: swap repair, cleaning, fit, physics.
 
     ``raw`` is a track as :func:`~humokit.optim.track.detect_track` returns it
     (e.g. one saved with :meth:`KeypointTrack.save` and loaded again); the
-    other arguments are those of :func:`recover_video`.
+    other arguments are those of :func:`recover_video`. With a moving
+    ``camera_motion`` its turns are removed from the track first
+    (:func:`~humokit.optim.camera_motion.compensate_track`) and the result
+    carries the per-frame cameras.
     """
     if physics not in PHYSICS_MODES:
         raise InputError(f"physics must be one of {PHYSICS_MODES}, got {physics!r}")
     t0 = time.perf_counter()
-    track = clean_track(reject_glitches(fix_swaps(raw)))
+    moving = camera_motion is not None and camera_motion.moving
+    if moving:
+        from humokit.optim.camera_motion import compensate_track
+
+        raw_fit = compensate_track(raw, camera_motion)  # type: ignore[arg-type]
+    else:
+        raw_fit = raw
+    track = clean_track(reject_glitches(fix_swaps(raw_fit)))
     t_clean = time.perf_counter() - t0
     fit = fit_track(track, focal=focal, skeleton=skeleton, config=config, progress=progress)
     t0 = time.perf_counter()
     fit = replace(fit, motion=apply_physics(fit.motion, physics, body=body))
     timings = {**raw.timings, "clean": t_clean, **fit.timings, "physics": time.perf_counter() - t0}
-    return Recovery(fit, track, raw, timings)
+    cameras = None
+    if moving:
+        from humokit.optim.camera_motion import camera_trajectory
+
+        cameras = camera_trajectory(fit.camera, camera_motion)  # type: ignore[arg-type]
+    return Recovery(fit, track, raw, timings, camera_motion, cameras)
 
 
 def camera_json_path(output: str | Path) -> Path:
@@ -177,6 +220,13 @@ def save_recovery(rec: Recovery, output: str | Path, *, video: str | Path | None
         "landmarks": list(rec.track.names),
         "timings_s": {k: round(v, 4) for k, v in rec.timings.items()},
     }
+    if rec.camera_motion is not None:
+        info["camera_motion"] = rec.camera_motion.to_dict()
+    if rec.cameras is not None:
+        Rt = np.concatenate([rec.cameras.R, rec.cameras.t[:, :, None]], axis=2)
+        info["cameras_per_frame"] = {"world_to_camera": np.round(Rt, 6).tolist(),
+                                     "note": "(T, 3, 4) world-to-camera [R | t] per frame, same K; 'camera' is "
+                                             "the reference camera the body was fitted in"}
     fit.motion.save(str(out))
     with atomic_path(cam_path) as tmp:
         tmp.write_text(json.dumps(info, indent=1))
