@@ -47,6 +47,7 @@ import numpy as np
 from humokit.errors import InputError, MissingDependencyError
 
 if TYPE_CHECKING:
+    from humokit.optim.fit import FitResult
     from humokit.optim.track import KeypointTrack
     from humokit.render.camera import Camera, CameraTrajectory
 
@@ -84,7 +85,7 @@ class CameraMotionConfig:
     keyframe_fraction: float = 0.5
     keyframe_deg: float = 8.0
     rotation_deg: float = 1.0
-    parallax_px: float = 1.5
+    parallax_px: float = 1.0
     essential_px: float = 0.25
     min_moving_frames: int = 5
     seed: int = 0
@@ -114,6 +115,9 @@ class CameraMotion:
         moving: whether the camera moves (see module docstring); rotating, translating: why.
         config: settings used.
         K: ``(3, 3)`` intrinsics of the video (its own pixels) the rotations were measured with.
+        K_work: ``(3, 3)`` the same at working size.
+        matches: per frame, ``(keyframe index, pixels in the keyframe (N, 2), in this frame (N, 2))``
+            of the background tracks that agreed (working pixels), or None (used by :func:`camera_centers`).
     """
 
     rotations: np.ndarray
@@ -127,6 +131,8 @@ class CameraMotion:
     translating: bool
     config: CameraMotionConfig = field(default_factory=CameraMotionConfig)
     K: np.ndarray | None = None
+    K_work: np.ndarray | None = None
+    matches: tuple[tuple[int, np.ndarray, np.ndarray] | None, ...] = ()
 
     @property
     def num_frames(self) -> int:
@@ -410,6 +416,7 @@ def track_camera(
     inl: list[int] = []
     meas: list[bool] = []
     keyframes: list[int] = []
+    matches: list[tuple[int, np.ndarray, np.ndarray] | None] = []
     prev = None
     kf_pts = cur_pts = None
     R_kf = np.eye(3)
@@ -437,6 +444,7 @@ def track_camera(
                 pm = pair_motion(kf_pts, cur_pts, K, cfg, rng)
                 R_t = pm.R @ R_kf
         Rs.append(R_t)
+        matches.append((keyframes[-1], kf_pts.astype(np.float32), cur_pts.astype(np.float32)) if pm is not None else None)
         meas.append(pm is not None or t == 0)
         par.append(pm.parallax if pm is not None else 0.0)
         inl.append(pm.inliers if pm is not None else 0)
@@ -464,7 +472,7 @@ def track_camera(
     R_ref = np.einsum("tij,kj->tik", R, Rm)  # re-centre: reference = mean orientation
     D = np.stack(dirs) @ Rm.T
     return CameraMotion(R_ref, D, parallax, np.array(inl), measured, tuple(keyframes), float(scale),
-                        bool(rotating), bool(translating), cfg)
+                        bool(rotating), bool(translating), cfg, None, K, tuple(matches))
 
 
 def _fill_unmeasured(R: np.ndarray, measured: np.ndarray) -> np.ndarray:
@@ -535,7 +543,8 @@ def estimate_camera_motion(
         cm = CameraMotion(np.concatenate([cm.rotations, np.repeat(cm.rotations[-1:], pad, 0)]),
                           np.concatenate([cm.directions, np.zeros((pad, 3))]), np.concatenate([cm.parallax, np.zeros(pad)]),
                           np.concatenate([cm.inliers, np.zeros(pad, int)]), np.concatenate([cm.measured, np.zeros(pad, bool)]),
-                          cm.keyframes, cm.scale, cm.rotating, cm.translating, cm.config)
+                          cm.keyframes, cm.scale, cm.rotating, cm.translating, cm.config, None, cm.K_work,
+                          cm.matches + (None,) * pad)
     from dataclasses import replace
 
     return replace(cm, K=K, rotating=cm.rotating or force)
@@ -602,6 +611,133 @@ def camera_warning(motion: CameraMotion | None) -> str | None:
         parts.append(f"turns up to {motion.max_rotation_deg:.1f} deg (removed: the body is fitted in the mean "
                      "camera's gravity-aligned world; per-frame cameras in the camera json)")
     if motion.translating:
-        parts.append(f"travels (background parallax {motion.max_parallax_px:.1f} px; its translation is not "
-                     "removed, so the path includes the camera's own travel)")
+        parts.append(f"travels (background parallax {motion.max_parallax_px:.1f} px; its travel, scaled by the "
+                     "ground below it, is removed from the body's path)")
     return "warning: the camera moves: it " + "; it ".join(parts)
+
+
+def _centre_from_rays(X: np.ndarray, d: np.ndarray, threshold: float, rng: np.random.Generator,
+                      iterations: int = 64) -> tuple[np.ndarray, np.ndarray] | None:
+    """Camera centre ``C (3,)`` from which world points ``X (N, 3)`` are seen along unit world directions ``d (N, 3)``.
+
+    Each point gives ``d x (X - C) = 0`` (two independent linear equations);
+    2-point RANSAC (``threshold``: angle, radians), then least squares on the inliers.
+    Returns ``(C, inliers)`` or None when fewer than 3 points agree.
+    """
+    n = len(X)
+    if n < 3:
+        return None
+
+    def solve(idx: np.ndarray) -> np.ndarray:  # [d]x C = [d]x X
+        S = _skew_batch(d[idx])
+        return np.linalg.lstsq(S.reshape(-1, 3), np.einsum("nij,nj->ni", S, X[idx]).reshape(-1), rcond=None)[0]
+
+    def angle(C: np.ndarray) -> np.ndarray:
+        v = X - C
+        v = v / np.linalg.norm(v, axis=-1, keepdims=True).clip(1e-12)
+        return np.linalg.norm(v - d, axis=-1)
+
+    best = None
+    best_n = -1
+    for _ in range(iterations):
+        idx = rng.choice(n, 2, replace=False)
+        C = solve(idx)
+        k = int((angle(C) < threshold).sum())
+        if k > best_n:
+            best, best_n = C, k
+    if best is None:
+        return None
+    inl = angle(best) < threshold
+    for _ in range(2):
+        if inl.sum() < 3:
+            return None
+        best = solve(np.flatnonzero(inl))
+        inl = angle(best) < threshold
+    return best, inl
+
+
+def _skew_batch(v: np.ndarray) -> np.ndarray:
+    z = np.zeros(len(v))
+    return np.stack([np.stack([z, -v[:, 2], v[:, 1]], -1), np.stack([v[:, 2], z, -v[:, 0]], -1),
+                     np.stack([-v[:, 1], v[:, 0], z], -1)], axis=1)
+
+
+def camera_centers(motion: CameraMotion, camera: Camera, *, max_range: float = 40.0,
+                   threshold_px: float = 1.5, smooth: int = 2) -> np.ndarray | None:
+    """Per-frame camera centres ``(T, 3)`` (world, metres) of a travelling camera, from the ground plane.
+
+    The fit gives the reference ``camera`` (gravity, height above the ground
+    ``y = 0``); with the measured rotations every frame's orientation is known.
+    A background track seen in its keyframe is put on the ground (its ray from
+    the keyframe's centre meets ``y = 0`` within ``max_range`` metres), and the
+    frame's centre is where those ground points are seen along the frame's rays
+    (2-point RANSAC; tracks on walls and people disagree and drop out). The
+    first keyframe's centre is the reference camera's; later keyframes chain.
+    The ground's known distance below the camera gives the metric scale.
+    Returns None when the motion has no matches (e.g. built without images).
+    """
+    if not motion.matches or motion.K_work is None:
+        return None
+    rng = np.random.default_rng(motion.config.seed)
+    T = motion.num_frames
+    Kinv = np.linalg.inv(motion.K_work)
+    Rw = np.einsum("tij,jk->tik", motion.rotations, camera.R)  # world -> frame camera
+    C = np.full((T, 3), np.nan)
+    C[0] = camera.center
+    thr = threshold_px / float(motion.K_work[0, 0])
+    for t in range(T):
+        m = motion.matches[t]
+        if m is None:
+            continue
+        k, p_kf, p_t = m
+        Ck = C[k] if np.isfinite(C[k]).all() else camera.center
+        d_kf = _unit(np.c_[p_kf, np.ones(len(p_kf))] @ Kinv.T @ Rw[k])  # world rays
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = -Ck[1] / d_kf[:, 1]
+        ok = np.isfinite(s) & (s > 0) & (s < max_range)
+        if ok.sum() < 3:
+            continue
+        X = Ck + s[ok, None] * d_kf[ok]
+        d_t = _unit(np.c_[p_t[ok], np.ones(int(ok.sum()))] @ Kinv.T @ Rw[t])
+        sol = _centre_from_rays(X, d_t, thr, rng)
+        if sol is not None:
+            C[t] = sol[0]
+    good = np.isfinite(C).all(-1)
+    if not good.any():
+        return None
+    idx = np.arange(T)
+    for i in range(3):
+        C[~good, i] = np.interp(idx[~good], idx[good], C[good, i])
+    if smooth > 0 and T > 2 * smooth + 1:
+        pad = np.concatenate([np.repeat(C[:1], smooth, 0), C, np.repeat(C[-1:], smooth, 0)])
+        C = np.stack([np.convolve(pad[:, i], np.ones(2 * smooth + 1) / (2 * smooth + 1), mode="valid") for i in range(3)], 1)
+    return C
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v, axis=-1, keepdims=True).clip(1e-12)
+
+
+def apply_camera_motion(fit: FitResult, motion: CameraMotion, *, travel: bool | None = None,
+                        min_travel: float = 0.15) -> tuple[FitResult, CameraTrajectory]:
+    """A fit made in the reference camera (turns removed) -> the world motion and the per-frame cameras.
+
+    The camera centres come from the ground (:func:`camera_centers`); when the
+    camera travels (``travel``; default: it was found to travel,
+    ``motion.translating``, or its centre moves more than ``min_travel``
+    metres) the body is moved by the camera's travel since the reference (a
+    static-camera fit sees the body displaced by minus that travel);
+    otherwise every frame keeps the reference centre.
+    """
+    from dataclasses import replace
+
+    centers = camera_centers(motion, fit.camera) if travel is not False else None
+    if centers is not None and travel is None:
+        moved = float(np.linalg.norm(centers - fit.camera.center, axis=-1).max())
+        if not (motion.translating or moved > min_travel):
+            centers = None
+    if centers is not None:
+        shift = (centers - fit.camera.center).astype(np.float32)
+        m = fit.motion
+        fit = replace(fit, motion=m.replace(root_position=m.root_position + shift[: m.num_frames]))
+    return fit, camera_trajectory(fit.camera, motion, centers)

@@ -36,7 +36,7 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
 @click.option("--camera", "camera_mode", type=click.Choice(["auto", "static", "moving"]), default="auto",
               show_default=True,
               help="auto = measure the camera's motion from the background and, when it moves, remove its turns "
-                   "(a warning says so); static = assume a fixed camera; moving = always remove measured turns.")
+                   "and travel (a warning says so); static = assume a fixed camera; moving = always remove them.")
 @click.option("--preview-height", default=640, show_default=True, type=PIXELS, help="Preview height in pixels.")
 @batch_options
 @threads_option
@@ -45,7 +45,7 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
             preview_height: int, workers: int | None, ray_address: str | None,
             threads: int | None) -> None:
     """Recover the world-grounded 3D motion of one person in VIDEO (or every video in a folder)
-    (camera turns measured and removed, gravity = -Y, metres)."""
+    (camera motion measured from the background and removed, gravity = -Y, metres)."""
 
     from humokit.optim.recover import body_skeleton, recover_video, save_recovery
 

@@ -180,14 +180,14 @@ def recover_track(
     track = clean_track(reject_glitches(fix_swaps(raw_fit)))
     t_clean = time.perf_counter() - t0
     fit = fit_track(track, focal=focal, skeleton=skeleton, config=config, progress=progress)
+    cameras = None
+    if moving:
+        from humokit.optim.camera_motion import apply_camera_motion
+
+        fit, cameras = apply_camera_motion(fit, camera_motion)  # type: ignore[arg-type]
     t0 = time.perf_counter()
     fit = replace(fit, motion=apply_physics(fit.motion, physics, body=body))
     timings = {**raw.timings, "clean": t_clean, **fit.timings, "physics": time.perf_counter() - t0}
-    cameras = None
-    if moving:
-        from humokit.optim.camera_motion import camera_trajectory
-
-        cameras = camera_trajectory(fit.camera, camera_motion)  # type: ignore[arg-type]
     return Recovery(fit, track, raw, timings, camera_motion, cameras)
 
 

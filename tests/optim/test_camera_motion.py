@@ -16,6 +16,7 @@ from humokit.optim.camera_motion import (  # noqa: E402
     CameraMotion,
     CameraMotionConfig,
     bearings,
+    camera_centers,
     camera_trajectory,
     camera_warning,
     compensate_track,
@@ -107,6 +108,27 @@ def test_rotating_camera_over_a_textured_scene_is_recovered_within_2_degrees(sce
     assert cm.measured.all()
     # the reference is the mean orientation: no frame is much further from it than half the sweep
     assert rotation_angle_deg(cm.rotations).max() < 0.75 * truth.max() + 0.5
+
+
+def test_travelling_camera_centres_come_from_the_ground(scene):
+    cam = _camera()
+    traj = moving_trajectory("orbit", cam, 20, amount=20.0, target=[0.0, 1.0, 0.0])
+    cm = track_camera([render_backdrop(c, scene)[0] for c in traj], cam.K)
+    assert cm.translating, cm.summary()
+    # the reference camera as a fit would give it: the mean orientation, at the first frame's centre
+    R_ref = cm.rotations[0].T @ traj.R[0]
+    ref = Camera(cam.K, R_ref, -R_ref @ traj.centers[0], W, H)
+    C = camera_centers(cm, ref)
+    travel = np.linalg.norm(traj.centers - traj.centers[0], axis=-1).max()
+    assert travel > 1.0
+    assert np.linalg.norm(C - traj.centers, axis=-1).max() < 0.06 * travel
+    # a camera that only turns stays where it is
+    pan = moving_trajectory("pan", cam, 12, amount=10.0)
+    cm = track_camera([render_backdrop(c, scene)[0] for c in pan], cam.K)
+    assert not cm.translating
+    R_ref = cm.rotations[0].T @ pan.R[0]
+    C = camera_centers(cm, Camera(cam.K, R_ref, -R_ref @ cam.center, W, H))
+    assert np.linalg.norm(C - cam.center, axis=-1).max() < 0.05
 
 
 def _sprite_frames(scene, cam: Camera, T: int, box_w: int, speed: float, rng: np.random.Generator):
