@@ -512,6 +512,7 @@ def estimate_camera_motion(
     focal: float | None = None,
     config: CameraMotionConfig | None = None,
     force: bool = False,
+    boxes: np.ndarray | None = None,
 ) -> CameraMotion:
     """Camera motion of ``video`` (decoded again at the track's rate, downscaled), masking ``track``'s person.
 
@@ -520,6 +521,8 @@ def estimate_camera_motion(
         track: the person's keypoint track (its boxes are masked; its size and rate are used).
         focal: focal length in video pixels (default ``max(width, height)``, as the fit).
         force: report the camera as moving (turning) whatever was measured.
+        boxes: ``(T, N, 4)`` boxes (video pixels, x0 y0 x1 y1, NaN where none) of every person to
+            mask, e.g. all tracked people; default: ``track``'s person.
     """
     from humokit.optim.camera_model import intrinsics_matrix
     from humokit.optim.video import iter_frames
@@ -529,7 +532,7 @@ def estimate_camera_motion(
     s = min(1.0, cfg.max_side / max(W, H))
     K = intrinsics_matrix(W, H, focal)
     Ks = np.diag([s, s, 1.0]) @ K
-    boxes = track_boxes(track) * s
+    boxes = (track_boxes(track) if boxes is None else np.asarray(boxes, dtype=np.float64)) * s
 
     def frames() -> Iterable[np.ndarray]:
         for t, _, img in iter_frames(video, fps=track.fps, max_side=cfg.max_side):
