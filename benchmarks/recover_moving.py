@@ -6,7 +6,7 @@
 Choose settings on ``--split val``; ``test`` (the default) is for the final numbers.
 
 (a) **Rendered truth.** Split motions (as in ``benchmarks/recover.py``, whose helpers this script
-    imports) are posed on the shaded Anny body inside a room whose ground and four walls are
+    imports; segments whose pelvis travels at least 1 m first) are posed on the shaded Anny body inside a room whose ground and four walls are
     textured planes (:mod:`humokit.render.backdrop`), ray-cast through the same moving camera as
     the body, so the background moves with true perspective and parallax. Camera moves
     (start: 3-5 m away plus half the path, 5-20 degrees elevation, any azimuth, focal = max(w, h)):
@@ -134,7 +134,7 @@ def rotation_error_deg(est_R: np.ndarray | None, truth: CameraTrajectory) -> tup
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--motions", type=int, default=2)
+    ap.add_argument("--motions", type=int, default=2, help="split motions to render (segments that travel first)")
     ap.add_argument("--frames", type=int, default=100)
     ap.add_argument("--data", type=Path, default=Path(os.environ.get("HUMOKIT_DATA", "/root/humokit_data/v1")))
     ap.add_argument("--videos", type=Path,
@@ -154,7 +154,11 @@ def main() -> None:
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="humokit_recover_moving_"))
     workdir.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
-    motions = _test_motions(args.data, args.motions, args.frames, args.seed, args.split)
+    # a camera that follows someone matters most when they travel: prefer segments whose pelvis moves >= 1 m
+    pool = _test_motions(args.data, 8 * args.motions, args.frames, args.seed, args.split)
+    travel = [path_length(m.joints()) for _, m in pool]
+    order = sorted(range(len(pool)), key=lambda i: (travel[i] < 1.0, i))
+    motions = [pool[i] for i in order[: args.motions]]
     for mi, (name, motion) in enumerate(motions):
         for move in args.moves.split(","):
             stem = f"moving_{args.split}_s{args.seed}_f{args.frames}_{mi}_{move}"

@@ -428,6 +428,8 @@ def track_camera(
         mask = box_mask(gray.shape, boxes[t], cfg.margin) if boxes is not None and t < len(boxes) else None
         R_t = Rs[-1] if Rs else np.eye(3)
         pm: PairMotion | None = None
+        if prev is not None and prev.shape != gray.shape:
+            raise InputError(f"camera motion: frame {t} is {gray.shape[::-1]} pixels, the first {prev.shape[::-1]}")
         if prev is not None and cur_pts is not None and len(cur_pts):
             nxt, st, _ = cv2.calcOpticalFlowPyrLK(prev, gray, cur_pts.astype(np.float32), None, **lk)
             back, st2, _ = cv2.calcOpticalFlowPyrLK(gray, prev, nxt, None, **lk)
@@ -606,8 +608,15 @@ def camera_trajectory(camera: Camera, motion: CameraMotion, centers: np.ndarray 
 
 
 def camera_warning(motion: CameraMotion | None) -> str | None:
-    """The summary's warning line for a moving camera (None when it is static or was not measured)."""
-    if motion is None or not motion.moving:
+    """The summary's warning line for a moving camera, or for one whose motion could mostly not be measured
+    (None when it is static or was not measured at all)."""
+    if motion is None:
+        return None
+    unmeasured = 1.0 - float(motion.measured.mean()) if motion.num_frames else 0.0
+    if not motion.moving:
+        if unmeasured > 0.5:
+            return (f"warning: the camera's motion could not be measured on {100 * unmeasured:.0f}% of the frames "
+                    "(too little background texture outside the person): taken as static")
         return None
     parts = []
     if motion.rotating:
