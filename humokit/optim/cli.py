@@ -29,7 +29,8 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
 @click.option("--body", "body_name", type=click.Choice(["anny", "none"]), default="anny", show_default=True,
               help="Body proportions and preview mesh (none: canonical skeleton, skeleton preview).")
 @click.option("--keypoints", "keypoints_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also save the cleaned keypoint track (.npz).")
+              help="Also save the cleaned keypoint track (.npz; with a moving camera, in the pixels of the "
+                   "reference camera the body was fitted in).")
 @click.option("--physics", type=click.Choice(["kinematic", "none"]), default="kinematic", show_default=True,
               help="Final step: kinematic = lock feet in contact and put them on the ground (leg IK, root "
                    "adjustment); none = the raw fit.")
