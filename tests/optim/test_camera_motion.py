@@ -206,7 +206,7 @@ def test_static_camera_warning_is_none_and_config_is_checked():
         CameraMotionConfig(keyframe_fraction=1.5)
 
 
-def test_recovery_with_a_panning_camera_keeps_the_walk_in_the_world():
+def test_recovery_with_a_panning_camera_keeps_the_walk_in_the_world(tmp_path):
     """Keypoints of a walk seen by a camera that turns to follow it: removing the turns gives back the path."""
     from dataclasses import replace
 
@@ -250,3 +250,15 @@ def test_recovery_with_a_panning_camera_keeps_the_walk_in_the_world():
     P = on.fit.motion.joints()
     err = [np.linalg.norm(project(on.cameras[t], P[t, :1])[0] - project(cams[t], G[t, :1])[0]) for t in range(T)]
     assert np.median(err) < 15.0
+    # the camera json stores every frame's world-to-camera and the measurement
+    import json
+
+    from humokit.optim.recover import save_recovery
+
+    _, cam_path = save_recovery(on, tmp_path / "m.npz")
+    info = json.loads(cam_path.read_text())
+    Rt = np.asarray(info["cameras_per_frame"]["world_to_camera"])
+    assert Rt.shape == (T, 3, 4) and np.allclose(Rt[:, :, :3], on.cameras.R, atol=1e-5)
+    assert info["camera_motion"]["moving"] is True and info["camera_motion"]["max_rotation_deg"] > 15.0
+    _, cam_path = save_recovery(off, tmp_path / "s.npz")
+    assert "cameras_per_frame" not in json.loads(cam_path.read_text())
