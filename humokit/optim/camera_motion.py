@@ -24,14 +24,21 @@ frame), so drift grows only when a keyframe is replaced (too few tracks left
 or more than ``keyframe_deg`` turned). Per keyframe pair: a robust
 rotation-only fit (2-point RANSAC on bearings, then least squares on the
 inliers); where the residual of the static background says the camera also
-translates (``parallax`` above ``parallax_px``) the essential matrix
-(``cv2.findEssentialMat`` + ``recoverPose``, RANSAC) gives the rotation and the
+translates (``parallax`` above ``essential_px``) the essential matrix
+(``cv2.findEssentialMat`` + ``recoverPose``, RANSAC, then Gauss-Newton on the
+Sampson distance from the robust rotation) gives the rotation and the
 direction of travel instead. A camera **moves** when it turns more than
 ``rotation_deg`` from its first frame or the background shows more than
-``parallax_px`` of parallax on a sustained stretch of frames; people moving in
+``parallax_px`` of parallax on ``min_moving_frames`` frames; people moving in
 front of a static camera are masked out or rejected by RANSAC.
 
-OpenCV (``cv2``) comes with MediaPipe (``humokit[recover]``).
+After a fit in the reference camera, :func:`camera_centers` finds each
+frame's camera centre from background tracks on the fitted ground (metric,
+the fit knows the camera height) and :func:`apply_camera_motion` moves the
+body by the camera's travel and builds the per-frame cameras.
+
+Not modelled: zoom (a zooming camera reads as rotation and parallax) and
+lens distortion. OpenCV (``cv2``) comes with MediaPipe (``humokit[recover]``).
 """
 
 from __future__ import annotations
