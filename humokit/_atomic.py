@@ -25,7 +25,7 @@ import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -84,14 +84,22 @@ def _publish(tmp: Path, target: Path) -> None:
         except OSError:
             if not target.is_dir():
                 raise
-    for entry in sorted(tmp.iterdir()):
-        dst = target / entry.name
+    publish_in_order([(entry, target / entry.name) for entry in sorted(tmp.iterdir())])
+    tmp.rmdir()
+
+
+def publish_in_order(moves: Iterable[tuple[Path, Path]]) -> None:
+    """Rename each staged ``(source, destination)`` in the given order, replacing what is there.
+
+    A folder, file or link at a destination is removed first; callers that
+    publish several outputs put their completeness marker last.
+    """
+    for src, dst in moves:
         if dst.is_dir() and not dst.is_symlink():
             shutil.rmtree(dst)
         elif dst.exists() or dst.is_symlink():
             dst.unlink()
-        os.replace(entry, dst)
-    tmp.rmdir()
+        os.replace(src, dst)
 
 
 @contextlib.contextmanager

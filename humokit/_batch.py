@@ -43,7 +43,7 @@ from typing import Any
 
 import click
 
-from humokit._atomic import terminate_raises
+from humokit._atomic import publish_in_order, terminate_raises
 from humokit._quiet import stdout_to_stderr
 from humokit.errors import HumokitError, InputError, MissingDependencyError
 
@@ -200,11 +200,7 @@ def _commit(item: BatchItem, stage: Path) -> None:
     missing = [p.name for p in staged if not p.exists()]
     if missing:
         raise HumokitError(f"the command wrote no {', '.join(missing)}")
-    for src, dst in zip(staged, item.outputs):
-        dst_path = Path(dst)
-        if dst_path.is_dir() and not dst_path.is_symlink():
-            shutil.rmtree(dst_path)  # a stale non-marker folder from an interrupted commit
-        os.replace(src, dst_path)
+    publish_in_order(zip(staged, (Path(o) for o in item.outputs)))
 
 
 def one_line_error(exc: BaseException) -> str:
