@@ -681,14 +681,16 @@ def _skew_batch(v: np.ndarray) -> np.ndarray:
                      np.stack([-v[:, 1], v[:, 0], z], -1)], axis=1)
 
 
-def camera_centers(motion: CameraMotion, camera: Camera, *, max_range: float = 40.0,
+def camera_centers(motion: CameraMotion, camera: Camera, *, max_range: float = 20.0, min_depression_deg: float = 8.0,
                    threshold_px: float = 1.5, smooth: int = 2) -> np.ndarray | None:
     """Per-frame camera centres ``(T, 3)`` (world, metres) of a travelling camera, from the ground plane.
 
     The fit gives the reference ``camera`` (gravity, height above the ground
     ``y = 0``); with the measured rotations every frame's orientation is known.
     A background track seen in its keyframe is put on the ground (its ray from
-    the keyframe's centre meets ``y = 0`` within ``max_range`` metres), and the
+    the keyframe's centre meets ``y = 0`` within ``max_range`` metres, at least
+    ``min_depression_deg`` below the horizon: nearer the horizon a small error
+    of the fitted gravity changes the distance a lot), and the
     frame's centre is where those ground points are seen along the frame's rays
     (2-point RANSAC; tracks on walls and people disagree and drop out). The
     first keyframe's centre is the reference camera's; later keyframes chain.
@@ -713,7 +715,7 @@ def camera_centers(motion: CameraMotion, camera: Camera, *, max_range: float = 4
         d_kf = _unit(np.c_[p_kf, np.ones(len(p_kf))] @ Kinv.T @ Rw[k])  # world rays
         with np.errstate(divide="ignore", invalid="ignore"):
             s = -Ck[1] / d_kf[:, 1]
-        ok = np.isfinite(s) & (s > 0) & (s < max_range)
+        ok = np.isfinite(s) & (s > 0) & (s < max_range) & (-d_kf[:, 1] > math.sin(math.radians(min_depression_deg)))
         if ok.sum() < 3:
             continue
         X = Ck + s[ok, None] * d_kf[ok]
