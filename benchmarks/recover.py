@@ -2,6 +2,7 @@
 
     python benchmarks/recover.py [--motions 4] [--frames 100] [--data /root/humokit_data/v1]
                                  [--split test|val] [--videos ../shared/data/videos]
+                                 [--heights 1.5,1.9,1.7,1.6] [--physics kinematic|none]
                                  [--keep DIR] [--set fit_option=value ...] [--json out.json]
 
 Choose settings on ``--split val`` only; ``test`` (the default) is for the final
@@ -12,7 +13,9 @@ fields (``--set w_occluded=10``) for comparing settings.
 
 (a) **Rendered truth.** Split motions of the mocap dataset (``<data>/<split>.txt``,
     ``motions/*.npz``; the built-in walk/squat when the dataset is missing) are
-    cut to ``--frames``-frame segments, posed on the shaded Anny body and
+    cut to ``--frames``-frame segments, posed on the shaded Anny body (motion
+    ``i`` on the Anny phenotype ``--heights[i % n]`` metres tall, its root
+    trajectory scaled with the body; ``default`` = Anny's default 1.63 m) and
     rendered with :mod:`humokit.render.raster` from a random static camera
     (3-5 m plus half the trajectory extent, 0-25 degrees elevation, any azimuth, focal = max(w, h)) over a
     plain and a cluttered background, then recovered with the full pipeline
@@ -23,12 +26,16 @@ fields (``--set w_occluded=10``) for comparing settings.
     (:func:`humokit.optim.physics.metrics.skate`, PhysDiff: mean horizontal
     displacement per frame pair of foot joints whose sole is within 1 cm of
     the ground in both frames, mm), measured the same way on the truth (the
-    mocap's own skating is shown beside it).
+    mocap's own skating is shown beside it); world path length error (pelvis
+    on the ground plane, sampled every 0.2 s, clips whose truth path is over
+    0.5 m), fitted body height vs the rendered one, depth ratio (median fitted
+    / true pelvis depth in the camera) and left/right swaps (frames where the
+    fitted legs or arms are closer to the truth's mirror image than to the truth).
 (b) **Real videos** (``--videos``): 2D reprojection error of the fitted body
     vs the detected keypoints (pixels and % of the person's height), jitter
     (m/s^3) and foot skating.
 (c) **Speed**: CPU frames/s of each stage (decode, keypoints, cleaning, fit, physics
-    projection); "after keypoints" counts everything after the detector.
+    projection and refinement); "after keypoints" counts everything after the detector.
 """
 
 from __future__ import annotations
@@ -52,7 +59,8 @@ from humokit.motion.skeleton import Skeleton
 from humokit.optim import metrics as M
 from humokit.optim.fit import FitConfig
 from humokit.optim.preview import write_mp4
-from humokit.optim.recover import recover_track, recover_video
+from humokit.optim.recover import Recovery, recover_track, recover_video
+from humokit.optim.scale import BodyFamily, stature
 from humokit.optim.track import KeypointTrack, detect_track
 from humokit.render.camera import Camera, look_at
 from humokit.render.raster import rasterize, shade
@@ -92,11 +100,13 @@ def _random_camera(joints: np.ndarray, rng: np.random.Generator) -> Camera:
     return look_at(eye, target, fov_y=fov, width=W, height=H)
 
 
-def render_truth_video(path: Path, motion: Motion, bg: str, seed: int) -> tuple[np.ndarray, Camera, float]:
-    """Render ``motion`` on Anny; returns (truth joints (T,22,3) of the rendered body, camera, seconds)."""
+def render_truth_video(path: Path, motion: Motion, bg: str, seed: int,
+                       phenotype: dict | None = None) -> tuple[np.ndarray, Camera, float]:
+    """Render ``motion`` on Anny (``phenotype``, default Anny's); returns (truth joints (T,22,3) of the rendered
+    body, camera, seconds)."""
     t0 = time.perf_counter()
     body = create_body("anny")
-    out = body.forward(motion)
+    out = body.forward(motion, shape=phenotype)
     joints = out.joints.numpy()
     rng = np.random.default_rng(seed)
     cam = _random_camera(joints, rng)
@@ -157,6 +167,51 @@ def skate_mm(joints: np.ndarray, skeleton: Skeleton) -> float:
     return M.foot_skate(joints, skeleton.sole_heights())
 
 
+def path_length(joints: np.ndarray, fps: float, every_s: float = 0.2) -> float:
+    """Length (m) of the pelvis path on the ground plane of ``joints (T, 22, 3)``, sampled every ``every_s``."""
+    step = max(1, int(round(fps * every_s)))
+    p = joints[::step, 0][:, [0, 2]]
+    if (len(joints) - 1) % step:
+        p = np.concatenate([p, joints[-1:, 0][:, [0, 2]]])
+    return float(np.linalg.norm(np.diff(p, axis=0), axis=-1).sum())
+
+
+_MIRROR = [0, 2, 1, 3, 5, 4, 6, 8, 7, 9, 11, 10, 12, 14, 13, 15, 17, 16, 19, 18, 21, 20]
+_LIMBS = {"legs": [4, 5, 7, 8, 10, 11], "arms": [18, 19, 20, 21]}
+
+
+def lr_swaps(pred_cam: np.ndarray, gt_cam: np.ndarray, *, margin: float = 0.5, min_error: float = 0.1) -> int:
+    """Frames where the fitted legs or arms match the truth's left/right mirror better than the truth.
+
+    Camera-frame joints ``(T, 22, 3)``, pelvis aligned; a limb group is swapped when its error against the
+    truth with left and right exchanged is below ``margin`` x its error against the truth, and that error is
+    over ``min_error`` metres.
+    """
+    p = pred_cam - pred_cam[:, :1]
+    g = gt_cam - gt_cam[:, :1]
+    gm = g[:, _MIRROR]
+    bad = np.zeros(len(p), dtype=bool)
+    for idx in _LIMBS.values():
+        e = np.linalg.norm(p[:, idx] - g[:, idx], axis=-1).mean(-1)
+        em = np.linalg.norm(p[:, idx] - gm[:, idx], axis=-1).mean(-1)
+        bad |= (em < margin * e) & (e > min_error)
+    return int(bad.sum())
+
+
+def _pelvis_px(rec: Recovery, n: int) -> float:
+    """Median image distance (px) between the saved motion's projected mid-hip and the detected mid-hip."""
+    names = rec.track.names
+    if "left_hip" not in names or "right_hip" not in names:
+        return float("nan")
+    from humokit.render.camera import project
+
+    J = rec.fit.motion.joints()[:n]
+    uvp, _ = project(rec.fit.camera, 0.5 * (J[:, 1] + J[:, 2]))
+    uv = 0.5 * (rec.track.uv[:n, names.index("left_hip")] + rec.track.uv[:n, names.index("right_hip")])
+    d = np.linalg.norm(uvp - uv, axis=-1)[rec.fit.detected[:n]]
+    return float(np.median(d)) if len(d) else float("nan")
+
+
 def _config(items: list[str]) -> FitConfig:
     """FitConfig with ``KEY=VALUE`` overrides (values parsed as Python literals)."""
     import ast
@@ -189,10 +244,17 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-real", action="store_true")
+    ap.add_argument("--heights", default="1.5,1.9,1.7,1.6",
+                    help="rendered body heights in metres, one per motion in turn ('default' = Anny's default body)")
+    ap.add_argument("--physics", choices=("kinematic", "none"), default="kinematic")
+    ap.add_argument("--known-camera-height", action="store_true",
+                    help="give the fit the rendered camera's true height (the scale cue a user can measure)")
     args = ap.parse_args()
     torch.set_num_threads(min(2, torch.get_num_threads()))
     body = create_body("anny")
     skel = body.rest(body.default_shape()).skeleton
+    family = BodyFamily.anny(body)
+    heights = [None if h.strip() == "default" else float(h) for h in args.heights.split(",")]
     config = _config(args.set)
     results: dict[str, list[dict]] = {"rendered": [], "real": []}
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="humokit_recover_bench_"))
@@ -201,8 +263,13 @@ def main() -> None:
     # (a) rendered truth
     motions = _test_motions(args.data, args.motions, args.frames, args.seed, args.split)
     for mi, (name, motion) in enumerate(motions):
+        h_want = heights[mi % len(heights)]
+        if h_want is None:
+            phen, skel_true = None, skel
+        else:
+            skel_true, phen = family.at(h_want)
         for bg in args.backgrounds.split(","):
-            stem = f"{args.split}_s{args.seed}_f{args.frames}_{mi}_{bg}"
+            stem = f"{args.split}_s{args.seed}_f{args.frames}_{mi}_{bg}" + ("" if h_want is None else f"_h{h_want:.2f}")
             vid = workdir / f"truth_{stem}.mp4"
             cache = workdir / f"truth_{stem}.npz"
             track_path = workdir / f"track_{stem}.npz"
@@ -214,7 +281,7 @@ def main() -> None:
                 raw = KeypointTrack(raw.names, raw.uv, raw.confidence, raw.world, raw.found, raw.fps, raw.width,
                                     raw.height, {k: float(v) for k, v in zip(d["timing_keys"], d["timing_values"])})
             else:
-                gt, cam, t_render = render_truth_video(vid, motion, bg, seed=args.seed * 1000 + mi)
+                gt, cam, t_render = render_truth_video(vid, motion, bg, seed=args.seed * 1000 + mi, phenotype=phen)
                 raw = None
             row = {"name": name, "background": bg, "frames": len(gt), "render_s": t_render}
             try:
@@ -224,7 +291,12 @@ def main() -> None:
                         raw.save(track_path)
                         np.savez(cache, name=name, joints=gt, K=cam.K, R=cam.R, t=cam.t, size=[cam.width, cam.height],
                                  timing_keys=list(raw.timings), timing_values=list(raw.timings.values()))
-                rec = recover_track(raw, skeleton=skel, config=config, progress=False)
+                cfg = config
+                if args.known_camera_height:
+                    import dataclasses
+
+                    cfg = dataclasses.replace(config, camera_height=float(cam.center[1]))
+                rec = recover_track(raw, skeleton=skel, config=cfg, progress=False, physics=args.physics, body=body)
             except Exception as exc:  # a failed recovery is a result too
                 row["error"] = str(exc)
                 results["rendered"].append(row)
@@ -235,27 +307,40 @@ def main() -> None:
             P, G = P[:n], gt[:n]
             Pc = P @ rec.fit.camera.R.T + rec.fit.camera.t
             Gc = G @ cam.R.T + cam.t
+            fps = rec.fit.motion.fps
+            lp, lg = path_length(P, fps), path_length(G, fps)
+            det = rec.fit.detected
             row.update({
                 "mpjpe": M.mpjpe(Pc, Gc), "pa_mpjpe": M.pa_mpjpe(P, G), "w_mpjpe": M.w_mpjpe(P, G, segment=100),
                 "accel": M.accel_error(Pc, Gc), "skate": skate_mm(P, rec.fit.motion.skeleton),
-                "skate_truth": skate_mm(G, skel),
+                "skate_truth": skate_mm(G, skel_true),
+                "path_m": lp, "path_truth_m": lg, "path_err_pct": 100 * (lp - lg) / lg if lg > 0.5 else float("nan"),
+                "height_fit": stature(rec.fit.motion.skeleton), "height_truth": stature(skel_true),
+                "size_cues": {c.name: c.height for c in (rec.fit.size.cues if rec.fit.size else ())},
+                "depth_ratio": float(np.median(Pc[:, 0, 2] / Gc[:, 0, 2])),
+                "swaps": lr_swaps(Pc, Gc),
+                "reproj_px": rec.fit.mean_reprojection(),
+                "pelvis_px": _pelvis_px(rec, n),
                 "found": float(rec.raw_track.found.mean()), "timings": rec.timings,
                 "cam_height_err": abs(float(rec.fit.camera.center[1] - (cam.center[1] - 0.0))),
                 "pitch": math.degrees(math.asin(-float(rec.fit.camera.R[2, 1]))),
                 "pitch_truth": math.degrees(math.asin(-float(cam.R[2, 1]))),
-                "height": float(rec.fit.camera.center[1]), "height_truth": float(cam.center[1]),
+                "cam_height": float(rec.fit.camera.center[1]), "cam_height_truth": float(cam.center[1]),
             })
             results["rendered"].append(row)
+            cues = ", ".join(f"{k} {v:.2f}" for k, v in row["size_cues"].items())
             print(f"  {name} [{bg}]: PA-MPJPE {row['pa_mpjpe']:.1f} mm, MPJPE {row['mpjpe']:.1f}, "
-                  f"W-MPJPE {row['w_mpjpe']:.1f}, skate {row['skate']:.1f} (truth {row['skate_truth']:.1f}), "
-                  f"pitch {row['pitch']:.1f} (truth {row['pitch_truth']:.1f}) deg, camera height {row['height']:.2f} "
-                  f"(truth {row['height_truth']:.2f}) m", flush=True)
+                  f"W-MPJPE {row['w_mpjpe']:.1f}, path {lp:.2f} m (truth {lg:.2f}), height {row['height_fit']:.2f} m "
+                  f"(truth {row['height_truth']:.2f}; {cues}), depth x{row['depth_ratio']:.3f}, "
+                  f"skate {row['skate']:.1f} (truth {row['skate_truth']:.1f}), swaps {row['swaps']}, "
+                  f"pitch {row['pitch']:.1f} (truth {row['pitch_truth']:.1f}) deg, camera height {row['cam_height']:.2f} "
+                  f"(truth {row['cam_height_truth']:.2f}) m", flush=True)
 
     # (b) real videos
     if not args.skip_real and args.videos.is_dir():
         for vid in sorted(args.videos.glob("*.mp4")):
             try:
-                rec = recover_video(vid, skeleton=skel, config=config, progress=False)
+                rec = recover_video(vid, skeleton=skel, config=config, progress=False, physics=args.physics, body=body)
             except Exception as exc:
                 results["real"].append({"name": vid.name, "error": str(exc), "frames": 0, "timings": {}})
                 print(f"  {vid.name}: FAILED {exc}")
@@ -264,7 +349,7 @@ def main() -> None:
             track = rec.raw_track
             good = track.confidence > 0.3
             hts = [np.ptp(track.uv[t][good[t]][:, 1]) for t in range(track.num_frames) if good[t].sum() > 3]
-            err = rec.fit.reprojection_error[rec.track.found]  # frames with a kept detection (others read 0)
+            err = rec.fit.reprojection_error[rec.fit.detected]  # frames with a detection (others are NaN)
             row = {"name": vid.name, "frames": len(P), "found": float(track.found.mean()),
                    "reproj_px": float(np.median(err)), "reproj_pct": float(np.median(err) / np.median(hts) * 100),
                    "jitter": M.jitter(P, rec.fit.motion.fps), "skate": skate_mm(P, rec.fit.motion.skeleton), "timings": rec.timings,
@@ -276,17 +361,28 @@ def main() -> None:
     # tables
     ok = [r for r in results["rendered"] if "error" not in r]
     print(f"\n(a) rendered {args.split}-split motions with 3D truth (mm; accel mm/frame^2)")
-    print(f"{'motion':<34} {'bg':<9} {'MPJPE':>7} {'PA-MPJPE':>9} {'W-MPJPE':>8} {'accel':>6} {'skate':>6} {'gt sk':>6} {'found':>6}")
+    print(f"{'motion':<30} {'bg':<9} {'MPJPE':>6} {'PA-MPJPE':>8} {'W-MPJPE':>7} {'path%':>6} {'h fit':>5} "
+          f"{'h true':>6} {'accel':>5} {'skate':>5} {'gt sk':>5} {'swaps':>5} {'reproj':>6} {'found':>5}")
     for r in results["rendered"]:
         if "error" in r:
-            print(f"{r['name'][:34]:<34} {r['background']:<9} FAILED: {r['error']}")
+            print(f"{r['name'][:30]:<30} {r['background']:<9} FAILED: {r['error']}")
             continue
-        print(f"{r['name'][:34]:<34} {r['background']:<9} {r['mpjpe']:7.1f} {r['pa_mpjpe']:9.1f} {r['w_mpjpe']:8.1f} "
-              f"{r['accel']:6.1f} {r['skate']:6.1f} {r['skate_truth']:6.1f} {r['found']:6.2f}")
+        print(f"{r['name'][:30]:<30} {r['background']:<9} {r['mpjpe']:6.1f} {r['pa_mpjpe']:8.1f} {r['w_mpjpe']:7.1f} "
+              f"{r['path_err_pct']:6.1f} {r['height_fit']:5.2f} {r['height_truth']:6.2f} {r['accel']:5.1f} "
+              f"{r['skate']:5.1f} {r['skate_truth']:5.1f} {r['swaps']:5d} {r['reproj_px']:6.1f} {r['found']:5.2f}")
     if ok:
-        mean = {k: float(np.mean([r[k] for r in ok])) for k in ("mpjpe", "pa_mpjpe", "w_mpjpe", "accel", "skate", "skate_truth", "found")}
-        print(f"{'mean':<34} {'':<9} {mean['mpjpe']:7.1f} {mean['pa_mpjpe']:9.1f} {mean['w_mpjpe']:8.1f} "
-              f"{mean['accel']:6.1f} {mean['skate']:6.1f} {mean['skate_truth']:6.1f} {mean['found']:6.2f}")
+        keys = ("mpjpe", "pa_mpjpe", "w_mpjpe", "accel", "skate", "skate_truth", "found", "reproj_px")
+        mean = {k: float(np.mean([r[k] for r in ok])) for k in keys}
+        paths = [abs(r["path_err_pct"]) for r in ok if math.isfinite(r["path_err_pct"])]
+        mean["abs_path_err_pct"] = float(np.mean(paths)) if paths else float("nan")
+        mean["abs_height_err_pct"] = float(np.mean([abs(r["height_fit"] / r["height_truth"] - 1) * 100 for r in ok]))
+        mean["swaps"] = float(sum(r["swaps"] for r in ok))
+        print(f"{'mean':<30} {'':<9} {mean['mpjpe']:6.1f} {mean['pa_mpjpe']:8.1f} {mean['w_mpjpe']:7.1f} "
+              f"{mean['abs_path_err_pct']:6.1f} {'':>5} {'':>6} {mean['accel']:5.1f} {mean['skate']:5.1f} "
+              f"{mean['skate_truth']:5.1f} {int(mean['swaps']):5d} {mean['reproj_px']:6.1f} {mean['found']:5.2f}")
+        print(f"  (path% and height: mean |error| {mean['abs_path_err_pct']:.1f} % over clips with a path > 0.5 m, "
+              f"{mean['abs_height_err_pct']:.1f} %; targets PA-MPJPE < 45, W-MPJPE < 150, |path| < 5 %, accel < 6, "
+              f"skate <= truth, swaps 0)")
         results["rendered_mean"] = mean  # type: ignore[assignment]
     if results["real"]:
         print("\n(b) real videos (no 3D truth)")

@@ -46,6 +46,7 @@ STEPS = click.IntRange(1, 1000)
 GUIDANCE = FiniteFloat(0.0, 50.0)
 FOCAL = FiniteFloat(1.0, 1e6)
 THREADS = click.IntRange(1, 256)
+CAMERA_HEIGHT = FiniteFloat(0.05, 100.0)  # metres above the ground
 
 
 class ImageSize(click.ParamType):

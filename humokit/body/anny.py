@@ -32,6 +32,7 @@ import torch
 
 from humokit.body.model import BodyModel, RestBody, rest_alignment
 from humokit.errors import InputError, MissingDependencyError
+from humokit.motion.motion import Motion
 from humokit.motion.rig_tables import ANNY_JOINT_MAP
 from humokit.motion.skeleton import JOINT_NAMES, NUM_JOINTS, default_skeleton
 
@@ -115,6 +116,18 @@ class AnnyBody(BodyModel):
 
     def default_shape(self) -> dict[str, float]:
         return dict(DEFAULT_PHENOTYPE)
+
+    def shape_from_motion(self, motion: Motion) -> dict[str, float]:
+        """The phenotype a recovery stored in ``motion.meta["anny_phenotype"]`` (JSON), else the default."""
+        import json
+
+        text = (motion.meta or {}).get("anny_phenotype")
+        if text:
+            try:
+                return self.check_phenotype(json.loads(text))
+            except (ValueError, TypeError, InputError):
+                pass
+        return self.default_shape()
 
     def uv_layout(self) -> tuple[np.ndarray, np.ndarray]:
         """Anny's (MakeHuman) texture layout, v flipped from OBJ's bottom-left origin to glTF's top-left."""

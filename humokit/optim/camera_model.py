@@ -97,3 +97,66 @@ def solve_translation(points: np.ndarray, uv: np.ndarray, weight: np.ndarray, K:
     for d in range(3):
         out[~good, d] = np.interp(idx[~good], idx[good], out[good, d])
     return out
+
+
+def horizon_from_walk(
+    v_foot: np.ndarray,
+    v_top: np.ndarray,
+    weight: np.ndarray,
+    K: np.ndarray,
+    top_height: float,
+    *,
+    min_spread: float = 0.12,
+    max_residual: float = 0.03,
+) -> tuple[float, float] | None:
+    """Camera pitch and height from an upright person seen at several distances on a flat ground.
+
+    An upright body point ``top_height`` metres above the ground (e.g. the mid-shoulder) and the foot on the
+    ground, at forward distance ``D`` from a camera ``h`` metres high pitched by ``p``, project to image rows
+    ``v = cy + f tan(atan(y / D) - p)`` with ``y = h`` (foot) and ``y = h - top_height`` (top), whatever the
+    column. Over frames where the person's image size changes (a walk in depth), the rows of both points fix
+    ``p`` and ``h``: a least-squares fit over ``(p, h, D_t)``, started from the linear model
+    ``v_foot = v_horizon + (h / top_height) (v_foot - v_top)``.
+
+    Args:
+        v_foot, v_top: ``(T,)`` image rows (pixels) of the ground point and the upright point.
+        weight: ``(T,)`` frame weights (0 = unused).
+        K: ``(3, 3)`` intrinsics.
+        min_spread: the person's image height must vary by at least this fraction (std / mean).
+        max_residual: the fit's RMS row residual, as a fraction of the mean image height, must stay below this.
+    Returns:
+        ``(pitch radians, camera height metres)`` or None when the clip does not constrain them (a person who
+        stays at one distance, bending poses, a poor fit).
+    """
+    from scipy.optimize import least_squares
+
+    f, cy = float(K[1, 1]), float(K[1, 2])
+    ok = (weight > 0) & np.isfinite(v_foot) & np.isfinite(v_top) & (v_foot - v_top > 4.0)
+    if ok.sum() < 10:
+        return None
+    vf, vt, w = v_foot[ok], v_top[ok], np.sqrt(weight[ok])
+    dv = vf - vt
+    if dv.std() / dv.mean() < min_spread:
+        return None
+    A = np.stack([np.ones_like(dv), dv], 1)
+    a, b = np.linalg.lstsq(A * w[:, None], vf * w, rcond=None)[0]
+    if not b > 0:
+        return None
+    p0 = math.atan((cy - a) / f)
+    h0 = b * top_height
+    D0 = np.clip(f * h0 / np.maximum(vf - a, 1.0), 0.5, 500.0)
+
+    def resid(x: np.ndarray) -> np.ndarray:
+        p, h, D = x[0], x[1], x[2:]
+        pf = cy + f * np.tan(np.arctan(h / D) - p)
+        pt = cy + f * np.tan(np.arctan((h - top_height) / D) - p)
+        return np.concatenate([(pf - vf) * w, (pt - vt) * w])
+
+    x0 = np.concatenate([[p0, max(h0, 0.1)], D0])
+    lo = np.concatenate([[-1.2, 0.05], np.full(len(D0), 0.3)])
+    hi = np.concatenate([[1.2, 100.0], np.full(len(D0), 1000.0)])
+    sol = least_squares(resid, np.clip(x0, lo + 1e-6, hi - 1e-6), bounds=(lo, hi))
+    rms = float(np.sqrt(np.mean((sol.fun / np.concatenate([w, w])) ** 2)))
+    if not sol.success or rms > max_residual * float(dv.mean()):
+        return None
+    return float(sol.x[0]), float(sol.x[1])

@@ -615,14 +615,15 @@ def camera_trajectory(camera: Camera, motion: CameraMotion, centers: np.ndarray 
 
 
 def camera_warning(motion: CameraMotion | None) -> str | None:
-    """The summary's warning line for a moving camera, or for one whose motion could mostly not be measured
-    (None when it is static or was not measured at all)."""
+    """The summary's warning for a moving camera, or for one whose motion could mostly not be measured
+    (None when it is static or was not measured at all); :func:`humokit.optim.recover.recovery_warnings`
+    adds it to every recovery's ``warnings``."""
     if motion is None:
         return None
     unmeasured = 1.0 - float(motion.measured.mean()) if motion.num_frames else 0.0
     if not motion.moving:
         if unmeasured > 0.5:
-            return (f"warning: the camera's motion could not be measured on {100 * unmeasured:.0f}% of the frames "
+            return (f"the camera's motion could not be measured on {100 * unmeasured:.0f}% of the frames "
                     "(too little background texture outside the person): taken as static")
         return None
     parts = []
@@ -632,7 +633,7 @@ def camera_warning(motion: CameraMotion | None) -> str | None:
     if motion.translating:
         parts.append(f"travels (background parallax {motion.max_parallax_px:.1f} px; its travel, scaled by the "
                      "ground below it, is removed from the body's path)")
-    return "warning: the camera moves: it " + "; it ".join(parts)
+    return "the camera moves: it " + "; it ".join(parts)
 
 
 def _centre_from_rays(X: np.ndarray, d: np.ndarray, threshold: float, rng: np.random.Generator,
@@ -762,3 +763,4 @@ def apply_camera_motion(fit: FitResult, motion: CameraMotion, *, travel: bool | 
         m = fit.motion
         fit = replace(fit, motion=m.replace(root_position=m.root_position + shift[: m.num_frames]))
     return fit, camera_trajectory(fit.camera, motion, centers)
+

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from humokit._batch import BatchItem, batch_options, check_workers, list_inputs, run_batch
-from humokit._cli_options import check_threads, threads_option
-from humokit._options import FOCAL, FPS, PIXELS
+from humokit._cli_options import check_device, check_threads, device_option, threads_option
+from humokit._options import CAMERA_HEIGHT, FOCAL, FPS, PIXELS
 from humokit.errors import InputError
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
@@ -26,14 +26,19 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
               help="Which person to follow: 0 = largest/most central on the first frame with people (default), 1 = next...")
 @click.option("--fps", type=FPS, default=None, help="Resample the video to this frame rate first (default: its own).")
 @click.option("--focal", type=FOCAL, default=None, help="Focal length in pixels (default: max(width, height)).")
+@click.option("--camera-height", type=CAMERA_HEIGHT, default=None,
+              help="The camera's height above the ground in metres, when known: it fixes the scale (the body's "
+                   "height, distances and speeds follow); default: the body's height is estimated from the "
+                   "detector's 3D landmarks and an adult height prior.")
 @click.option("--body", "body_name", type=click.Choice(["anny", "none"]), default="anny", show_default=True,
               help="Body proportions and preview mesh (none: canonical skeleton, skeleton preview).")
 @click.option("--keypoints", "keypoints_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also save the cleaned keypoint track (.npz; with a moving camera, in the pixels of the "
                    "reference camera the body was fitted in).")
 @click.option("--physics", type=click.Choice(["kinematic", "none"]), default="kinematic", show_default=True,
-              help="Final step: kinematic = lock feet in contact and put them on the ground (leg IK, root "
-                   "adjustment); none = the raw fit.")
+              help="Last step of the fit: kinematic = lock feet in contact and put them on the ground (leg IK, "
+                   "root adjustment); none = the fit's own contact and ground terms only. The reprojection error "
+                   "and confidence reported are those of the saved motion.")
 @click.option("--camera", "camera_mode", type=click.Choice(["auto", "static", "moving"]), default="auto",
               show_default=True,
               help="auto = measure the camera's motion from the background and, when it moves, remove its turns "
@@ -41,13 +46,15 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
 @click.option("--preview-height", default=640, show_default=True, type=PIXELS, help="Preview height in pixels.")
 @batch_options
 @threads_option
+@device_option
 def recover(video: Path, output: Path | None, preview: Path | None, person: int | None, fps: float | None,
             focal: float | None, body_name: str, keypoints_out: Path | None, physics: str, camera_mode: str,
             preview_height: int, workers: int | None, ray_address: str | None,
-            threads: int | None) -> None:
+            threads: int | None, device: str, camera_height: float | None) -> None:
     """Recover the world-grounded 3D motion of one person in VIDEO (or every video in a folder)
     (camera motion measured from the background and removed, gravity = -Y, metres)."""
 
+    from humokit.optim.fit import FitConfig
     from humokit.optim.recover import body_skeleton, recover_video, save_recovery
 
     if fps is not None and not fps > 0:
@@ -55,13 +62,16 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
     if focal is not None and not focal > 0:
         raise InputError(f"--focal must be positive, got {focal}")
     check_workers(workers)
+    check_device(device)
     if video.is_dir():
         if output is None:
             raise InputError("-o OUTPUT_FOLDER is required with a folder of videos")
         if preview is not None or keypoints_out is not None:
             raise InputError("--preview and --keypoints take one file each: use them with a single VIDEO")
+        from humokit._cli_options import resolve_device
+
         opts = {"person": person, "fps": fps, "focal": focal, "body_name": body_name, "physics": physics,
-                "camera": camera_mode}
+                "device": resolve_device(device), "camera_height": camera_height, "camera": camera_mode}
         items = [BatchItem(str(v), (str(output / f"{v.stem}.camera.json"), str(output / f"{v.stem}.npz")),
                            (str(v.absolute()), str(v), opts)) for v in list_inputs(video, VIDEO_SUFFIXES)]
         res = run_batch(_recover_item, items, output, workers=workers, ray_address=ray_address, desc="recover")
@@ -74,13 +84,15 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
     for what, p in (("-o", output), ("--keypoints", keypoints_out)):
         if p is not None and p.suffix.lower() != ".npz":
             raise InputError(f"{what} {p}: write it as .npz (e.g. {p.with_suffix('.npz').name})")
-    from humokit._cli_options import apply_threads
+    from humokit._cli_options import apply_threads, resolve_device
 
+    dev = resolve_device(device)  # before any model loads: a missing GPU is one error line
     apply_threads(nthreads)  # detection, warm start and preview (the windowed fit itself runs its small steps on 1)
     progress = True  # bars obey TQDM_DISABLE (set by the CLI unless -v)
     skeleton, body = body_skeleton(body_name)
+    config = FitConfig(camera_height=camera_height) if camera_height is not None else None
     rec = recover_video(video, person=person, fps=fps, focal=focal, skeleton=skeleton, physics=physics,  # type: ignore[arg-type]
-                        body=body, camera=camera_mode, progress=progress)  # type: ignore[arg-type]
+                        body=body, progress=progress, device=dev, config=config, camera=camera_mode)  # type: ignore[arg-type]
     from humokit._atomic import atomic_files
     from humokit.optim.recover import camera_json_path
 
@@ -104,15 +116,8 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
                f"{int(rec.raw_track.found.sum())}/{m.num_frames} frames)")
     click.echo(f"camera     {cam_path} (height {fit.camera.center[1]:.2f} m, focal {fit.camera.K[0, 0]:.0f} px, "
                f"pitch {_pitch_deg(fit.camera):.1f} deg)")
-    click.echo(f"fit        reprojection {float(fit.reprojection_error.mean()):.1f} px, "
-               f"mean confidence {float(fit.confidence.mean()):.2f}")
-    from humokit.optim.camera_motion import camera_warning
-
-    if rec.camera_motion is not None:
-        click.echo(f"camera     {rec.camera_motion.summary()}")
-    warn = camera_warning(rec.camera_motion)
-    if warn:
-        click.echo(warn)
+    for line in summary_lines(rec):
+        click.echo(line)
     if keypoints_out is not None:
         click.echo(f"keypoints  {keypoints_out}")
     if preview is not None:
@@ -122,16 +127,38 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
 def _recover_item(args: tuple[str, str, dict], staging: Path) -> str:
     """Batch task: recover one video (absolute path, path as given) into ``staging/<stem>.npz`` and its
     camera sidecar."""
+    from humokit.optim.fit import FitConfig
     from humokit.optim.recover import body_skeleton, recover_video, save_recovery
 
     path, given, opts = args
     video = Path(path)
     skeleton, body = body_skeleton(opts["body_name"])
+    ch = opts.get("camera_height")
     rec = recover_video(video, person=opts["person"], fps=opts["fps"], focal=opts["focal"], skeleton=skeleton,
-                        physics=opts["physics"], body=body, camera=opts.get("camera", "auto"), progress=False)
+                        physics=opts["physics"], body=body, progress=False, device=opts.get("device", "cpu"),
+                        config=FitConfig(camera_height=ch) if ch is not None else None,
+                        camera=opts.get("camera", "auto"))
     save_recovery(rec, staging / f"{video.stem}.npz", video=given)
-    moving = " (camera moves)" if rec.camera_motion is not None and rec.camera_motion.moving else ""
-    return f"{rec.fit.motion.num_frames} frames, reprojection {float(rec.fit.reprojection_error.mean()):.1f} px{moving}"
+    warn = rec.warnings
+    return (f"{rec.fit.motion.num_frames} frames, reprojection {rec.fit.mean_reprojection():.1f} px"
+            + (f"; warning: {'; '.join(warn)}" if warn else ""))
+
+
+def summary_lines(rec) -> list[str]:  # type: ignore[no-untyped-def]
+    """The fit's summary lines: body size, reprojection and confidence over detected frames, warnings."""
+    fit = rec.fit
+    det = fit.detected
+    lines = []
+    if fit.size is not None:
+        cues = ", ".join(f"{c.name} {c.height:.2f} m" for c in fit.size.cues)
+        lines.append(f"body       height {fit.size.height:.2f} m ({cues})")
+    conf = float(fit.confidence[det].mean()) if det.any() else 0.0
+    lines.append(f"fit        reprojection {fit.mean_reprojection():.1f} px, mean confidence {conf:.2f} "
+                 f"(saved motion, {int(det.sum())} frames with a detection)")
+    if getattr(rec, "camera_motion", None) is not None:
+        lines.append(f"camera     {rec.camera_motion.summary()}")
+    lines += [f"warning    {w}" for w in rec.warnings]
+    return lines
 
 
 def _pitch_deg(camera) -> float:  # type: ignore[no-untyped-def]

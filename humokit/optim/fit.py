@@ -64,6 +64,9 @@ from humokit.optim.contacts import FOOT_REST_HEIGHTS, estimate_contacts, image_s
 from humokit.optim.physics.losses import contact_losses
 from humokit.optim.landmarks import joints_from_landmarks, marker_positions, marker_table
 from humokit.optim.pose_gmm import default_pose_prior
+from humokit.optim.scale import HEIGHT_PRIOR, BodyFamily, BodySize, SizeCue, estimate_body_size, stature
+
+REFERENCE_STATURE = 1.626  # metres: the default Anny body, on which the marker offsets were measured
 from humokit.optim.priors import GaussianPosePrior, MotionPrior, joint_limit_loss, unseen_pose_loss
 from humokit.optim.track import KeypointTrack, one_euro
 from humokit.render.camera import Camera
@@ -109,6 +112,33 @@ class FitConfig:
         prior: pose/motion prior (default :func:`~humokit.optim.pose_gmm.default_pose_prior`: the
             shipped :class:`~humokit.optim.pose_gmm.GMMPosePrior`; on the val renders it gave
             PA-MPJPE 59.4 -> 57.9 mm over the hand-set :class:`GaussianPosePrior`).
+        estimate_size: size the body from the clip first (:func:`~humokit.optim.scale.estimate_body_size`,
+            the detector's metric 3D limbs and a height prior) and fit that skeleton at a fixed size;
+            False keeps the given skeleton's size.
+        size_sigma_3d: tolerance (log units) of the detector-3D size cue; height_prior: ``(metres, log
+            sigma)`` of the stature prior, or None.
+        fit_scale: also optimise a global skeleton scale in the first window (tied to the detector's
+            3D size with ``sigma_scale``); a monocular image does not constrain it (the previous default).
+        iters_refine: Adam iterations of the joint refinement after the kinematic physics projection
+            (``physics="kinematic"``, learning rate ``lr_refine``): 2D, 3D, priors and contacts, with the
+            projected contact feet as anchors (``sigma_anchor`` metres), so the saved motion still lies on
+            the person in the image. Off (0) by default: on the val walk it brought the 2D error back
+            (2.4 -> 1.6 px) but also the foot skating the projection had removed (0.1 -> 26-30 mm; with
+            2 mm anchors 13.7 mm), so the saved motion is the projection's and its own 2D error is reported.
+        sigma_lean: tolerance on the trunk's lean from gravity (sine of the pelvis -> neck angle to the
+            vertical), robust (pseudo-Huber): the image does not see a lean towards or away from the camera,
+            and without this term the body keeps the lean of the warm start's gravity (a walk in depth seen
+            from above came out leaning ~20 degrees and 16 % too far); 0 turns it off.
+        fit_pitch: optimise the camera pitch and height with the body in the first window of the contact
+            pass (the trunk's lean and the contact feet on the ground then tell the pitch); off by default: on the
+            val walk seen from 9 m whose pitch came out 4 degrees low it did not move (the 2D term holds the body).
+        horizon: between the passes, take the camera pitch and height from the rows of the heels and
+            shoulders when the person's image size changes enough (a walk in depth,
+            :func:`~humokit.optim.camera_model.horizon_from_walk`) and slide the body along the rays onto
+            that ground.
+        camera_height: the camera's known height above the ground, metres: it fixes the scene's scale, so
+            the fitted scene (body, path, camera) is scaled to put the camera there (the image is unchanged
+            by a uniform scaling about a ground point below the camera) and the body's height follows.
     """
 
     window: int = 120
@@ -138,12 +168,27 @@ class FitConfig:
     still_height: float = 0.1
     still_final: bool = False
     prior: MotionPrior | None = None
+    estimate_size: bool = True
+    size_sigma_3d: float = 0.08
+    height_prior: tuple[float, float] | None = HEIGHT_PRIOR
+    fit_scale: bool = False
+    iters_refine: int = 0
+    lr_refine: float = 0.005
+    sigma_anchor: float = 0.02
+    camera_height: float | None = None
+    sigma_lean: float = 0.3
+    fit_pitch: bool = False
+    horizon: bool = True
 
     def __post_init__(self) -> None:
         if self.window < 4 or not 0 <= self.overlap < self.window // 2:
             raise InputError(f"fit: need window >= 4 and 0 <= overlap < window/2, got {self.window}, {self.overlap}")
         if self.iters_pose < 0 or self.iters_contact < 0:
             raise InputError("fit: iteration counts must be >= 0")
+        if self.iters_refine < 0:
+            raise InputError("fit: iteration counts must be >= 0")
+        if self.camera_height is not None and not (math.isfinite(self.camera_height) and self.camera_height > 0):
+            raise InputError(f"fit: camera_height must be a positive number of metres, got {self.camera_height}")
         if not 0.0 <= self.visible[0] < self.visible[1] <= 1.0 or not 0.0 <= self.min_weight_3d <= 1.0:
             raise InputError(f"fit: need 0 <= visible[0] < visible[1] <= 1 and 0 <= min_weight_3d <= 1, "
                              f"got {self.visible}, {self.min_weight_3d}")
@@ -156,10 +201,13 @@ class FitResult:
     Attributes:
         motion: world-grounded canonical motion (ground y = 0, metres), contacts filled.
         camera: the fitted static camera (image size of the video).
-        confidence: ``(T,)`` per-frame confidence in [0, 1] (landmark confidence x fit quality).
-        reprojection_error: ``(T,)`` mean 2D marker error, pixels (confidence-weighted).
-        scale: skeleton scale relative to the input skeleton.
-        timings: seconds per stage (``init``, ``fit``).
+        confidence: ``(T,)`` per-frame confidence in [0, 1] (landmark confidence x fit quality; 0 without
+            a detection), measured on ``motion`` as returned (after the physics step).
+        reprojection_error: ``(T,)`` mean 2D marker error of ``motion``, pixels (confidence-weighted);
+            NaN on frames without a detection.
+        scale: skeleton stature relative to the input skeleton.
+        timings: seconds per stage (``init``, ``fit``, ``physics``).
+        size: the estimated body size (height, skeleton, Anny phenotype, cues), or None.
     """
 
     motion: Motion
@@ -168,6 +216,17 @@ class FitResult:
     reprojection_error: np.ndarray
     scale: float
     timings: dict[str, float] = field(default_factory=dict)
+    size: BodySize | None = None
+
+    @property
+    def detected(self) -> np.ndarray:
+        """``(T,)`` bool: frames with a detection (a finite reprojection error)."""
+        return np.isfinite(self.reprojection_error)
+
+    def mean_reprojection(self) -> float:
+        """Mean reprojection error over frames with a detection, pixels (NaN when there are none)."""
+        d = self.detected
+        return float(self.reprojection_error[d].mean()) if d.any() else float("nan")
 
 
 # ----------------------------------------------------------------------------- warm start
@@ -195,8 +254,13 @@ def _bone_sum(J: np.ndarray) -> np.ndarray:
     return sum(np.linalg.norm(J[..., a, :] - J[..., b, :], axis=-1) for a, b in _BONES)  # type: ignore[return-value]
 
 
-def warm_start(track: KeypointTrack, K: np.ndarray, skeleton: Skeleton, cols: np.ndarray, weights: np.ndarray) -> _Init:
-    """Initial motion, camera and scale from the track's 3D (or, without them, 2D) landmarks."""
+def warm_start(track: KeypointTrack, K: np.ndarray, skeleton: Skeleton, cols: np.ndarray, weights: np.ndarray,
+               fit_scale: bool = True) -> _Init:
+    """Initial motion, camera and scale from the track's 3D (or, without them, 2D) landmarks.
+
+    The 3D landmarks are rescaled to the skeleton's size; ``fit_scale`` also takes the detector's size as
+    the initial skeleton scale (else the skeleton keeps its size, scale 1).
+    """
     T = track.num_frames
     uv = track.uv[:, cols]
     conf = track.confidence[:, cols] * weights
@@ -207,7 +271,7 @@ def warm_start(track: KeypointTrack, K: np.ndarray, skeleton: Skeleton, cols: np
         ratio = _bone_sum(rest) / np.clip(_bone_sum(J_mp), 1e-6, None)
         good = track.confidence.mean(1) > 0.3
         k = float(np.median(ratio[good] if good.any() else ratio))
-        scale = float(np.clip(1.0 / k, 0.85, 1.2))  # mp's metric guess of the body size, relative to the skeleton
+        scale = float(np.clip(1.0 / k, 0.85, 1.2)) if fit_scale else 1.0  # the detector's metric size, relative
         P_rel = W * k  # landmarks at the skeleton's size
         if "left_hip" in track.names and "right_hip" in track.names:
             mid = 0.5 * (P_rel[:, track.index("left_hip")] + P_rel[:, track.index("right_hip")])
@@ -256,16 +320,21 @@ def _pseudo_huber(r2: torch.Tensor, delta: float) -> torch.Tensor:
 class _Problem:
     """Data and fixed settings shared by all windows."""
 
-    def __init__(self, track: KeypointTrack, K: np.ndarray, skeleton: Skeleton, cfg: FitConfig) -> None:
+    def __init__(self, track: KeypointTrack, K: np.ndarray, skeleton: Skeleton, cfg: FitConfig,
+                 device: torch.device | str = "cpu") -> None:
+        self.device = torch.device(device)
         cols, mj, moff, mw = marker_table(track.names)
         self.cols = cols
-        self.mj = torch.as_tensor(mj, dtype=torch.long)
-        self.moff = torch.as_tensor(moff, dtype=torch.float32)
+        dev = self.device
+        self.mj = torch.as_tensor(mj, dtype=torch.long, device=dev)
+        # marker offsets were measured on the default Anny body: they scale with the body's height
+        self.moff = torch.as_tensor(moff * stature(skeleton) / REFERENCE_STATURE, dtype=torch.float32, device=dev)
         uv = track.uv[:, cols]
         raw = np.where(np.isfinite(uv).all(-1), track.confidence[:, cols], 0.0)
-        self.uv = torch.as_tensor(np.nan_to_num(uv), dtype=torch.float32)
-        self.conf = torch.as_tensor(visibility_weight(raw, cfg.visible) * mw, dtype=torch.float32)
-        self.conf3d = torch.as_tensor(np.clip(raw, cfg.min_weight_3d, None) * (raw > 0) * mw, dtype=torch.float32)
+        self.uv = torch.as_tensor(np.nan_to_num(uv), dtype=torch.float32, device=dev)
+        self.conf = torch.as_tensor(visibility_weight(raw, cfg.visible) * mw, dtype=torch.float32, device=dev)
+        self.conf3d = torch.as_tensor(np.clip(raw, cfg.min_weight_3d, None) * (raw > 0) * mw, dtype=torch.float32,
+                                      device=dev)
         names = [track.names[c] for c in cols]
         # per frame, how unseen each arm is (1 - visibility weight of its best-seen elbow/wrist landmark)
         occ_joints: list[int] = []
@@ -277,14 +346,17 @@ class _Problem:
                 occ_joints += [_J[f"{side}_shoulder"], _J[f"{side}_elbow"]]
                 occ += [unseen, unseen]
         self.occ_joints = occ_joints
-        self.occ = torch.as_tensor(np.stack(occ, 1), dtype=torch.float32) if occ else None
+        self.occ = torch.as_tensor(np.stack(occ, 1), dtype=torch.float32, device=dev) if occ else None
         self.hips = (names.index("left_hip"), names.index("right_hip")) if "left_hip" in names and "right_hip" in names else None
         good = (track.confidence[:, cols] > 0.3) & np.isfinite(uv).all(-1)
         heights = [np.ptp(uv[t][good[t]][:, 1]) for t in range(len(uv)) if good[t].sum() >= 3]
         self.px_scale = float(np.median(heights)) if heights else float(track.height) / 2
         self.px_scale = max(self.px_scale, 8.0)
-        self.K = torch.as_tensor(K, dtype=torch.float32)
-        self.offsets = torch.as_tensor(skeleton.offsets, dtype=torch.float32)
+        self.K = torch.as_tensor(K, dtype=torch.float32, device=dev)
+        self.offsets = torch.as_tensor(skeleton.offsets, dtype=torch.float32, device=dev)
+        self.rest_positions = skeleton.rest_positions()
+        self.floor = skeleton.rest_positions()[0, 1] + skeleton.floor_height()
+        self.size_ratio = stature(skeleton) / REFERENCE_STATURE
         self.parents = skeleton.parents
         self.fps = track.fps
         self.cfg = cfg
@@ -313,29 +385,48 @@ def _fit_window(
     iters: int,
     contacts: np.ndarray | None,
     bar: object | None = None,
+    anchor: torch.Tensor | None = None,
+    lr: float | None = None,
+    cam_opt: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Optimise one window; returns ``(R_local (n,22,3,3), root (n,3))``; ``bar.update(1)`` per step."""
+    """Optimise one window; returns ``(R_local (n,22,3,3), root (n,3))`` on the CPU; ``bar.update(1)`` per step.
+
+    The window's tensors live on ``pb.device``. ``anchor`` ``(n, 4, 3)``: positions the foot joints in
+    contact (``contacts``) are pulled to, tolerance ``sigma_anchor``. ``cam_opt``: scalar tensors
+    ``(pitch, height)`` of the camera, optimised with the body (the roll stays ``cam[1]``).
+    """
     cfg = pb.cfg
     fps = pb.fps
+    dev = pb.device
     n = R0.shape[0]
-    x6 = R0[..., :, :2].transpose(-1, -2).reshape(n, 22, 6).clone().requires_grad_(True)
-    root = root0.clone().requires_grad_(True)
-    params: list[torch.Tensor] = [x6, root] + ([log_scale] if optimise_scale else [])
-    opt = torch.optim.Adam(params, lr=cfg.lr)
+    x6 = R0[..., :, :2].transpose(-1, -2).reshape(n, 22, 6).to(dev).clone().requires_grad_(True)
+    root = root0.to(dev).clone().requires_grad_(True)
+    if fixed is not None:
+        fixed = fixed.to(dev)
+    if rel3d is not None:
+        rel3d = rel3d.to(dev)
+    params: list[torch.Tensor] = [x6, root] + ([log_scale] if optimise_scale else []) + list(cam_opt or ())
+    opt = torch.optim.Adam(params, lr=cfg.lr if lr is None else lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 1.0 if i < 0.6 * iters else 0.3)
     uv = pb.uv[sl]
     conf = pb.conf[sl]
     csum = conf.sum().clamp_min(1e-6)
-    rest_h = torch.as_tensor(FOOT_REST_HEIGHTS, dtype=torch.float32)
+    rest_h = torch.as_tensor(FOOT_REST_HEIGHTS, dtype=torch.float32, device=dev)
     pitch, roll, height = cam
-    Rc = camera_rotation(torch.tensor(pitch), torch.tensor(roll)).to(torch.float32)
-    C = torch.tensor([0.0, height, 0.0])
-    cm = torch.as_tensor(contacts, dtype=torch.float32) if contacts is not None else None
+    Rc = camera_rotation(torch.tensor(pitch), torch.tensor(roll)).to(torch.float32).to(dev)
+    C = torch.tensor([0.0, height, 0.0], device=dev)
+    cm = torch.as_tensor(contacts, dtype=torch.float32, device=dev) if contacts is not None else None
+    if anchor is not None:
+        anchor = anchor.to(dev)
+    feet = list(FOOT_JOINTS)
     for _ in range(iters):
         if bar is not None:
             bar.update(1)  # type: ignore[attr-defined]
         opt.zero_grad()
         s = torch.exp(log_scale)
+        if cam_opt is not None:
+            Rc = camera_rotation(cam_opt[0], torch.tensor(roll)).to(torch.float32).to(dev)
+            C = torch.stack([torch.zeros(()), cam_opt[1], torch.zeros(())]).to(torch.float32).to(dev)
         R = _decode6d(x6)
         J, Rw = forward_kinematics(R, root, pb.offsets * s, pb.parents)
         M = marker_positions(J, Rw, pb.mj, pb.moff * s)
@@ -359,6 +450,10 @@ def _fit_window(
             loss = loss + acc.pow(2).sum(-1).sum(-1).mean() / cfg.sigma_accel**2
             racc = (root[2:] - 2 * root[1:-1] + root[:-2]) * fps**2
             loss = loss + racc.pow(2).sum(-1).mean() / cfg.sigma_root_accel**2
+        if cfg.sigma_lean > 0:
+            trunk = J[:, 12] - J[:, 0]
+            h2 = (trunk[:, 0].pow(2) + trunk[:, 2].pow(2)) / trunk.pow(2).sum(-1).clamp_min(1e-8)
+            loss = loss + _pseudo_huber(h2 / cfg.sigma_lean**2, 1.0).mean()
         if cm is not None:
             # the physics module's contact terms (normalised per frame here)
             cl = contact_losses(J, cm, sole=s * rest_h)
@@ -367,6 +462,9 @@ def _fit_window(
                 w_slide = (cm[1:] * cm[:-1]).sum() / n
                 loss = loss + cl["skate"] * fps**2 * w_slide / cfg.sigma_slide**2
             loss = loss + cl["contact_height"] * cm.sum() / n / cfg.sigma_ground**2
+            if anchor is not None:
+                d2 = (J[:, feet] - anchor).pow(2).sum(-1)
+                loss = loss + (cm * d2).sum() / n / cfg.sigma_anchor**2
         if fixed is not None:
             k = fixed.shape[0]
             loss = loss + (J[:k] - fixed).pow(2).sum(-1).sum(-1).mean() * k / n / cfg.sigma_overlap**2
@@ -376,14 +474,15 @@ def _fit_window(
         opt.step()
         sched.step()
     with torch.no_grad():
-        return _decode6d(x6), root.detach().clone()
+        return _decode6d(x6).cpu(), root.detach().cpu().clone()
 
 
 def _aligning_rotation(src: torch.Tensor, dst: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """``(3, 3)`` rotation ``R`` minimising ``sum w |R src - dst|^2`` over points ``(..., 3)`` with weights ``(...)`` (Kabsch)."""
     H = (weight[..., None, None] * dst[..., :, None] * src[..., None, :]).reshape(-1, 3, 3).sum(0)
     U, _, Vt = torch.linalg.svd(H)
-    D = torch.diag(torch.stack([torch.ones(()), torch.ones(()), torch.sign(torch.det(U @ Vt))]))
+    one = torch.ones((), dtype=H.dtype, device=H.device)
+    D = torch.diag(torch.stack([one, one, torch.sign(torch.det(U @ Vt))]))
     return U @ D @ Vt
 
 
@@ -505,58 +604,54 @@ def fit_track(
     skeleton: Skeleton | None = None,
     config: FitConfig | None = None,
     progress: bool = True,
+    family: BodyFamily | None = None,
+    physics: str = "none",
+    body: object | None = None,
+    device: str | torch.device = "cpu",
 ) -> FitResult:
     """Fit a world-grounded motion and a static camera to a (cleaned) keypoint track.
 
     Args:
         track: landmarks of one person (see :func:`humokit.optim.track.clean_track`).
-        focal: focal length in pixels (default ``max(width, height)``).
-        skeleton: body proportions to fit (default canonical adult); its global
-            scale is fitted.
-        config: optimisation settings.
+        focal: focal length in pixels (default ``max(width, height)``, a 53-degree horizontal field of view
+            for a landscape image, :func:`~humokit.optim.camera_model.intrinsics_matrix`).
+        skeleton: body proportions to fit (default canonical adult).
+        config: optimisation settings; with ``estimate_size`` (default) the body is first sized from the
+            clip (:mod:`humokit.optim.scale`) within ``family`` (default: ``skeleton`` scaled; the
+            recovery passes Anny's phenotype family).
+        physics: ``"kinematic"``: after the fit, the kinematic physics projection
+            (:func:`humokit.optim.physics.project_motion`: contact feet locked, soles on the ground,
+            ``body`` gives the sole heights) followed by a joint refinement that keeps the 2D error
+            (``config.iters_refine``); ``"none"``: the fit's own contact terms only.
+        device: torch device of the optimisation (``"cpu"``, ``"cuda"``...).
     Returns:
-        :class:`FitResult`.
+        :class:`FitResult`, its reprojection error and confidence measured on the returned motion.
     """
+    if physics not in ("kinematic", "none"):
+        raise InputError(f"fit: physics must be 'kinematic' or 'none', got {physics!r}")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small tensors: thread hand-offs cost more than they save (50x on a busy machine)
     try:
-        return _fit_track(track, focal, skeleton, config or FitConfig(), progress)
+        return _fit_track(track, focal, skeleton, config or FitConfig(), progress, family, physics, body,
+                          torch.device(device))
     finally:
         torch.set_num_threads(threads)
 
 
-def _fit_track(track: KeypointTrack, focal: float | None, skeleton: Skeleton | None, cfg: FitConfig,
-               progress: bool) -> FitResult:
-    if track.num_frames == 0:
-        raise InputError("fit: the keypoint track has no frames")
-    if focal is not None and not (math.isfinite(focal) and focal > 0):
-        raise InputError(f"fit: focal must be a positive number of pixels, got {focal}")
-    skel = skeleton or default_skeleton()
-    t0 = time.perf_counter()
-    K = intrinsics_matrix(track.width, track.height, focal)
-    pb = _Problem(track, K, skel, cfg)
-    init = warm_start(track, K, skel, pb.cols, pb.weights)
-    t1 = time.perf_counter()
-    T = track.num_frames
-    cam = (init.pitch, init.roll, init.height)
-    log_scale0 = math.log(init.scale)
-    log_scale = torch.tensor(log_scale0, dtype=torch.float32, requires_grad=True)
-    rel3d = torch.as_tensor(init.rel3d, dtype=torch.float32) if init.rel3d is not None else None
-    R_all = torch.as_tensor(init.R_local, dtype=torch.float32).clone()
-    root_all = torch.as_tensor(init.root, dtype=torch.float32).clone()
-    wins = _windows(T, cfg.window, cfg.overlap)
-    contacts: np.ndarray | None = None
-    still = (image_still_feet(track.uv, track.confidence, track.names, track.fps, max_speed=cfg.still_speed)
-             if cfg.still_speed > 0 else None)
-    # one tick per optimiser step of every window and pass: feedback within a second even for a single window
-    bar = tqdm(total=len(wins) * (cfg.iters_pose + cfg.iters_contact), desc="fit", unit="step",
-               **({} if progress else {"disable": True}))  # fmt: skip
-    for pass_idx, iters in enumerate((cfg.iters_pose, cfg.iters_contact)):
+def _run_passes(pb: _Problem, track: KeypointTrack, init: _Init, cfg: FitConfig, passes: list[int],
+                state: dict, bar: object) -> None:
+    """The windowed optimisation passes (``0``: pose, ``1``: contacts, ``2``: refinement); updates ``state``."""
+    wins = _windows(track.num_frames, cfg.window, cfg.overlap)
+    log_scale, log_scale0 = state["log_scale"], state["log_scale0"]
+    for pass_idx in passes:
+        iters = (cfg.iters_pose, cfg.iters_contact, cfg.iters_refine)[pass_idx]
+        R_all, root_all, cam, rel3d = state["R"], state["root"], state["cam"], state["rel3d"]
+        contacts, anchor = state.get("contacts"), state.get("anchor")
         if pass_idx == 1:
             sc = float(torch.exp(log_scale))
             with torch.no_grad():
-                J, _ = forward_kinematics(R_all, root_all, pb.offsets * sc, pb.parents)
-            contacts = _contacts(J.numpy(), track.fps, sc, still, cfg)
+                J, _ = forward_kinematics(R_all, root_all, pb.offsets.cpu() * sc, pb.parents)
+            contacts = _contacts(J.numpy(), track.fps, sc, state["still"], cfg)
             if cfg.fit_camera:
                 cam0 = cam
                 for _ in range(2):
@@ -564,8 +659,19 @@ def _fit_track(track: KeypointTrack, focal: float | None, skeleton: Skeleton | N
                     R_all, root_all = _reexpress(R_all, root_all, cam, new)
                     cam = new
                     with torch.no_grad():
-                        J, _ = forward_kinematics(R_all, root_all, pb.offsets * sc, pb.parents)
-                    contacts = _contacts(J.numpy(), track.fps, sc, still, cfg)
+                        J, _ = forward_kinematics(R_all, root_all, pb.offsets.cpu() * sc, pb.parents)
+                    contacts = _contacts(J.numpy(), track.fps, sc, state["still"], cfg)
+                hz = _horizon_camera(track, pb, sc, cam) if cfg.horizon else None
+                if hz is not None:
+                    # a walk in depth: the upright body's rows give pitch and height; the body keeps its place
+                    # in the image but slides along the rays until its lowest sole is on the new ground
+                    R_all, root_all = _reexpress(R_all, root_all, cam, hz)
+                    cam = hz
+                    R_all, root_all = _onto_ground(R_all, root_all, pb, sc, cam, track.fps)
+                    with torch.no_grad():
+                        J, _ = forward_kinematics(R_all, root_all, pb.offsets.cpu() * sc, pb.parents)
+                    contacts = _contacts(J.numpy(), track.fps, sc, state["still"], cfg)
+                state["horizon"] = hz
                 if rel3d is not None and cfg.retilt_3d:
                     # the detector's 3D landmarks lean with its own guess of gravity: turn them by the correction
                     A = _up_correction(cam0, cam)
@@ -578,30 +684,96 @@ def _fit_track(track: KeypointTrack, focal: float | None, skeleton: Skeleton | N
             if k:
                 with torch.no_grad():
                     sc = float(torch.exp(log_scale))
-                    fixed, _ = forward_kinematics(R_all[s:prev_end], root_all[s:prev_end], pb.offsets * sc, pb.parents)
+                    fixed, _ = forward_kinematics(R_all[s:prev_end], root_all[s:prev_end], pb.offsets.cpu() * sc,
+                                                  pb.parents)
                 if pass_idx == 0:  # continue the previous window's trajectory from the warm start
                     delta = root_all[prev_end - 1] - torch.as_tensor(init.root[prev_end - 1], dtype=torch.float32)
                     root_all[prev_end:e] = torch.as_tensor(init.root[prev_end:e], dtype=torch.float32) + delta
+            cam_opt = None
+            if pass_idx == 1 and wi == 0 and cfg.fit_pitch:
+                cam_opt = (torch.tensor(cam[0], dtype=torch.float32, requires_grad=True),
+                           torch.tensor(cam[2], dtype=torch.float32, requires_grad=True))
             R_w, root_w = _fit_window(pb, sl, R_all[sl], root_all[sl], cam, log_scale, log_scale0,
-                                      pass_idx == 0 and wi == 0, rel3d, fixed, iters,
-                                      None if contacts is None else contacts[sl], bar)
+                                      cfg.fit_scale and pass_idx == 0 and wi == 0, rel3d, fixed, iters,
+                                      None if contacts is None else contacts[sl], bar,
+                                      None if anchor is None else anchor[sl],
+                                      cfg.lr_refine if pass_idx == 2 else cfg.lr, cam_opt)
+            if cam_opt is not None:
+                new = (float(cam_opt[0]), cam[1], max(float(cam_opt[1]), 0.05))
+                if e < len(R_all):  # frames not fitted yet keep their place in the camera
+                    R_all[e:], root_all[e:] = _reexpress(R_all[e:], root_all[e:], cam, new)
+                cam = new
             log_scale.requires_grad_(False)
             if k:
                 a = torch.linspace(0.0, 1.0, k + 2)[1:-1]
-                R_all[s:prev_end] = torch.as_tensor(slerp_rotmat(R_all[s:prev_end], R_w[:k], a[:, None].expand(k, 22)), dtype=torch.float32)
+                R_all[s:prev_end] = torch.as_tensor(slerp_rotmat(R_all[s:prev_end], R_w[:k], a[:, None].expand(k, 22)),
+                                                    dtype=torch.float32)
                 root_all[s:prev_end] = (1 - a[:, None]) * root_all[s:prev_end] + a[:, None] * root_w[:k]
             R_all[s + k : e] = R_w[k:]
             root_all[s + k : e] = root_w[k:]
             prev_end = e
-    bar.close()
+        state.update(R=R_all, root=root_all, cam=cam, rel3d=rel3d, contacts=contacts)
+
+
+def _fit_track(track: KeypointTrack, focal: float | None, skeleton: Skeleton | None, cfg: FitConfig,
+               progress: bool, family: BodyFamily | None, physics: str, body: object | None,
+               device: torch.device) -> FitResult:
+    if track.num_frames == 0:
+        raise InputError("fit: the keypoint track has no frames")
+    if focal is not None and not (math.isfinite(focal) and focal > 0):
+        raise InputError(f"fit: focal must be a positive number of pixels, got {focal}")
+    skel0 = skeleton or default_skeleton()
+    t0 = time.perf_counter()
+    size = None
+    skel = skel0
+    if cfg.estimate_size:
+        size = estimate_body_size(track.world, track.confidence, track.names, family or BodyFamily(skel0),
+                                  sigma_3d=cfg.size_sigma_3d, prior=cfg.height_prior)
+        skel = size.skeleton
+    K = intrinsics_matrix(track.width, track.height, focal)
+    pb = _Problem(track, K, skel, cfg, device)
+    init = warm_start(track, K, skel, pb.cols, pb.weights, fit_scale=cfg.fit_scale)
+    t1 = time.perf_counter()
+    log_scale0 = math.log(init.scale)
+    state: dict = {
+        "log_scale": torch.tensor(log_scale0, dtype=torch.float32, device=device, requires_grad=True),
+        "log_scale0": log_scale0,
+        "rel3d": torch.as_tensor(init.rel3d, dtype=torch.float32) if init.rel3d is not None else None,
+        "R": torch.as_tensor(init.R_local, dtype=torch.float32).clone(),
+        "root": torch.as_tensor(init.root, dtype=torch.float32).clone(),
+        "cam": (init.pitch, init.roll, init.height),
+        "still": (image_still_feet(track.uv, track.confidence, track.names, track.fps, max_speed=cfg.still_speed)
+                  if cfg.still_speed > 0 else None),
+    }
+    refine = physics == "kinematic" and cfg.iters_refine > 0
+    nwin = len(_windows(track.num_frames, cfg.window, cfg.overlap))
+    # one tick per optimiser step of every window and pass: feedback within a second even for a single window
+    bar = tqdm(total=nwin * (cfg.iters_pose + cfg.iters_contact + (cfg.iters_refine if refine else 0)), desc="fit",
+               unit="step", **({} if progress else {"disable": True}))  # fmt: skip
+    _run_passes(pb, track, init, cfg, [0, 1], state, bar)
+    if cfg.camera_height is not None:
+        skel, size = _to_camera_height(state, skel, size, cfg.camera_height, family)
+        pb = _Problem(track, K, skel, cfg, device)
     t2 = time.perf_counter()
-    scale = float(torch.exp(log_scale))
+    scale = float(torch.exp(state["log_scale"]))
     skel_fit = skel.scaled(scale)
-    with torch.no_grad():
-        J, _ = forward_kinematics(R_all, root_all, pb.offsets * scale, pb.parents)
-    contacts = estimate_contacts(J.numpy(), track.fps, scale=scale)
-    if still is not None and cfg.still_final:
-        contacts = contacts | (still & _low_feet(J.numpy(), scale, cfg.still_height))
+    cam = state["cam"]
+    contacts = _final_contacts(state, pb, track, cfg, scale)
+    if physics == "kinematic":
+        # the kinematic projection locks contact feet on the ground; the refinement brings the body back onto
+        # the person in the image with those feet as anchors (contact terms inside the optimisation)
+        moved = _project(state, skel_fit, contacts, track.fps, body)
+        state["R"] = torch.as_tensor(moved.rotations, dtype=torch.float32).clone()
+        state["root"] = torch.as_tensor(moved.root_position, dtype=torch.float32).clone()
+        if refine:
+            with torch.no_grad():
+                J, _ = forward_kinematics(state["R"], state["root"], pb.offsets.cpu() * scale, pb.parents)
+            state["contacts"] = contacts
+            state["anchor"] = J[:, list(FOOT_JOINTS)].clone()
+            _run_passes(pb, track, init, cfg, [2], state, bar)
+    bar.close()
+    t3 = time.perf_counter()
+    R_all, root_all = state["R"], state["root"]
     # outputs: world origin under the first pelvis
     shift = root_all[0].clone()
     shift[1] = 0.0
@@ -609,25 +781,149 @@ def _fit_track(track: KeypointTrack, focal: float | None, skeleton: Skeleton | N
     center = np.array([0.0, cam[2], 0.0]) - shift.numpy().astype(np.float64)
     camera = make_camera(K, cam[0], cam[1], center, track.width, track.height)
     R_np = roma.special_procrustes(R_all.to(torch.float64)).numpy().astype(np.float32)
-    motion = Motion(R_np, root_all.numpy(), track.fps, skeleton=skel_fit, contacts=contacts,
-                    meta={"source": "humokit recover", "focal": f"{K[0, 0]:.2f}"})
+    meta = {"source": "humokit recover", "focal": f"{K[0, 0]:.2f}"}
+    if size is not None:
+        meta["height_m"] = f"{stature(skel_fit):.3f}"
+        if size.phenotype is not None:
+            import json
+
+            meta["anny_phenotype"] = json.dumps(size.phenotype)
+    motion = Motion(R_np, root_all.numpy(), track.fps, skeleton=skel_fit, contacts=contacts, meta=meta)
     err, conf = _frame_quality(motion, camera, track, pb, scale)
-    return FitResult(motion, camera, conf, err, scale, {"init": t1 - t0, "fit": t2 - t1})
+    return FitResult(motion, camera, conf, err, stature(skel_fit) / stature(skel0),
+                     {"init": t1 - t0, "fit": t2 - t1, "physics": t3 - t2}, size)
+
+
+def _horizon_camera(track: KeypointTrack, pb: _Problem, scale: float,
+                    cam: tuple[float, float, float]) -> tuple[float, float, float] | None:
+    """``(pitch, roll, height)`` from the rows of the heels and shoulders over a walk in depth
+    (:func:`~humokit.optim.camera_model.horizon_from_walk`), or None; the roll is kept."""
+    from humokit.optim.camera_model import horizon_from_walk
+
+    names = track.names
+    need = ("left_heel", "right_heel", "left_shoulder", "right_shoulder")
+    if any(n not in names for n in need):
+        return None
+    i = [names.index(n) for n in need]
+    uv = track.uv
+    v_foot = np.fmax(uv[:, i[0], 1], uv[:, i[1], 1])
+    v_top = 0.5 * (uv[:, i[2], 1] + uv[:, i[3], 1])
+    w = np.clip(track.confidence[:, i].min(1), 0.0, 1.0) * track.found
+    rest = pb.rest_positions * scale
+    floor = pb.floor * scale
+    heel = 0.044 * scale * pb.size_ratio  # MediaPipe's heel above the sole (marker table)
+    top = float(0.5 * (rest[16, 1] + rest[17, 1]) - floor) - heel
+    K = pb.K.cpu().numpy().astype(np.float64)
+    out = horizon_from_walk(v_foot, v_top, w, K, top)
+    if out is None or abs(out[0] - cam[0]) > math.radians(20):
+        return None
+    return out[0], cam[1], out[1] + heel
+
+
+def _onto_ground(R_all: torch.Tensor, root_all: torch.Tensor, pb: _Problem, scale: float,
+                 cam: tuple[float, float, float], fps: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The body stood up and put on the ground of camera ``cam``; returns ``(R_local, root)``.
+
+    Per frame, the trunk's lean towards or away from the camera (which the image does not see) is removed
+    by a turn about the lowest sole (the sideways lean, which the image sees, stays); then the body moves
+    along the viewing ray of that sole until it is on the ground. Both are smoothed over about a second
+    (medians), so steps and short flights keep their height."""
+    from scipy.ndimage import median_filter
+
+    from humokit.motion.rotations import rotation_between
+
+    k = max(3, int(round(fps)) | 1)
+    C = np.array([0.0, cam[2], 0.0])
+    with torch.no_grad():
+        J, _ = forward_kinematics(R_all, root_all, pb.offsets.cpu() * scale, pb.parents)
+    J = J.numpy().astype(np.float64)
+
+    def lowest(J: np.ndarray) -> np.ndarray:
+        soles = J[:, list(FOOT_JOINTS)].copy()
+        soles[..., 1] -= scale * FOOT_REST_HEIGHTS
+        return soles[np.arange(len(J)), soles[..., 1].argmin(1)]
+
+    low = lowest(J)
+    ray = low - C
+    ray[:, 1] = 0.0
+    ray /= np.linalg.norm(ray, axis=-1, keepdims=True).clip(1e-9)
+    trunk = J[:, 12] - J[:, 0]
+    trunk /= np.linalg.norm(trunk, axis=-1, keepdims=True).clip(1e-9)
+    lean = median_filter((trunk * ray).sum(-1), size=min(k, len(J) | 1), mode="nearest")
+    upright = trunk - lean[:, None] * ray
+    Q = rotation_between(torch.as_tensor(trunk, dtype=torch.float32), torch.as_tensor(upright, dtype=torch.float32))
+    R_all = R_all.clone()
+    R_all[:, 0] = Q @ R_all[:, 0]
+    lo = torch.as_tensor(low, dtype=torch.float32)
+    root_all = lo + ((root_all - lo)[:, None] @ Q.transpose(-1, -2))[:, 0]
+    with torch.no_grad():
+        J, _ = forward_kinematics(R_all, root_all, pb.offsets.cpu() * scale, pb.parents)
+    low = lowest(J.numpy().astype(np.float64))
+    denom = C[1] - low[:, 1]
+    mu = np.where(denom > 1e-3, C[1] / np.maximum(denom, 1e-3), 1.0)
+    mu = np.clip(mu, 0.5, 2.0)
+    mu = median_filter(mu, size=min(k, len(mu) | 1), mode="nearest")
+    shift = (mu - 1.0)[:, None] * (low - C)
+    return R_all, root_all + torch.as_tensor(shift, dtype=root_all.dtype)
+
+
+def _to_camera_height(state: dict, skel: Skeleton, size: BodySize | None, camera_height: float,
+                      family: BodyFamily | None) -> tuple[Skeleton, BodySize]:
+    """Scale the fitted scene (skeleton, root path, camera height, 3D targets) so the camera is ``camera_height``
+    metres above the ground; returns the scaled skeleton and the body size it implies."""
+    p, r, h = state["cam"]
+    k = camera_height / max(h, 1e-6)
+    state["cam"] = (p, r, camera_height)
+    state["root"] = state["root"] * k
+    if state["rel3d"] is not None:
+        state["rel3d"] = state["rel3d"] * k
+    skel = skel.scaled(k * float(torch.exp(state["log_scale"])))
+    state["log_scale"] = torch.zeros((), device=state["log_scale"].device)
+    height = stature(skel)
+    cues = (size.cues if size is not None else ()) + (SizeCue("camera height", height, 0.0),)
+    phenotype = family.at(height)[1] if family is not None else None
+    return skel, BodySize(height, skel, 0.0, cues, phenotype)
+
+
+def _final_contacts(state: dict, pb: _Problem, track: KeypointTrack, cfg: FitConfig, scale: float) -> np.ndarray:
+    """Output foot contacts ``(T, 4)`` of the fitted motion (speed and height; ``still_final``: image cue too)."""
+    with torch.no_grad():
+        J, _ = forward_kinematics(state["R"], state["root"], pb.offsets.cpu() * scale, pb.parents)
+    contacts = estimate_contacts(J.numpy(), track.fps, scale=scale)
+    if state["still"] is not None and cfg.still_final:
+        contacts = contacts | (state["still"] & _low_feet(J.numpy(), scale, cfg.still_height))
+    return contacts
+
+
+def _project(state: dict, skeleton: Skeleton, contacts: np.ndarray, fps: float, body: object | None) -> Motion:
+    """The kinematic physics projection of the current fit (fit's world frame, contacts locked)."""
+    from humokit.optim.physics import project_motion
+
+    R_np = roma.special_procrustes(state["R"].to(torch.float64)).numpy().astype(np.float32)
+    m = Motion(R_np, state["root"].numpy(), fps, skeleton=skeleton, contacts=contacts)
+    if m.num_frames < 2:
+        return m
+    return project_motion(m, body, contacts=contacts, use_stored_contacts=True)  # type: ignore[return-value]
 
 
 def _frame_quality(motion: Motion, camera: Camera, track: KeypointTrack, pb: _Problem, scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per-frame reprojection error (pixels) and confidence in [0, 1]."""
+    """Per-frame reprojection error of ``motion`` (pixels; NaN without a detection) and confidence in [0, 1].
+
+    A frame counts as detected when the (cleaned) track found the person there and at least one body marker
+    has a 2D weight; gap-filled frames have neither and get NaN error and confidence 0.
+    """
     with torch.no_grad():
         J, Rw = motion.fk()
-        M = marker_positions(J, Rw, pb.mj, pb.moff * scale)
+        M = marker_positions(J, Rw, pb.mj.cpu(), pb.moff.cpu() * scale)
     from humokit.render.camera import project
 
     uvp, _ = project(camera, M.numpy())
-    uv = pb.uv.numpy()
-    c = pb.conf.numpy() / pb.weights
+    uv = pb.uv.cpu().numpy()
+    c = pb.conf.cpu().numpy() / pb.weights
     d = np.linalg.norm(np.nan_to_num(uvp, nan=1e6) - uv, axis=-1)
-    err = (c * d).sum(1) / np.clip(c.sum(1), 1e-6, None)
+    seen = track.found & (c.sum(1) > 1e-6)
+    err = np.where(seen, (c * d).sum(1) / np.clip(c.sum(1), 1e-6, None), np.nan)
     raw = track.confidence[:, pb.cols]
-    detect_conf = np.clip(raw.mean(1), 0.0, 1.0) * track.found.astype(float)
-    fit_q = np.exp(-err / (0.05 * pb.px_scale))
+    detect_conf = np.clip(raw.mean(1), 0.0, 1.0) * seen
+    fit_q = np.exp(-np.nan_to_num(err) / (0.05 * pb.px_scale))
     return err, np.clip(detect_conf * fit_q, 0.0, 1.0)

@@ -132,7 +132,7 @@ def joint_limit_loss(R_local: torch.Tensor) -> torch.Tensor:
     Returns the mean over frames of squared violations (radians^2).
     """
     rv = roma.rotmat_to_rotvec(R_local)
-    loss = torch.zeros((), dtype=rv.dtype)
+    loss = torch.zeros((), dtype=rv.dtype, device=rv.device)
     for n in ("left_knee", "right_knee"):
         r = rv[:, _J[n]]
         loss = loss + torch.relu(-r[:, 0] - 0.05).pow(2).mean() + torch.relu(r[:, 0] - 2.6).pow(2).mean()
@@ -144,5 +144,5 @@ def joint_limit_loss(R_local: torch.Tensor) -> torch.Tensor:
         loss = loss + 0.5 * torch.relu(r[:, 2].abs() - 0.3).pow(2).mean()
     for n in ("spine1", "spine2", "spine3"):
         r = rv[:, _J[n]]
-        loss = loss + (torch.relu(r.abs() - torch.tensor([0.8, 0.6, 0.5], dtype=rv.dtype)) ** 2).sum(-1).mean()
+        loss = loss + (torch.relu(r.abs() - torch.tensor([0.8, 0.6, 0.5], dtype=rv.dtype, device=rv.device)) ** 2).sum(-1).mean()
     return loss

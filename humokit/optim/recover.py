@@ -1,17 +1,24 @@
 """Monocular video -> world-grounded motion: the whole pipeline and its outputs.
 
 :func:`recover_video` runs keypoints (:mod:`~humokit.optim.track`, MediaPipe
-by default) -> left/right swap repair and cleaning -> IK warm start and
-temporal fit (:mod:`~humokit.optim.fit`) -> kinematic physics projection
-(:func:`apply_physics`). :func:`save_recovery` writes the motion
-(``Motion.save``: humokit + AMASS keys) and, beside it, ``<stem>.camera.json``
-with the fitted camera, the ground plane and per-frame confidence.
+by default) -> left/right swap repair and cleaning -> body size
+(:mod:`~humokit.optim.scale`), IK warm start and temporal fit
+(:mod:`~humokit.optim.fit`), whose last step is the kinematic physics
+projection followed by a refinement that keeps the 2D error, so the
+reprojection error and confidence are those of the saved motion.
+:func:`save_recovery` writes the motion (``Motion.save``: humokit + AMASS
+keys) and, beside it, ``<stem>.camera.json`` with the fitted camera, the
+ground plane, the body's height, per-frame confidence and the warnings of
+:func:`recovery_warnings` (checks registered with :func:`register_warning`
+add theirs, e.g. a moving camera).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
@@ -24,6 +31,7 @@ from humokit.motion.motion import Motion
 from humokit.motion.skeleton import Skeleton
 from humokit.optim.fit import FitConfig, FitResult, fit_track
 from humokit.optim.keypoints import KeypointDetector
+from humokit.optim.scale import BodyFamily
 from humokit.optim.track import KeypointTrack, clean_track, detect_track, fix_swaps, reject_glitches
 
 if TYPE_CHECKING:
@@ -58,9 +66,68 @@ class Recovery:
     camera_motion: CameraMotion | None = None
     cameras: CameraTrajectory | None = None
 
+    @property
+    def warnings(self) -> list[str]:
+        """What a user should know about this recovery (:func:`recovery_warnings`)."""
+        return recovery_warnings(self)
+
+
+# ----------------------------------------------------------------------------- warnings
+
+WarningCheck = Callable[["Recovery"], "list[str]"]
+_WARNING_CHECKS: list[WarningCheck] = []
+LOW_CONFIDENCE = 0.5  # mean confidence over detected frames below this is reported
+MISSED_FRAMES = 0.05  # a larger fraction of frames without a detection is reported
+
+
+def register_warning(check: WarningCheck) -> WarningCheck:
+    """Add a check to every recovery's warnings (a function ``Recovery -> list of one-line messages``).
+
+    Usable as a decorator; registering the same function twice has no effect. (The moving-camera warning
+    of :mod:`~humokit.optim.camera_motion` is built in: that module cannot import this one.)
+    """
+    if check not in _WARNING_CHECKS:
+        _WARNING_CHECKS.append(check)
+    return check
+
+
+def _builtin_warnings(rec: "Recovery") -> list[str]:
+    out: list[str] = []
+    fit = rec.fit
+    T = len(fit.reprojection_error)
+    det = fit.detected
+    missed = T - int(det.sum())
+    if T and missed / T > MISSED_FRAMES:
+        out.append(f"no detection in {missed}/{T} frames ({100 * missed / T:.0f} %): those frames are "
+                   f"interpolated, not seen")
+    if det.any():
+        c = float(fit.confidence[det].mean())
+        if c < LOW_CONFIDENCE:
+            out.append(f"low confidence {c:.2f} (below {LOW_CONFIDENCE}): the fitted body often misses the "
+                       f"detected keypoints or the detector is unsure")
+    size = fit.size
+    if size is not None and size.cues and all(c.name == "height prior" for c in size.cues):
+        out.append(f"body height {size.height:.2f} m is the prior's (no metric evidence): distances and "
+                   f"speeds scale with it")
+    return out
+
+
+def recovery_warnings(rec: "Recovery") -> list[str]:
+    """Built-in warnings (frames without a detection, low confidence, unmeasured size) plus the registered checks."""
+    out = _builtin_warnings(rec)
+    if rec.camera_motion is not None:
+        from humokit.optim.camera_motion import camera_warning
+
+        w = camera_warning(rec.camera_motion)
+        if w:
+            out.append(w)
+    for check in _WARNING_CHECKS:
+        out.extend(check(rec))
+    return out
+
 
 def apply_physics(motion: Motion, physics: PhysicsMode = "kinematic", *, body: object | None = None) -> Motion:
-    """Final clean-up of a fitted motion.
+    """Kinematic clean-up of any motion (the recovery itself runs it inside the fit, :func:`fit_track`).
 
     ``"kinematic"``: :func:`humokit.optim.physics.project_motion` with the
     fit's own foot contacts (feet in contact are locked where the contact
@@ -106,6 +173,7 @@ def recover_video(
     body: object | None = None,
     camera: CameraMode = "auto",
     progress: bool = True,
+    device: str = "cpu",
 ) -> Recovery:
     """Recover one person's world-grounded motion from a monocular video.
 
@@ -117,15 +185,18 @@ def recover_video(
         detector: keypoint back-end (default MediaPipe Pose).
         skeleton: body proportions (default canonical adult; the CLI uses Anny's).
         config: fit settings.
-        physics: final step (:func:`apply_physics`): ``"kinematic"`` (default)
-            locks contact feet and puts them on the ground; ``"none"`` keeps
-            the raw fit.
-        body: BodyModel whose mesh gives the sole heights for ``physics``
-            (default: the skeleton's sole heights).
+        physics: ``"kinematic"`` (default): the fit ends with the kinematic
+            projection (contact feet locked, on the ground) and a joint
+            refinement that keeps the 2D error; ``"none"``: the fit's contact
+            terms only.
+        body: BodyModel: its mesh gives the sole heights for ``physics``, and
+            an Anny body is sized by its phenotype (default: the skeleton's).
         camera: ``"auto"`` measures the camera's motion from the background
             (:func:`~humokit.optim.camera_motion.estimate_camera_motion`) and,
-            when it moves, removes its turns before the fit; ``"moving"``
-            always removes them; ``"static"`` assumes a fixed camera.
+            when it moves, removes its turns before the fit and its travel
+            after it; ``"moving"`` always removes them; ``"static"`` assumes a
+            fixed camera.
+        device: torch device of the fit (``"cpu"``, ``"cuda"``, ``"cuda:N"``).
     Raises:
         FileFormatError: unreadable / empty video or unsupported codec.
         InputError: no person found.
@@ -144,7 +215,7 @@ def recover_video(
         cm = estimate_camera_motion(video, raw, focal=focal, force=camera == "moving")
         raw = replace(raw, timings={**raw.timings, "camera": time.perf_counter() - t0})
     return recover_track(raw, focal=focal, skeleton=skeleton, config=config, physics=physics, body=body,
-                         camera_motion=cm, progress=progress)
+                         camera_motion=cm, progress=progress, device=device)
 
 
 def recover_track(
@@ -157,8 +228,9 @@ def recover_track(
     body: object | None = None,
     camera_motion: CameraMotion | None = None,
     progress: bool = True,
+    device: str = "cpu",
 ) -> Recovery:
-    """The part of :func:`recover_video` after the detector: swap repair, cleaning, fit, physics.
+    """The part of :func:`recover_video` after the detector: swap repair, cleaning, fit with physics.
 
     ``raw`` is a track as :func:`~humokit.optim.track.detect_track` returns it
     (e.g. one saved with :meth:`KeypointTrack.save` and loaded again); the
@@ -179,16 +251,32 @@ def recover_track(
         raw_fit = raw
     track = clean_track(reject_glitches(fix_swaps(raw_fit)))
     t_clean = time.perf_counter() - t0
-    fit = fit_track(track, focal=focal, skeleton=skeleton, config=config, progress=progress)
+    fit = fit_track(track, focal=focal, skeleton=skeleton, config=config, progress=progress,
+                    family=body_family(body, skeleton), physics=physics, body=body, device=device)
     cameras = None
     if moving:
         from humokit.optim.camera_motion import apply_camera_motion
 
-        fit, cameras = apply_camera_motion(fit, camera_motion)  # type: ignore[arg-type]
-    t0 = time.perf_counter()
-    fit = replace(fit, motion=apply_physics(fit.motion, physics, body=body))
-    timings = {**raw.timings, "clean": t_clean, **fit.timings, "physics": time.perf_counter() - t0}
+        moved, cameras = apply_camera_motion(fit, camera_motion)  # type: ignore[arg-type]
+        if moved is not fit and physics != "none":  # the body was moved by the camera's travel: feet again locked
+            t0 = time.perf_counter()
+            moved = replace(moved, motion=apply_physics(moved.motion, physics, body=body))
+            fit = replace(moved, timings={**moved.timings, "physics": time.perf_counter() - t0})
+        else:
+            fit = moved
+    timings = {**raw.timings, "clean": t_clean, **fit.timings}
     return Recovery(fit, track, raw, timings, camera_motion, cameras)
+
+
+def body_family(body: object | None, skeleton: Skeleton | None) -> BodyFamily | None:
+    """The body family the size estimate picks from: Anny's phenotype heights for an Anny body whose
+    default skeleton is the one fitted, else None (the skeleton scaled)."""
+    if body is None or getattr(body, "name", None) != "anny":
+        return None
+    fam = BodyFamily.anny(body)
+    if skeleton is not None and not np.allclose(fam.base.offsets, skeleton.offsets):
+        return None
+    return fam
 
 
 def camera_json_path(output: str | Path) -> Path:
@@ -214,8 +302,16 @@ def save_recovery(rec: Recovery, output: str | Path, *, video: str | Path | None
         "focal_px": float(fit.camera.K[0, 0]),
         "ground": {"normal": [0.0, 1.0, 0.0], "offset": 0.0, "note": "world Y up, ground plane y = 0, metres"},
         "skeleton_scale": fit.scale,
+        "body": _size_info(fit),
+        "summary": {
+            "frames_detected": int(fit.detected.sum()),
+            "reprojection_px_mean": _finite(fit.mean_reprojection()),
+            "confidence_mean": _finite(float(fit.confidence[fit.detected].mean()) if fit.detected.any() else 0.0),
+            "note": "reprojection error and confidence of the saved motion, over frames with a detection",
+        },
+        "warnings": rec.warnings,
         "confidence": np.round(fit.confidence, 4).tolist(),
-        "reprojection_error_px": np.round(fit.reprojection_error, 3).tolist(),
+        "reprojection_error_px": [None if not math.isfinite(e) else round(float(e), 3) for e in fit.reprojection_error],
         "person_found": rec.raw_track.found.astype(int).tolist(),
         "landmarks": list(rec.track.names),
         "timings_s": {k: round(v, 4) for k, v in rec.timings.items()},
@@ -231,3 +327,16 @@ def save_recovery(rec: Recovery, output: str | Path, *, video: str | Path | None
     with atomic_path(cam_path) as tmp:
         tmp.write_text(json.dumps(info, indent=1))
     return out, cam_path
+
+
+def _finite(x: float) -> float | None:
+    return round(float(x), 4) if math.isfinite(x) else None
+
+
+def _size_info(fit: FitResult) -> dict | None:
+    size = fit.size
+    if size is None:
+        return None
+    return {"height_m": round(size.height, 4), "sigma_log": _finite(size.sigma),
+            "anny_phenotype": size.phenotype,
+            "cues": [{"name": c.name, "height_m": round(c.height, 4), "sigma_log": c.sigma} for c in size.cues]}

@@ -7,7 +7,9 @@ import torch
 
 from humokit.motion.motion import Motion
 from humokit.optim.keypoints import MEDIAPIPE_NAMES
+from humokit.optim.fit import REFERENCE_STATURE
 from humokit.optim.landmarks import marker_positions, marker_table
+from humokit.optim.scale import stature
 from humokit.optim.track import KeypointTrack
 from humokit.render.camera import Camera, project
 
@@ -17,6 +19,7 @@ def synthetic_track(motion: Motion, camera: Camera, *, px_noise: float = 1.0, wo
     """MediaPipe-like track: projected body markers (+ pixel noise) and hip-centred 3D markers (+ noise)."""
     J, Rw = motion.fk()
     cols, mj, moff, _ = marker_table(MEDIAPIPE_NAMES)
+    moff = moff * stature(motion.skeleton) / REFERENCE_STATURE  # offsets grow with the body, as in the fit
     M = marker_positions(J, Rw, torch.as_tensor(mj), torch.as_tensor(moff, dtype=torch.float32)).numpy()
     rng = np.random.default_rng(seed)
     uv, _ = project(camera, M)
