@@ -47,7 +47,7 @@ LAZY_HELP: dict[str, str] = {
     "generate": 'Generate a motion from TEXT (or one per line of --prompts) with a shipped text-to-motion prior.',
     "import": 'Import FILE (.bvh, .fbx, .glb/.gltf, .npz: AMASS, SMPL-X, humokit) as a canonical motion.',
     "metrics": 'Penetrate/Float/Skate/Phys-Err (mm), jerk, CoM support and bone drift of a motion.',
-    "recover": 'Recover the world-grounded 3D motion of one person (or every person) in VIDEO (or every video in a folder) (static camera, gravity = -Y, metres).',
+    "recover": 'Recover the world-grounded 3D motion of one person (or every person) in VIDEO (or every video in a folder) (camera motion measured from the background and removed, gravity = -Y, metres).',
     "render": 'Render MOTION (.npz, or .bvh/.fbx/.glb/.gltf retargeted on import; or a folder of them) from N cameras into per-view signal videos and PNGs.',
     "train": 'Train a text-to-motion prior (vq, mask, res, diffusion, cvae, evaluator) or a multi-view video adapter (syncam).',
     "view": 'Open motions (.npz, .bvh, .fbx, .glb/.gltf), GLB scenes and Gaussian .ply files in a browser viewer.',

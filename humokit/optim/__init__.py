@@ -6,7 +6,8 @@ Pipeline modules:
 - :mod:`~humokit.optim.keypoints`: the :class:`KeypointDetector` interface and MediaPipe Pose.
 - :mod:`~humokit.optim.track`: one person's track, gap filling, confidence-weighted one-euro smoothing.
 - :mod:`~humokit.optim.landmarks`: detector landmarks <-> the 22 canonical joints.
-- :mod:`~humokit.optim.camera_model`: the static gravity-aligned camera.
+- :mod:`~humokit.optim.camera_model`: the static gravity-aligned camera;
+  :mod:`~humokit.optim.camera_motion`: a moving camera's turns and travel from the background.
 - :mod:`~humokit.optim.priors`: pose prior, joint limits, learned-prior hook;
   :mod:`~humokit.optim.pose_gmm`: the mixture-of-Gaussians pose prior learned from mocap (the default).
 - :mod:`~humokit.optim.fit`: the temporal fit; :mod:`~humokit.optim.contacts`: foot contacts.
@@ -38,6 +39,7 @@ _EXPORTS = {
     "GaussianPosePrior": "priors", "LearnedMotionPrior": "priors", "MotionPrior": "priors",
     "GMMPosePrior": "pose_gmm", "fit_pose_gmm": "pose_gmm",
     "Recovery": "recover", "recover_video": "recover", "save_recovery": "recover",
+    "CameraMotion": "camera_motion", "estimate_camera_motion": "camera_motion",
     "render_preview": "preview", "probe_video": "video", "iter_frames": "video", "VideoInfo": "video",
 }  # fmt: skip
 

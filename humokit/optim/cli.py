@@ -35,21 +35,26 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
 @click.option("--body", "body_name", type=click.Choice(["anny", "none"]), default="anny", show_default=True,
               help="Body proportions and preview mesh (none: canonical skeleton, skeleton preview).")
 @click.option("--keypoints", "keypoints_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also save the cleaned keypoint track (.npz).")
+              help="Also save the cleaned keypoint track (.npz; with a moving camera, in the pixels of the "
+                   "reference camera the body was fitted in).")
 @click.option("--physics", type=click.Choice(["kinematic", "none"]), default="kinematic", show_default=True,
               help="Last step of the fit: kinematic = lock feet in contact and put them on the ground (leg IK, "
                    "root adjustment); none = the fit's own contact and ground terms only. The reprojection error "
                    "and confidence reported are those of the saved motion.")
+@click.option("--camera", "camera_mode", type=click.Choice(["auto", "static", "moving"]), default="auto",
+              show_default=True,
+              help="auto = measure the camera's motion from the background and, when it moves, remove its turns "
+                   "and travel (a warning says so); static = assume a fixed camera; moving = always remove them.")
 @click.option("--preview-height", default=640, show_default=True, type=PIXELS, help="Preview height in pixels.")
 @batch_options
 @threads_option
 @device_option
 def recover(video: Path, output: Path | None, preview: Path | None, person: int | str | None, fps: float | None,
-            focal: float | None, body_name: str, keypoints_out: Path | None, physics: str,
+            focal: float | None, body_name: str, keypoints_out: Path | None, physics: str, camera_mode: str,
             preview_height: int, workers: int | None, ray_address: str | None,
             threads: int | None, device: str, camera_height: float | None) -> None:
     """Recover the world-grounded 3D motion of one person (or every person) in VIDEO (or every video in a folder)
-    (static camera, gravity = -Y, metres)."""
+    (camera motion measured from the background and removed, gravity = -Y, metres)."""
 
     from humokit.optim.fit import FitConfig
     from humokit.optim.recover import body_skeleton, recover_video, save_recovery
@@ -72,7 +77,7 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
         from humokit._cli_options import resolve_device
 
         opts = {"person": person, "fps": fps, "focal": focal, "body_name": body_name, "physics": physics,
-                "device": resolve_device(device), "camera_height": camera_height}
+                "device": resolve_device(device), "camera_height": camera_height, "camera": camera_mode}
         items = [BatchItem(str(v), (str(output / f"{v.stem}.camera.json"), str(output / f"{v.stem}.npz")),
                            (str(v.absolute()), str(v), opts)) for v in list_inputs(video, VIDEO_SUFFIXES)]
         res = run_batch(_recover_item, items, output, workers=workers, ray_address=ray_address, desc="recover")
@@ -93,7 +98,7 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
     skeleton, body = body_skeleton(body_name)
     config = FitConfig(camera_height=camera_height) if camera_height is not None else None
     rec = recover_video(video, person=person, fps=fps, focal=focal, skeleton=skeleton, physics=physics,  # type: ignore[arg-type]
-                        body=body, progress=progress, device=dev, config=config)
+                        body=body, progress=progress, device=dev, config=config, camera=camera_mode)  # type: ignore[arg-type]
     from humokit._atomic import atomic_files
     from humokit.optim.recover import camera_json_path
 
@@ -107,7 +112,14 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
         if preview is not None:
             from humokit.optim.preview import render_preview
 
-            render_preview(tmps[k], video, rec.fit, rec.track, body=body, height=preview_height, progress=progress)
+            dots = rec.track
+            if rec.cameras is not None:  # the image's own pixels, over the fitted span
+                from humokit.optim.people import trim
+
+                a = rec.track.start - rec.raw_track.start
+                dots = trim(rec.raw_track, a, a + rec.track.num_frames)
+            render_preview(tmps[k], video, rec.fit, dots, body=body, height=preview_height, progress=progress,
+                           cameras=rec.cameras)
     out, cam_path = output, camera_json_path(output)
     fit = rec.fit
     m = fit.motion
@@ -173,7 +185,8 @@ def _recover_item(args: tuple[str, str, dict], staging: Path) -> str:
     ch = opts.get("camera_height")
     rec = recover_video(video, person=opts["person"], fps=opts["fps"], focal=opts["focal"], skeleton=skeleton,
                         physics=opts["physics"], body=body, progress=False, device=opts.get("device", "cpu"),
-                        config=FitConfig(camera_height=ch) if ch is not None else None)
+                        config=FitConfig(camera_height=ch) if ch is not None else None,
+                        camera=opts.get("camera", "auto"))
     save_recovery(rec, staging / f"{video.stem}.npz", video=given)
     warn = rec.warnings
     return (f"{rec.fit.motion.num_frames} frames, reprojection {rec.fit.mean_reprojection():.1f} px"
@@ -191,6 +204,8 @@ def summary_lines(rec) -> list[str]:  # type: ignore[no-untyped-def]
     conf = float(fit.confidence[det].mean()) if det.any() else 0.0
     lines.append(f"fit        reprojection {fit.mean_reprojection():.1f} px, mean confidence {conf:.2f} "
                  f"(saved motion, {int(det.sum())} frames with a detection)")
+    if getattr(rec, "camera_motion", None) is not None:
+        lines.append(f"camera     {rec.camera_motion.summary()}")
     lines += [f"warning    {w}" for w in rec.warnings]
     return lines
 

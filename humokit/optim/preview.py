@@ -23,7 +23,7 @@ from humokit.errors import HumokitError
 from humokit.motion.skeleton import PARENTS
 from humokit.optim.fit import FitResult
 from humokit.optim.track import KeypointTrack
-from humokit.render.camera import Camera, look_at, project
+from humokit.render.camera import Camera, CameraTrajectory, look_at, project
 
 _BODY_RGB = np.array([0.45, 0.65, 0.95])
 _SIDE = {"left": (60, 200, 90), "right": (240, 140, 40), "mid": (80, 150, 255)}
@@ -145,6 +145,7 @@ def render_preview(
     body: object | None = None,
     height: int = 640,
     progress: bool = True,
+    cameras: CameraTrajectory | None = None,
 ) -> Path:
     """Write the side-by-side preview MP4 (see module docstring).
 
@@ -156,6 +157,7 @@ def render_preview(
         body: a :class:`~humokit.body.BodyModel` to draw as a mesh
             (its default shape, scaled like the fitted skeleton), or None for a skeleton.
         height: preview height in pixels (each panel).
+        cameras: per-frame cameras of a moving camera (default: ``result.camera`` in every frame).
     """
     from humokit.body import pose_rest_body
     from humokit.optim.video import iter_frames
@@ -191,11 +193,12 @@ def render_preview(
             if t >= T:
                 break
             base = np.asarray(Image.fromarray(img).resize((pw, ph), Image.BILINEAR))
+            cam_t = cam_p if cameras is None or t >= len(cameras) else cameras[t].resized(pw, ph)
             if verts is not None:
-                base = _draw_mesh(base, cam_p, verts[t], faces, alpha=0.65)
+                base = _draw_mesh(base, cam_t, verts[t], faces, alpha=0.65)
             left = Image.fromarray(base)
             if verts is None:
-                _draw_skeleton(left, cam_p, joints[t], width=max(2, ph // 200))
+                _draw_skeleton(left, cam_t, joints[t], width=max(2, ph // 200))
             if track is not None and t < track.num_frames:
                 d = ImageDraw.Draw(left)
                 r = max(2, ph // 240)
@@ -210,7 +213,7 @@ def render_preview(
             traj = traj[np.isfinite(traj).all(-1)]
             if len(traj) > 1:
                 dr.line([tuple(p) for p in traj], fill=(220, 60, 60), width=2)
-            _camera_glyph(view, cam, dr)
+            _camera_glyph(view, cam if cameras is None or t >= len(cameras) else cameras[t], dr)
             if verts is not None:
                 right = Image.fromarray(_draw_mesh(np.asarray(right), view, verts[t], faces, alpha=1.0))
             else:

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
 
@@ -35,9 +35,15 @@ from humokit.optim.scale import BodyFamily
 from humokit.optim.people import TrackReport, detect_track, hold_unseen_limbs, prepare_track
 from humokit.optim.track import KeypointTrack, clean_track, fix_swaps, reject_glitches
 
+if TYPE_CHECKING:
+    from humokit.optim.camera_motion import CameraMotion
+    from humokit.render.camera import CameraTrajectory
+
 
 PhysicsMode = Literal["kinematic", "none"]
 PHYSICS_MODES: tuple[str, ...] = ("kinematic", "none")
+CameraMode = Literal["auto", "static", "moving"]
+CAMERA_MODES: tuple[str, ...] = ("auto", "static", "moving")
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,10 @@ class Recovery:
             is its first video frame); raw_track: as detected (whole video).
         timings: seconds per stage: ``decode``, ``detect``, ``clean``, ``init``, ``fit``.
         report: span, dropouts and unseen body parts (:class:`~humokit.optim.people.TrackReport`).
+        camera_motion: the camera's own motion measured from the background
+            (:mod:`~humokit.optim.camera_motion`), None when not measured.
+        cameras: per-frame cameras when the camera's turns were removed (``fit.camera`` is then
+            the reference camera the body was fitted in), else None.
     """
 
     fit: FitResult
@@ -57,6 +67,8 @@ class Recovery:
     raw_track: KeypointTrack
     timings: dict[str, float] = field(default_factory=dict)
     report: TrackReport | None = None
+    camera_motion: CameraMotion | None = None
+    cameras: CameraTrajectory | None = None
 
     @property
     def warnings(self) -> list[str]:
@@ -75,8 +87,8 @@ MISSED_FRAMES = 0.05  # a larger fraction of frames without a detection is repor
 def register_warning(check: WarningCheck) -> WarningCheck:
     """Add a check to every recovery's warnings (a function ``Recovery -> list of one-line messages``).
 
-    Usable as a decorator; registering the same function twice has no effect. The moving-camera check of
-    the camera-motion module registers itself this way.
+    Usable as a decorator; registering the same function twice has no effect. (The moving-camera warning
+    of :mod:`~humokit.optim.camera_motion` is built in: that module cannot import this one.)
     """
     if check not in _WARNING_CHECKS:
         _WARNING_CHECKS.append(check)
@@ -107,6 +119,12 @@ def _builtin_warnings(rec: "Recovery") -> list[str]:
 def recovery_warnings(rec: "Recovery") -> list[str]:
     """Built-in warnings (frames without a detection, low confidence, unmeasured size) plus the registered checks."""
     out = _builtin_warnings(rec)
+    if rec.camera_motion is not None:
+        from humokit.optim.camera_motion import camera_warning
+
+        w = camera_warning(rec.camera_motion)
+        if w:
+            out.append(w)
     for check in _WARNING_CHECKS:
         out.extend(check(rec))
     return out
@@ -157,6 +175,7 @@ def recover_video(
     config: FitConfig | None = None,
     physics: PhysicsMode = "kinematic",
     body: object | None = None,
+    camera: CameraMode = "auto",
     progress: bool = True,
     device: str = "cpu",
 ) -> Recovery:
@@ -176,6 +195,11 @@ def recover_video(
             terms only.
         body: BodyModel: its mesh gives the sole heights for ``physics``, and
             an Anny body is sized by its phenotype (default: the skeleton's).
+        camera: ``"auto"`` measures the camera's motion from the background
+            (:func:`~humokit.optim.camera_motion.estimate_camera_motion`) and,
+            when it moves, removes its turns before the fit and its travel
+            after it; ``"moving"`` always removes them; ``"static"`` assumes a
+            fixed camera.
         device: torch device of the fit (``"cpu"``, ``"cuda"``, ``"cuda:N"``).
     Raises:
         FileFormatError: unreadable / empty video or unsupported codec.
@@ -184,9 +208,18 @@ def recover_video(
     """
     if physics not in PHYSICS_MODES:
         raise InputError(f"physics must be one of {PHYSICS_MODES}, got {physics!r}")
+    if camera not in CAMERA_MODES:
+        raise InputError(f"camera must be one of {CAMERA_MODES}, got {camera!r}")
     raw = detect_track(video, detector, person=person, fps=fps, progress=progress)
+    cm = None
+    if camera != "static":
+        from humokit.optim.camera_motion import estimate_camera_motion
+
+        t0 = time.perf_counter()
+        cm = estimate_camera_motion(video, raw, focal=focal, force=camera == "moving")
+        raw = replace(raw, timings={**raw.timings, "camera": time.perf_counter() - t0})
     return recover_track(raw, focal=focal, skeleton=skeleton, config=config, physics=physics, body=body,
-                         progress=progress, device=device)
+                         camera_motion=cm, progress=progress, device=device)
 
 
 def recover_track(
@@ -197,6 +230,7 @@ def recover_track(
     config: FitConfig | None = None,
     physics: PhysicsMode = "kinematic",
     body: object | None = None,
+    camera_motion: CameraMotion | None = None,
     progress: bool = True,
     device: str = "cpu",
     camera: tuple[float, float, float] | None = None,
@@ -212,18 +246,38 @@ def recover_track(
     video never shows are held at a neutral pose
     (:func:`~humokit.optim.people.hold_unseen_limbs`) and reported.
     ``camera`` = ``(pitch, roll, height)`` holds the camera fixed (see
-    :func:`~humokit.optim.fit.fit_track`).
+    :func:`~humokit.optim.fit.fit_track`). With a moving ``camera_motion`` its turns are removed from the track first
+    (:func:`~humokit.optim.camera_motion.compensate_track`) and the result
+    carries the per-frame cameras.
     """
     if physics not in PHYSICS_MODES:
         raise InputError(f"physics must be one of {PHYSICS_MODES}, got {physics!r}")
     t0 = time.perf_counter()
     trimmed, report = prepare_track(raw)
+    moving = camera_motion is not None and camera_motion.moving
+    if moving:  # turns removed on the whole video's track, then the same reliable span
+        from humokit.optim.camera_motion import compensate_track
+        from humokit.optim.people import trim
+
+        a = trimmed.start - raw.start
+        trimmed = trim(compensate_track(raw, camera_motion), a, a + trimmed.num_frames)  # type: ignore[arg-type]
     track = hold_unseen_limbs(clean_track(reject_glitches(fix_swaps(trimmed))), report.unseen)
     t_clean = time.perf_counter() - t0
     fit = fit_track(track, focal=focal, skeleton=skeleton, config=config, progress=progress,
                     family=body_family(body, skeleton), physics=physics, body=body, device=device, camera=camera)
+    cameras = None
+    if moving:
+        from humokit.optim.camera_motion import apply_camera_motion
+
+        moved, cameras = apply_camera_motion(fit, camera_motion, start=track.start - raw.start)  # type: ignore[arg-type]
+        if moved is not fit and physics != "none":  # the body was moved by the camera's travel: feet again locked
+            t0 = time.perf_counter()
+            moved = replace(moved, motion=apply_physics(moved.motion, physics, body=body))
+            fit = replace(moved, timings={**moved.timings, "physics": time.perf_counter() - t0})
+        else:
+            fit = moved
     timings = {**raw.timings, "clean": t_clean, **fit.timings}
-    return Recovery(fit, track, raw, timings, report)
+    return Recovery(fit, track, raw, timings, report, camera_motion, cameras)
 
 
 def body_family(body: object | None, skeleton: Skeleton | None) -> BodyFamily | None:
@@ -276,6 +330,13 @@ def save_recovery(rec: Recovery, output: str | Path, *, video: str | Path | None
         "landmarks": list(rec.track.names),
         "timings_s": {k: round(v, 4) for k, v in rec.timings.items()},
     }
+    if rec.camera_motion is not None:
+        info["camera_motion"] = rec.camera_motion.to_dict()
+    if rec.cameras is not None:
+        Rt = np.concatenate([rec.cameras.R, rec.cameras.t[:, :, None]], axis=2)
+        info["cameras_per_frame"] = {"world_to_camera": np.round(Rt, 6).tolist(),
+                                     "note": "(T, 3, 4) world-to-camera [R | t] per frame, same K; 'camera' is "
+                                             "the reference camera the body was fitted in"}
     fit.motion.save(str(out))
     with atomic_path(cam_path) as tmp:
         tmp.write_text(json.dumps(info, indent=1))

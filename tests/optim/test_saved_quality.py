@@ -89,7 +89,7 @@ def test_recover_device_cpu_runs_the_fit_there(tmp_path, monkeypatch):
     monkeypatch.setattr(recover_mod, "fit_track", fit)
     out = tmp_path / "m.npz"
     res = CliRunner().invoke(cli, ["recover", str(tmp_path / "v.mp4"), "-o", str(out), "--body", "none",
-                                   "--device", "cpu"])
+                                   "--device", "cpu", "--camera", "static"])  # no video to measure the camera in
     assert res.exit_code == 0, res.output
     assert seen["device"] == "cpu" and out.exists()
     assert "frames with a detection" in res.output and "warning    no detection in 6/30 frames" in res.output
