@@ -7,7 +7,9 @@ problem; the CLI prints that line and exits with status 2.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import NoReturn
 
 
 class HumokitError(Exception):
@@ -36,3 +38,9 @@ class MissingDependencyError(HumokitError, ImportError):
 
     def __init__(self, what: str, extra: str) -> None:
         super().__init__(f"{what} is not installed: pip install 'humokit[{extra}]'")
+
+
+def exit_error(message: str) -> NoReturn:
+    """End a module's command-line ``main`` as the CLI does: ``error: <message>`` on stderr, status 2."""
+    print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
+    raise SystemExit(2)

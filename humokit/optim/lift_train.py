@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from humokit.errors import HumokitError
+from humokit.errors import HumokitError, exit_error
 from humokit.optim.lift import LiftConfig, LiftNet, save_lifter
 from humokit.optim.lift_data import MocapBank, NoiseConfig, load_bank, make_batch
 
@@ -182,10 +182,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--export", type=Path, default=None, help="write the best model here in float16 when done")
     args = ap.parse_args(argv)
     if args.minutes < 0 or args.steps < 0 or args.batch < 1 or args.channels < 8 or not args.lr > 0 or args.threads < 1:
-        raise SystemExit("error: lift_train: need minutes, steps >= 0, batch >= 1, channels >= 8, lr > 0, threads >= 1")
+        exit_error("lift_train: need minutes, steps >= 0, batch >= 1, channels >= 8, lr > 0, threads >= 1")
     data = args.data.expanduser()
     if not (data / "train.txt").is_file():
-        raise SystemExit(f"error: {data}: no train.txt (build it with `humokit data build`)")
+        exit_error(f"{data}: no train.txt (build it with `humokit data build`)")
     try:
         rec = train(data, args.output.expanduser(), minutes=args.minutes, steps=args.steps, batch=args.batch,
                     lr=args.lr, cfg=LiftConfig(channels=args.channels), seed=args.seed, resume=not args.no_resume,
@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> None:
             save_lifter(model, args.export, extra={"step": meta.get("step"), "val_mpjpe_mm": meta.get("val_mpjpe_mm"),
                                                    "minutes": round(rec["minutes"], 1), "command": cmd})
     except HumokitError as e:
-        raise SystemExit(f"error: {e}") from None
+        exit_error(str(e))
     print(f"{args.output}: step {rec['step']}, {rec['minutes']:.1f} min, best val MPJPE {rec['best']:.1f} mm at step {rec['best_step']}")
 
 

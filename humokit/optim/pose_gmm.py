@@ -27,7 +27,7 @@ import roma
 import torch
 
 from humokit._io import atomic_path
-from humokit.errors import FileFormatError, HumokitError, InputError, MissingDependencyError
+from humokit.errors import FileFormatError, HumokitError, InputError, MissingDependencyError, exit_error
 from humokit.motion.motion import Motion
 from humokit.optim.priors import GaussianPosePrior, MotionPrior
 
@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> None:
         prior = fit_pose_gmm(motions, components=args.components, stride=args.stride)
         prior.save(args.output)
     except HumokitError as e:
-        raise SystemExit(f"error: {e}") from None
+        exit_error(str(e))
     print(f"{args.output}: {len(prior.weights)} components from {len(motions)} train motions")
 
 
