@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from humokit.motion.features import FEATURE_DIM
-from humokit.priors.layers import PositionalEncoding, lengths_to_mask, sinusoid, transformer
+from humokit.priors.layers import PositionalEncoding, lengths_to_mask, sinusoid, transformer, whiten, whitening
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ class CVAEConfig:
     cond_drop: float = 0.1  # sentence models: text dropped (zeros) this often in training (the unconditional mode)
     text_whiten: bool = False  # sentence models: whiten the sentence embedding with the training captions' statistics
     cond_every_frame: bool = False  # sentence models: also add z and the text to every frame query of the decoder
+    temperature: float = 1.0  # sampling: the prior's std is scaled by this (default of :meth:`MotionCVAE.sample`)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -115,20 +116,13 @@ class MotionCVAE(nn.Module):
         """
         if not self.cfg.text_whiten:
             return
-        x = sentences.double()
-        mean = x.mean(0)
-        cov = torch.cov((x - mean).T)
-        ev, U = torch.linalg.eigh(cov)
-        ev = ev.clamp(min=0) + eps * ev.clamp(min=0).mean()
-        self.text_mean.copy_(mean.float())
-        self.text_proj.copy_((U @ torch.diag(ev.rsqrt()) @ U.T).float())
+        mean, proj = whitening(sentences, eps)
+        self.text_mean.copy_(mean)
+        self.text_proj.copy_(proj)
 
     def _text(self, sentence: torch.Tensor) -> torch.Tensor:
         """The sentence as the network reads it (whitened when configured; all-zero rows, the unconditional mode, stay zero)."""
-        if not self.cfg.text_whiten:
-            return sentence
-        keep = (sentence.abs().sum(-1, keepdim=True) > 0).to(sentence.dtype)
-        return ((sentence - self.text_mean) @ self.text_proj) * keep
+        return whiten(sentence, self.text_mean, self.text_proj) if self.cfg.text_whiten else sentence
 
     # ---------------------------------------------------------------- prior API
     def encode(self, features: torch.Tensor, lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -232,9 +226,10 @@ class MotionCVAE(nn.Module):
 
     @torch.no_grad()
     def sample(self, tokens: torch.Tensor | None, token_lengths: torch.Tensor | None, lengths: torch.Tensor, *,
-               temperature: float = 1.0, generator: torch.Generator | None = None,
+               temperature: float | None = None, generator: torch.Generator | None = None,
                sentence: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
-        """Draw ``z ~ p(z|text)`` (std scaled by ``temperature``) and decode ``(B, max(lengths), 263)``."""
+        """Draw ``z ~ p(z|text)`` (std scaled by ``temperature``; None: the config's) and decode ``(B, max(lengths), 263)``."""
+        temperature = self.cfg.temperature if temperature is None else float(temperature)
         mu, lv = self.text_prior(tokens, token_lengths, sentence=sentence)
         z = mu + temperature * torch.randn(mu.shape, generator=generator) * (0.5 * lv).exp()
         return self.decode(z, lengths, sentence=sentence)

@@ -1,6 +1,7 @@
 """MDM-style diffusion: a transformer denoiser that predicts clean features ``x0``.
 
-The text (sentence embedding) and the time step enter as one prefix token,
+The text (sentence embedding, optionally whitened with the training captions'
+statistics: ``text_whiten``) and the time step enter as one prefix token,
 and with ``text_every_frame`` also added to every frame's input (a small
 denoiser trained briefly otherwise learns to lean on the noisy frames and
 all but ignore the single text token). Cosine noise schedule with ``train_steps`` steps; DDIM sampling (eta = 0)
@@ -24,7 +25,7 @@ from torch import nn
 
 from humokit.motion.features import CONTACTS, FEATURE_DIM
 from humokit.priors.geometry import FOOT_JOINTS, features_to_joints_torch
-from humokit.priors.layers import PositionalEncoding, lengths_to_mask, timestep_embedding, transformer
+from humokit.priors.layers import PositionalEncoding, lengths_to_mask, timestep_embedding, transformer, whiten, whitening
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,9 @@ class DiffusionConfig:
     vel_weight: float = 1.0
     foot_weight: float = 1.0
     text_every_frame: bool = False  # also add the text (and time) embedding to every frame's input
+    text_whiten: bool = False  # whiten the sentence embedding with the training captions' statistics
+    sample_steps: int = 20  # DDIM steps when sampling (default of :meth:`MotionDiffusion.sample`)
+    guidance: float = 2.5  # classifier-free guidance scale when sampling (default)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -73,8 +77,25 @@ class MotionDiffusion(nn.Module):
         self.register_buffer("alphas_cumprod", cosine_alphas_cumprod(cfg.train_steps), persistent=False)
         self.register_buffer("mean", torch.zeros(FEATURE_DIM))
         self.register_buffer("std", torch.ones(FEATURE_DIM))
+        if cfg.text_whiten:
+            self.register_buffer("text_mean", torch.zeros(cfg.text_dim))
+            self.register_buffer("text_proj", torch.eye(cfg.text_dim))
+
+    def set_text_stats(self, sentences: torch.Tensor, eps: float = 1.0) -> None:
+        """Whitening of the text input from training caption embeddings ``(N, text_dim)`` (``text_whiten`` models).
+
+        The same ZCA whitening as the CVAE's (:func:`~humokit.priors.layers.whitening`):
+        captions that differ in one word reach the network as different inputs.
+        """
+        if self.cfg.text_whiten:
+            mean, proj = whitening(sentences, eps)
+            self.text_mean.copy_(mean)
+            self.text_proj.copy_(proj)
 
     def denoise(self, x: torch.Tensor, t: torch.Tensor, valid: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+        """``x_t (B, T, 263)``, steps ``t (B,)``, valid ``(B, T)``, sentence ``(B, text_dim)`` (zeros: no text) -> ``x0``."""
+        if self.cfg.text_whiten:
+            text = whiten(text, self.text_mean, self.text_proj)
         c = self.time(timestep_embedding(t, self.cfg.dim)) + self.cond(text)
         frames = self.inp(x) + c[:, None] if self.cfg.text_every_frame else self.inp(x)
         h = torch.cat([c[:, None], frames], dim=1)
@@ -114,8 +135,8 @@ class MotionDiffusion(nn.Module):
         text: torch.Tensor,
         lengths: torch.Tensor,
         *,
-        steps: int = 20,
-        guidance: float = 2.5,
+        steps: int | None = None,
+        guidance: float | None = None,
         known: torch.Tensor | None = None,
         known_mask: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
@@ -124,12 +145,17 @@ class MotionDiffusion(nn.Module):
     ) -> torch.Tensor:
         """DDIM (eta = 0) -> normalised features ``(B, max(lengths), 263)``.
 
+        ``steps``/``guidance``: None = the config's ``sample_steps``/``guidance``.
+        Both guidance branches run as one batch of ``2B``.
+
         ``known``/``known_mask`` ``(B, T, 263)``: normalised values and bool mask
         imposed on every step's ``x0`` estimate (inpainting).
         ``x0_hook``: replaces the ``x0`` estimate at the steps in ``hook_steps``
         (counted from the end, 1 = the last step), e.g. a physics projection
         (PhysDiff); the following steps continue from the replaced estimate.
         """
+        steps = self.cfg.sample_steps if steps is None else int(steps)
+        guidance = self.cfg.guidance if guidance is None else float(guidance)
         B, T = len(lengths), int(lengths.max())
         valid = lengths_to_mask(lengths, T)
         x = torch.randn(B, T, FEATURE_DIM, generator=generator)

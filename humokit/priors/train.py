@@ -22,7 +22,8 @@ Config keys (JSON)::
                "grad_clip": 1.0, "threads": 2, "init": null}}
 
 ``train.init``: a checkpoint folder (or shipped name) to start from: every
-weight whose name and shape match is copied (fine-tuning; new layers stay new).
+weight whose name and shape match is copied (fine-tuning; new layers stay new),
+except names starting with a prefix in ``train.init_skip``.
 
 ``data.rich_captions``: generated captions added to each train entry
 (:func:`~humokit.priors.data.enrich_captions`; datasets built by
@@ -54,11 +55,15 @@ from humokit.priors.text import CaptionBank, get_text_encoder
 log = logging.getLogger(__name__)
 TRAIN_DEFAULTS = {"batch_size": 64, "lr": 2e-4, "steps": 1000, "max_minutes": None, "warmup": 100, "eval_every": 200,
                   "val_batches": 4, "seed": 0, "weight_decay": 0.0, "grad_clip": 1.0, "threads": None,
-                  "init": None}  # fmt: skip
+                  "init": None, "init_skip": []}  # fmt: skip
 
 
-def init_from(model: nn.Module, where: str | Path) -> list[str]:
-    """Copy every weight of the checkpoint at ``where`` whose name and shape match ``model``'s; returns those left new."""
+def init_from(model: nn.Module, where: str | Path, skip: tuple[str, ...] = ()) -> list[str]:
+    """Copy every weight of the checkpoint at ``where`` whose name and shape match ``model``'s; returns those left new.
+
+    ``skip``: name prefixes never copied (layers whose input changes meaning, e.g. a text layer that now reads
+    whitened embeddings).
+    """
     from safetensors.torch import load_file
 
     from humokit.priors.checkpoint import resolve
@@ -68,7 +73,7 @@ def init_from(model: nn.Module, where: str | Path) -> list[str]:
         raise InputError(f"train.init: no checkpoint at {where}")
     src = {k: v.float() for k, v in load_file(str(path)).items() if not k.startswith("normalizer.")}
     own = model.state_dict()
-    take = {k: v for k, v in src.items() if k in own and own[k].shape == v.shape}
+    take = {k: v for k, v in src.items() if k in own and own[k].shape == v.shape and not k.startswith(tuple(skip))}
     model.load_state_dict(take, strict=False)
     return sorted(set(own) - set(take))
 
@@ -159,7 +164,7 @@ def train(kind: str, config: dict, output: str | Path, *, data_root: str | Path 
         params.setdefault("text_dim", encoder.dim)
     model = build_model(kind, params)
     if tcfg["init"] and not (resume and (out / "train_state.pt").exists()):
-        new = init_from(model, tcfg["init"])
+        new = init_from(model, tcfg["init"], tuple(tcfg["init_skip"]))
         if rank == 0:
             log.info("initialised from %s (%d tensors new)", tcfg["init"], len(new))
     if hasattr(model, "set_text_stats"):  # input whitening from the train captions (a no-op unless configured)

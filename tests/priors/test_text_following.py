@@ -227,3 +227,54 @@ def test_whitened_sentence_input_separates_near_twins_and_is_saved(tiny_data: Pa
     train("cvae", cfg, tmp_path / "cvae", progress=False)
     ck = load_checkpoint(tmp_path / "cvae", "cvae")
     assert ck.model.cfg.text_whiten and not torch.allclose(ck.model.text_proj, torch.eye(ck.model.cfg.text_dim))
+
+
+def test_whitened_diffusion_fine_tunes_with_a_new_text_layer(tiny_data: Path, tmp_path: Path) -> None:
+    """``text_whiten`` diffusion: stats stored by the trainer, ``init_skip`` leaves the text layer new, the
+    unconditional input stays zero, and sampling runs the config's steps with both guidance branches in one batch."""
+    from priors_synth import tiny_config
+
+    from humokit.priors.checkpoint import load_checkpoint
+    from humokit.priors.train import init_from, train
+
+    cfg = tiny_config("diffusion", tiny_data, steps=2)
+    train("diffusion", cfg, tmp_path / "plain", progress=False)
+    src = load_checkpoint(tmp_path / "plain", "diffusion").model
+    cfg2 = tiny_config("diffusion", tiny_data, steps=2)
+    cfg2["model"].update(text_whiten=True, text_every_frame=True, sample_steps=3, guidance=2.0)
+    fresh = build_model("diffusion", {**cfg2["model"], "text_dim": src.cfg.text_dim})
+    new = init_from(fresh, tmp_path / "plain", skip=("cond.",))
+    assert {"cond.weight", "cond.bias"} <= set(new) and "inp.weight" not in new
+    assert torch.allclose(fresh.inp.weight, src.inp.weight, atol=1e-3)  # float16 round trip of the source
+    assert not torch.allclose(fresh.cond.weight, src.cond.weight, atol=1e-3)
+    cfg2["train"].update(init=str(tmp_path / "plain"), init_skip=["cond."])
+    train("diffusion", cfg2, tmp_path / "white", progress=False)
+    m = load_checkpoint(tmp_path / "white", "diffusion").model
+    assert m.cfg.text_whiten and not torch.allclose(m.text_proj, torch.eye(m.cfg.text_dim))
+    calls = []
+    orig = m.denoise
+    m.denoise = lambda x, t, v, s: calls.append(len(x)) or orig(x, t, v, s)  # type: ignore[method-assign]
+    text = torch.nn.functional.normalize(torch.randn(2, m.cfg.text_dim), dim=-1)
+    out = m.sample(text, torch.tensor([8, 6]))
+    assert out.shape == (2, 8, 263) and calls == [4, 4, 4]  # 3 steps, text and no-text branches batched
+    assert float(out[1, 6:].abs().max()) == 0.0
+    calls.clear()
+    m.sample(text, torch.tensor([8, 6]), steps=2, guidance=1.0)
+    assert calls == [2, 2]
+
+
+def test_cvae_sampling_temperature_from_the_config() -> None:
+    """``temperature`` scales the text prior's spread: 0 gives the prior mean for every seed, 2 spreads more than 1."""
+    torch.manual_seed(0)
+    params = {"dim": 16, "latent": 4, "layers": 1, "heads": 2, "ff": 32, "text_dim": 16, "text_input": "sentence",
+              "cond_every_frame": True}  # fmt: skip
+    sent = torch.nn.functional.normalize(torch.randn(1, 16), dim=-1).expand(12, 16)
+    L = torch.full((12,), 10)
+    spreads = {}
+    for temp in (0.0, 1.0, 2.0):
+        model = build_model("cvae", {**params, "temperature": temp})
+        torch.manual_seed(0)
+        model.load_state_dict(build_model("cvae", params).state_dict())
+        model.eval()
+        spreads[temp] = _spread(model.sample(None, None, L, generator=torch.Generator().manual_seed(1), sentence=sent))
+    assert spreads[0.0] < 1e-5 < spreads[1.0] < spreads[2.0]
