@@ -7,7 +7,8 @@ Columns: R@1/2/3 (batches of 32), FID, MM-Dist, Diversity, MultiModality
 Penetrate / Float / Skate / Phys-Err (mm, PhysDiff definitions of
 :mod:`humokit.motion.plausibility`, each clip grounded by its soles), mean
 per-clip peak jerk (m/s^3), and CPU milliseconds to sample one 4-s motion (text
-embedding precomputed, median of 10, batch 1). Real-data row = ceiling.
+embedding precomputed, median of 10): ``ms`` one at a time, ``ms/batch`` per motion
+in batches of ``--speed-batch`` (32), with the 1-minute load average printed beside them. Real-data row = ceiling.
 ``--physics`` adds a ``<model>+phys`` row per model: kinematic projection
 inside sampling and after it (:mod:`humokit.optim.physics.guidance`).
 """
@@ -34,6 +35,7 @@ def main() -> None:
     ap.add_argument("--mm-texts", type=int, default=32)
     ap.add_argument("--mm-repeats", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--speed-batch", type=int, default=32, help="batch size of the batched speed column")
     ap.add_argument("--json", default=None, help="also write the rows to this JSON file")
     ap.add_argument("--physics", action="store_true",
                     help="also score each model with kinematic physics projection inside and after sampling")
@@ -58,7 +60,7 @@ def main() -> None:
     rows: dict[str, dict] = {}
     paired: list[str] = []
     # real data: MultiModality from the other real motions sharing a caption is undefined -> nan
-    rows["real"] = {**score(ev, es, es.features, text_emb, real_emb, None), "ms": float("nan")}
+    rows["real"] = {**score(ev, es, es.features, text_emb, real_emb, None), "ms": float("nan"), "ms/batch": float("nan")}
     print(f"[{args.split}: {n} motions, {time.time() - t0:.0f}s]", flush=True)
     if "mask" in args.models.split(","):
         from humokit.priors.evaluate import vq_reconstruction_mm
@@ -75,6 +77,7 @@ def main() -> None:
         mm_emb = embed_motions(ev, mm_feats).reshape(len(mm_idx), args.mm_repeats, -1)
         row = score(ev, es, feats, text_emb, real_emb, mm_emb)
         row["ms"] = time_one(gen, es)
+        row["ms/batch"] = time_one(gen, es, batch=args.speed_batch, repeats=3)
         rows[name] = row
         print(f"[{name}: {time.time() - t1:.0f}s]", flush=True)
         if args.physics:
@@ -98,15 +101,18 @@ def main() -> None:
                 mm_emb = embed_motions(ev, mm_feats).reshape(len(mm_idx), args.mm_repeats, -1)
                 row = score(ev, es, feats, text_emb, real_emb, mm_emb)
                 row["ms"] = time_one(gen, es, projector=proj)
+                row["ms/batch"] = time_one(gen, es, batch=args.speed_batch, repeats=3, projector=proj)
                 rows[name + suffix] = row
                 print(f"[{name}{suffix}: {time.time() - t1:.0f}s]", flush=True)
     cols = ["R@1", "R@2", "R@3", "FID", "MM-Dist", "Diversity", "MModality", "skate_mm", "penetrate_mm", "float_mm",
-            "phys_err_mm", "jerk", "ms"]  # fmt: skip
+            "phys_err_mm", "jerk", "ms", "ms/batch"]  # fmt: skip
     head = f"| {'model':<18} | " + " | ".join(f"{c:>9}" for c in cols) + " |"
     print(head)
     print("|" + "-" * (len(head) - 2) + "|")
     for name, r in rows.items():
         print(f"| {name:<18} | " + " | ".join(f"{r[c]:9.3f}" for c in cols) + " |")
+    print(f"(speed columns measured at 1-minute load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, "
+          f"{args.threads} thread(s); ms/batch: batches of {args.speed_batch})")
     if paired:
         print("\npaired change of top-1 retrieval against the same model without projection (same texts and seeds):")
         print("\n".join(paired))

@@ -122,18 +122,20 @@ def generate_set(gen, es: EvalSet, idx: list[int], *, seed: int, batch: int = 64
     return out
 
 
-def time_one(gen, es: EvalSet, *, seconds: float = 4.0, repeats: int = 10, **kw) -> float:
-    """CPU milliseconds to sample one ``seconds`` motion (text embedding precomputed; median of ``repeats``)."""
+def time_one(gen, es: EvalSet, *, seconds: float = 4.0, repeats: int = 10, batch: int = 1, **kw) -> float:
+    """CPU milliseconds per ``seconds`` motion, sampled ``batch`` at a time (text embedding precomputed; median of ``repeats``)."""
     from humokit.priors.sampling import sample_features
 
-    emb = (es.sentence[:1], es.tokens[:1][:, : int(es.token_lengths[0])], es.token_lengths[:1])
+    k = min(batch, len(es.captions))
+    L = int(es.token_lengths[:k].max())
+    emb = (es.sentence[:k], es.tokens[:k][:, :L], es.token_lengths[:k])
     n = int(seconds * 20)
-    sample_features(gen, es.captions[:1], [n], seed=0, text_emb=emb, **kw)  # warm-up
+    sample_features(gen, es.captions[:k], [n] * k, seed=0, text_emb=emb, **kw)  # warm-up
     ts = []
     for r in range(repeats):
         t = time.perf_counter()
-        sample_features(gen, es.captions[:1], [n], seed=r, text_emb=emb, **kw)
-        ts.append(time.perf_counter() - t)
+        sample_features(gen, es.captions[:k], [n] * k, seed=r, text_emb=emb, **kw)
+        ts.append((time.perf_counter() - t) / k)
     return float(np.median(ts) * 1000)
 
 
