@@ -28,7 +28,9 @@ wording's sentence embedding to its nearest other category (left and right
 differ by ~0.02), the share of training draws per category with plain and
 content-balanced sampling, and the ceiling of the token models: the classifier
 on real clips of the split after a round trip through the shipped VQ-VAE
-(what the mask model could produce at best).
+(what the mask model could produce at best); then how much the diffusion
+denoiser uses the text at each noise level and how much the CVAE's latent
+carries (:func:`listening`).
 """
 
 from __future__ import annotations
@@ -414,6 +416,71 @@ def diagnose(root: Path, split: str, checkpoints: str | None, threads: int, per_
         print(f"| {c} | {cats[j]} {sim[i, j]:.2f} | {n} | {plain[c]:.3f} | {bal[c]:.3f} | {cells} |")
 
 
+def listening(root: Path, split: str, checkpoints: str | None, threads: int, batches: int = 2) -> None:
+    """How much the diffusion denoiser and the CVAE use what they are given, on fixed ``split`` batches of 32 windows.
+
+    Diffusion: the x0 prediction from a noised window at step ``t`` with the clip's text, without text and
+    with another clip's text (mean joint distance to the truth and between predictions, cm). CVAE: the
+    latent's information (KL of the posterior to the text prior), the prior's calibration per dimension
+    (E[(mu_q - mu_p)^2 + var_q] / var_p; 1 = the prior's spread matches the posteriors') and the decoder's
+    use of ``z`` (reconstruction error from the clip's posterior mean, the text prior's mean, another clip's).
+    """
+    import torch
+
+    from humokit.priors.checkpoint import load_checkpoint
+    from humokit.priors.data import BatchSampler, all_captions, open_split
+    from humokit.priors.geometry import features_to_joints_torch
+    from humokit.priors.layers import lengths_to_mask
+    from humokit.priors.text import CaptionBank, get_text_encoder
+
+    torch.set_num_threads(threads)
+    ds = open_split(root, split)
+    bank = CaptionBank(get_text_encoder("minilm"), all_captions(ds), tokens=False)
+    data = BatchSampler(ds, bank, 32, window=80).fixed(batches, seed=1)
+    where = (lambda k: str(Path(checkpoints) / k)) if checkpoints else (lambda k: k)
+    ck = load_checkpoint(where("diffusion"), "diffusion")
+    dm, mean, std = ck.model, torch.from_numpy(ck.mean), torch.from_numpy(ck.std)
+
+    def cm(a: torch.Tensor, b: torch.Tensor) -> float:
+        return float((features_to_joints_torch(a * std + mean) - features_to_joints_torch(b * std + mean)).norm(dim=-1).mean()) * 100
+
+    print(f"\ndiffusion x0 prediction on {split} windows (cm): | t | error with text | without | with another clip's text "
+          "| text vs other text | text vs none |\n|---|---|---|---|---|---|")  # fmt: skip
+    with torch.no_grad():
+        for t in (999, 800, 600, 400, 200, 50):
+            r = np.zeros(5)
+            for b in data:
+                x, s = b["x"], b["sentence"]
+                valid = lengths_to_mask(b["lengths"], x.shape[1])
+                ab = dm.alphas_cumprod[t]
+                xt = ab.sqrt() * x + (1 - ab).sqrt() * torch.randn(x.shape, generator=torch.Generator().manual_seed(t))
+                tt = torch.full((len(x),), t)
+                pc, pu, po = (dm.denoise(xt, tt, valid, c) for c in (s, torch.zeros_like(s), s.roll(1, 0)))
+                r += np.array([cm(pc, x), cm(pu, x), cm(po, x), cm(pc, po), cm(pc, pu)]) / len(data)
+            print(f"| {t} | " + " | ".join(f"{v:.1f}" for v in r) + " |")
+        ck = load_checkpoint(where("cvae"), "cvae")
+        cv, mean, std = ck.model, torch.from_numpy(ck.mean), torch.from_numpy(ck.std)
+        if cv.cfg.text_input != "sentence":
+            return
+        kl, gap, var_q, var_p, rec = [], [], [], [], np.zeros(3)
+        for b in data:
+            x, L, s = b["x"], b["lengths"], b["sentence"]
+            mu_q, lv_q = cv.encode(x, L)
+            mu_p, lv_p = cv.text_prior(None, None, sentence=s)
+            kl.append(0.5 * (lv_p - lv_q + (lv_q.exp() + (mu_q - mu_p) ** 2) / lv_p.exp() - 1))
+            gap.append((mu_q - mu_p) ** 2)
+            var_q.append(lv_q.exp())
+            var_p.append(lv_p.exp())
+            rec += np.array([cm(cv.decode(z, L, sentence=s), x) for z in (mu_q, mu_p, mu_q.roll(1, 0))]) / len(data)
+        kl_d, gap_d, q_d, p_d = (torch.cat(v).mean(0) for v in (kl, gap, var_q, var_p))
+        calib = (gap_d + q_d) / p_d
+        used = kl_d > 0.3
+        print(f"\ncvae on {split} windows: KL(q || text prior) {float(kl_d.sum()):.1f} nats, {int(used.sum())} of "
+              f"{len(kl_d)} dimensions above 0.3 nats; prior calibration {float(calib.mean()):.2f} (used dimensions "
+              f"{float(calib[used].mean()) if used.any() else float('nan'):.2f}); reconstruction from the posterior mean "
+              f"{rec[0]:.1f} cm, the text prior's mean {rec[1]:.1f} cm, another clip's posterior {rec[2]:.1f} cm")  # fmt: skip
+
+
 # ------------------------------------------------------------------------------------------------- models
 def run_models(args: argparse.Namespace) -> dict:
     import torch
@@ -582,6 +649,7 @@ def main() -> None:
         return
     if args.what == "diagnose":
         diagnose(Path(args.data), args.split, args.checkpoints, args.threads)
+        listening(Path(args.data), args.split, args.checkpoints, args.threads)
         return
     res = run_models(args)
     print_tables(res)
