@@ -64,7 +64,7 @@ from humokit.optim.contacts import FOOT_REST_HEIGHTS, estimate_contacts, image_s
 from humokit.optim.physics.losses import contact_losses
 from humokit.optim.landmarks import joints_from_landmarks, marker_positions, marker_table
 from humokit.optim.lift import align_rotations, joint_markers, lift_for_fit, lift_prior_loss, lift_weight
-from humokit.optim.pose_gmm import default_pose_prior
+from humokit.optim.pose_gmm import GMMPosePrior, default_pose_prior
 from humokit.optim.scale import HEIGHT_PRIOR, BodyFamily, BodySize, SizeCue, estimate_body_size, stature
 
 REFERENCE_STATURE = 1.626  # metres: the default Anny body, on which the marker offsets were measured
@@ -160,6 +160,11 @@ class FitConfig:
     iters_pose: int = 200
     iters_contact: int = 160
     lr: float = 0.02
+    optimizer: str = "adam"
+    rotations: str = "6d"
+    converged: float = 0.0
+    patience: int = 20
+    lbfgs_rounds: int = 3
     sigma_2d: float = 0.008
     sigma_3d: float = 0.2
     w_prior: float = 0.2
@@ -433,35 +438,43 @@ def _fit_window(
     fps = pb.fps
     dev = pb.device
     n = R0.shape[0]
-    x6 = R0[..., :, :2].transpose(-1, -2).reshape(n, 22, 6).to(dev).clone().requires_grad_(True)
+    axis_angle = cfg.rotations == "axis_angle"
+    if axis_angle:  # the priors' own coordinates: no conversion per step
+        x6 = roma.rotmat_to_rotvec(R0.to(torch.float64)).to(torch.float32).to(dev).requires_grad_(True)
+    else:
+        x6 = R0[..., :, :2].transpose(-1, -2).reshape(n, 22, 6).to(dev).clone().requires_grad_(True)
     root = root0.to(dev).clone().requires_grad_(True)
     if fixed is not None:
         fixed = fixed.to(dev)
     if rel3d is not None:
         rel3d = rel3d.to(dev)
     params: list[torch.Tensor] = [x6, root] + ([log_scale] if optimise_scale else []) + list(cam_opt or ())
-    opt = torch.optim.Adam(params, lr=cfg.lr if lr is None else lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 1.0 if i < 0.6 * iters else 0.3)
     uv = pb.uv[sl]
     conf = pb.conf[sl]
     csum = conf.sum().clamp_min(1e-6)
     rest_h = torch.as_tensor(FOOT_REST_HEIGHTS, dtype=torch.float32, device=dev)
     pitch, roll, height = cam
-    Rc = camera_rotation(torch.tensor(pitch), torch.tensor(roll)).to(torch.float32).to(dev)
-    C = torch.tensor([0.0, height, 0.0], device=dev)
+    Rc0 = camera_rotation(torch.tensor(pitch), torch.tensor(roll)).to(torch.float32).to(dev)
+    C0 = torch.tensor([0.0, height, 0.0], device=dev)
     cm = torch.as_tensor(contacts, dtype=torch.float32, device=dev) if contacts is not None else None
     if anchor is not None:
         anchor = anchor.to(dev)
     feet = list(FOOT_JOINTS)
-    for _ in range(iters):
-        if bar is not None:
-            bar.update(1)  # type: ignore[attr-defined]
-        opt.zero_grad()
+    # the per-frame turns of the 3D-landmark and lifted targets onto the current fit (not differentiated):
+    # Adam recomputes them every step; L-BFGS once per round so its line search sees one objective
+    turns: dict[str, torch.Tensor | None] = {"3d": None, "lift": None}
+
+    def objective(refresh: bool) -> torch.Tensor:
         s = torch.exp(log_scale)
+        Rc, C = Rc0, C0
         if cam_opt is not None:
             Rc = camera_rotation(cam_opt[0], torch.tensor(roll)).to(torch.float32).to(dev)
             C = torch.stack([torch.zeros(()), cam_opt[1], torch.zeros(())]).to(torch.float32).to(dev)
-        R = _decode6d(x6)
+        if axis_angle:
+            rv, R = x6, roma.rotvec_to_rotmat(x6)
+        else:
+            R = _decode6d(x6)
+            rv = roma.rotmat_to_rotvec(R)  # (n, 22, 3): shared by the pose prior, joint limits and unseen-arm prior
         J, Rw = forward_kinematics(R, root, pb.offsets * s, pb.parents)
         M = marker_positions(J, Rw, pb.mj, pb.moff * s)
         uvp = project_torch(M, Rc, C, pb.K)
@@ -473,15 +486,23 @@ def _fit_window(
             c3 = pb.conf3d[sl]
             target = rel3d[sl]
             if cfg.align_3d:
-                target = target @ _aligning_rotation(target, Mc.detach(), c3).T
+                if refresh or turns["3d"] is None:
+                    turns["3d"] = _aligning_rotation(target, Mc.detach(), c3)
+                target = target @ turns["3d"].T
             d2 = (Mc - target).pow(2).sum(-1)
             loss = loss + (c3 * d2).sum() / c3.sum().clamp_min(1e-6) * c3.shape[1] / cfg.sigma_3d**2
-        loss = loss + cfg.w_prior * pb.prior(R, root, fps) + cfg.w_limits * joint_limit_loss(R)
+        loss = loss + cfg.w_prior * _prior_loss(pb.prior, R, rv, root, fps) + cfg.w_limits * joint_limit_loss(R, rotvec=rv)
         if pb.occ is not None and cfg.w_occluded > 0:
-            loss = loss + cfg.w_occluded * unseen_pose_loss(R, pb.occ[sl], pb.occ_joints, pb.prior_mean, pb.prior_std)
+            loss = loss + cfg.w_occluded * unseen_pose_loss(R, pb.occ[sl], pb.occ_joints, pb.prior_mean, pb.prior_std,
+                                                            rotvec=rv)
         if pb.lift is not None and cfg.w_lift > 0:
-            loss = loss + cfg.w_lift * lift_prior_loss((J - C) @ Rc.T, pb.lift[0][sl] * s, pb.lift[1][sl],
-                                                       cfg.sigma_lift, align=cfg.align_lift)
+            Jc = (J - C) @ Rc.T
+            target = pb.lift[0][sl] * s
+            if cfg.align_lift and (refresh or turns["lift"] is None):
+                with torch.no_grad():
+                    turns["lift"] = align_rotations(target, (Jc - Jc[:, :1]).detach(), pb.lift[1][sl])
+            loss = loss + cfg.w_lift * lift_prior_loss(Jc, target, pb.lift[1][sl], cfg.sigma_lift, align=False,
+                                                       rotations=turns["lift"] if cfg.align_lift else None)
         if n >= 3:
             acc = (J[2:] - 2 * J[1:-1] + J[:-2]) * fps**2
             loss = loss + acc.pow(2).sum(-1).sum(-1).mean() / cfg.sigma_accel**2
@@ -507,11 +528,62 @@ def _fit_window(
             loss = loss + (J[:k] - fixed).pow(2).sum(-1).sum(-1).mean() * k / n / cfg.sigma_overlap**2
         if optimise_scale:
             loss = loss + (log_scale - log_scale0) ** 2 / cfg.sigma_scale**2
-        loss.backward()
-        opt.step()
-        sched.step()
+        return loss
+
+    if cfg.optimizer == "lbfgs" and iters > 0:
+        _lbfgs(objective, params, iters, cfg.lbfgs_rounds, bar)
+    else:
+        opt = torch.optim.Adam(params, lr=cfg.lr if lr is None else lr)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 1.0 if i < 0.6 * iters else 0.3)
+        hist: list[float] = []
+        for i in range(iters):
+            if bar is not None:
+                bar.update(1)  # type: ignore[attr-defined]
+            opt.zero_grad()
+            loss = objective(True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            if cfg.converged > 0:  # stop when the last `patience` steps gained less than that fraction
+                hist.append(float(loss))
+                k = cfg.patience
+                if len(hist) > k and hist[-k - 1] - hist[-1] < cfg.converged * abs(hist[-1]):
+                    if bar is not None:
+                        bar.update(iters - i - 1)  # type: ignore[attr-defined]
+                    break
     with torch.no_grad():
-        return _decode6d(x6).cpu(), root.detach().cpu().clone()
+        R = roma.rotvec_to_rotmat(x6) if axis_angle else _decode6d(x6)
+        return R.cpu(), root.detach().cpu().clone()
+
+
+def _lbfgs(objective: object, params: list[torch.Tensor], evals: int, rounds: int, bar: object | None) -> None:
+    """Minimise ``objective(refresh) -> loss`` over ``params`` with L-BFGS (strong Wolfe line search) in
+    ``rounds`` rounds sharing ``evals`` objective evaluations; the targets' turns are refreshed at the start of
+    each round (fixed within it). ``bar.update`` counts evaluations."""
+    rounds = max(1, min(rounds, evals))
+    for r in range(rounds):
+        budget = evals // rounds + (1 if r < evals % rounds else 0)
+        opt = torch.optim.LBFGS(params, lr=1.0, max_iter=budget, max_eval=budget, history_size=20,
+                                tolerance_grad=1e-9, tolerance_change=1e-12, line_search_fn="strong_wolfe")
+        state = {"first": True}
+
+        def closure() -> torch.Tensor:
+            if bar is not None:
+                bar.update(1)  # type: ignore[attr-defined]
+            opt.zero_grad()
+            loss = objective(state["first"])  # type: ignore[operator]
+            state["first"] = False
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+
+
+def _prior_loss(prior: MotionPrior, R: torch.Tensor, rv: torch.Tensor, root: torch.Tensor, fps: float) -> torch.Tensor:
+    """``prior(R, root, fps)``; the shipped GMM prior takes the already converted axis-angle ``rv (n, 22, 3)``."""
+    if isinstance(prior, GMMPosePrior):
+        return prior.nll(rv[:, 1:].reshape(rv.shape[0], -1)).mean()
+    return prior(R, root, fps)
 
 
 def _aligning_rotation(src: torch.Tensor, dst: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -699,11 +771,14 @@ def fit_track(
     """
     if physics not in ("kinematic", "none"):
         raise InputError(f"fit: physics must be 'kinematic' or 'none', got {physics!r}")
+    from threadpoolctl import threadpool_limits
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small tensors: thread hand-offs cost more than they save (50x on a busy machine)
     try:
-        return _fit_track(track, focal, skeleton, config or FitConfig(), progress, family, physics, body,
-                          torch.device(device), camera)
+        with threadpool_limits(1):  # the same for numpy/scipy's BLAS (a 200 x 100 SVD took 2.3 s on a loaded machine)
+            return _fit_track(track, focal, skeleton, config or FitConfig(), progress, family, physics, body,
+                              torch.device(device), camera)
     finally:
         torch.set_num_threads(threads)
 
