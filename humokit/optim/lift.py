@@ -356,7 +356,7 @@ def align_rotations(src: torch.Tensor, dst: torch.Tensor, weight: torch.Tensor) 
 
 
 def lift_prior_loss(joints_cam: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, sigma: float,
-                    *, align: bool = True, rotations: torch.Tensor | None = None) -> torch.Tensor:
+                    *, align: bool = True) -> torch.Tensor:
     """Weighted squared distance of pelvis-relative joints to the lifted ones, per frame, over ``sigma^2``.
 
     Args:
@@ -367,13 +367,9 @@ def lift_prior_loss(joints_cam: torch.Tensor, target: torch.Tensor, weight: torc
             differentiated): the network then constrains the articulation (knee bend, arm pose) and the
             image and the other terms give the body's orientation, which the network gets ~15-20
             degrees wrong on real detections.
-        rotations: ``(n, 3, 3)`` those per-frame turns when the caller holds them fixed (a quasi-Newton
-            fit keeps one objective over its line search); None computes them here.
     """
     rel = joints_cam - joints_cam[:, :1]
-    if rotations is not None:
-        target = target @ rotations.transpose(-1, -2)
-    elif align:
+    if align:
         with torch.no_grad():
             R = align_rotations(target, rel.detach(), weight)
         target = target @ R.transpose(-1, -2)
