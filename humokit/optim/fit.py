@@ -82,7 +82,7 @@ class FitConfig:
 
     Attributes:
         window, overlap: frames per optimisation window and frames shared by consecutive windows. A step
-            costs about 18 ms plus 0.1 ms per frame on one core, so long windows are cheaper per frame
+            costs about 16 ms plus a little per frame on one core, so long windows are cheaper per frame
             (600 frames in one window took 2.5x less time than in windows of 120; memory stays small).
         iters_pose, iters_contact: Adam iterations without / with contact terms.
         lr: Adam learning rate.
