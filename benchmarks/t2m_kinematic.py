@@ -399,7 +399,8 @@ def diagnose(root: Path, split: str, checkpoints: str | None, threads: int, per_
     plain, bal = share(1.0), share(0.1)
     # the VQ ceiling: real clips -> tokens -> features -> classifier
     vq_path = str(Path(checkpoints) / "vq") if checkpoints else "vq"
-    right = {c: [(r["real_ok"], r["vq_ok"]) for r in rows] for c, rows in vq_roundtrip(root, split, vq_path, per_category).items()}
+    rt = vq_roundtrip(root, split, vq_path, per_category)
+    right = {c: [(r["real_ok"], r["vq_ok"]) for r in rows if r["split"] == split] for c, rows in rt.items()}
     print("| category | nearest other wording (cosine) | train windows | draws, plain | draws, balance 0.1 | "
           f"real {split} clips right | after VQ round trip |\n|---|---|---|---|---|---|---|")  # fmt: skip
     for i, c in enumerate(cats):
