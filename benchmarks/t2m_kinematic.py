@@ -3,6 +3,7 @@
     python benchmarks/t2m_kinematic.py validate [--split val]      # classifier accuracy on real labelled clips
     python benchmarks/t2m_kinematic.py models [--models mask,diffusion,cvae] [--seeds 3] [--checkpoints DIR]
     python benchmarks/t2m_kinematic.py diagnose [--split val]     # what reaches the networks (no sampling)
+    python benchmarks/t2m_kinematic.py vq --vq vq,PATH [--split val]  # real clips through VQ-VAEs, per category
 
 The classifier (:func:`classify`) reads only joint positions ``(T, 22, 3)``
 (metres, Y up, 20 fps) and nothing learned: the body's own frame from its hip
@@ -31,6 +32,11 @@ on real clips of the split after a round trip through the shipped VQ-VAE
 (what the mask model could produce at best); then how much the diffusion
 denoiser uses the text at each noise level and how much the CVAE's latent
 carries (:func:`listening`).
+
+``vq`` prints that round trip for one or more VQ-VAE checkpoints side by side
+(the first is the baseline of the same run): per category the classifier on
+decoded clips, the root-relative joint error, the pelvis path error and the
+decoded / real pelvis speed.
 """
 
 from __future__ import annotations
@@ -394,23 +400,14 @@ def diagnose(root: Path, split: str, checkpoints: str | None, threads: int, per_
 
     plain, bal = share(1.0), share(0.1)
     # the VQ ceiling: real clips -> tokens -> features -> classifier
-    vq = load_checkpoint(str(Path(checkpoints) / "vq") if checkpoints else "vq", "vq")
-    m = vq.model.eval()
-    right: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
-    for name, cat, _ in _split_clips(root, split):
-        if len(right[cat]) >= per_category:
-            continue
-        x = np.load(root / "new_joint_vecs" / f"{name}.npy")
-        x = x[: (min(len(x), 196) // 4) * 4]
-        xn = torch.from_numpy((x - vq.mean) / vq.std).float()[None]
-        with torch.no_grad():
-            y = m.decode_codes(m.encode(xn))[0].numpy() * vq.std + vq.mean
-        right[cat].append((classify(features_to_joints(x)) == cat, classify(features_to_joints(y)) == cat))
+    vq_path = str(Path(checkpoints) / "vq") if checkpoints else "vq"
+    rt = vq_roundtrip(root, split, vq_path, per_category)
+    right = {c: [(r["real_ok"], r["vq_ok"]) for r in rows if r["split"] == split] for c, rows in rt.items()}
     print("| category | nearest other wording (cosine) | train windows | draws, plain | draws, balance 0.1 | "
           f"real {split} clips right | after VQ round trip |\n|---|---|---|---|---|---|---|")  # fmt: skip
     for i, c in enumerate(cats):
         j = int(np.argmax(sim[i]))
-        r = np.array(right[c]) if right[c] else np.zeros((0, 2))
+        r = np.array(right.get(c, [])) if right.get(c) else np.zeros((0, 2))
         n = sum(count[x] for x in CATEGORIES[c])
         cells = f"{r[:, 0].mean():.2f} | {r[:, 1].mean():.2f} (n={len(r)})" if len(r) else "- | -"
         print(f"| {c} | {cats[j]} {sim[i, j]:.2f} | {n} | {plain[c]:.3f} | {bal[c]:.3f} | {cells} |")
@@ -479,6 +476,77 @@ def listening(root: Path, split: str, checkpoints: str | None, threads: int, bat
               f"{len(kl_d)} dimensions above 0.3 nats; prior calibration {float(calib.mean()):.2f} (used dimensions "
               f"{float(calib[used].mean()) if used.any() else float('nan'):.2f}); reconstruction from the posterior mean "
               f"{rec[0]:.1f} cm, the text prior's mean {rec[1]:.1f} cm, another clip's posterior {rec[2]:.1f} cm")  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------- VQ round trip
+def vq_roundtrip(root: Path, split: str, vq_path: str, per_category: int = 12) -> dict[str, list[dict]]:
+    """Real clips of ``split`` (``train`` for categories without any) -> VQ-VAE tokens -> decoded features.
+
+    Per category, up to ``per_category`` clips (first 196 frames, a multiple of
+    the VQ's unit), each ``dict(name, split, real_ok, vq_ok, joint_mm, root_mm,
+    speed_ratio)``: the classifier on the real and the decoded joints, the
+    root-relative joint error and the pelvis path error (mm, mean over frames),
+    and decoded / real mean planar pelvis speed.
+    """
+    import torch
+
+    from humokit.motion.features import features_to_joints
+    from humokit.priors.checkpoint import load_checkpoint
+
+    vq = load_checkpoint(vq_path, "vq")
+    m = vq.model.eval()
+    clips = _split_clips(root, split)
+    have = {c for _, c, _ in clips}
+    extra = [(n, c, j, "train") for n, c, j in _split_clips(root, "train") if c not in have] if split != "train" else []
+    out: dict[str, list[dict]] = defaultdict(list)
+    for name, cat, _, src in [(n, c, j, split) for n, c, j in clips] + extra:
+        if len(out[cat]) >= per_category:
+            continue
+        x = np.load(root / "new_joint_vecs" / f"{name}.npy")
+        x = x[: (min(len(x), 196) // m.unit) * m.unit]
+        xn = torch.from_numpy((x - vq.mean) / vq.std).float()[None]
+        with torch.no_grad():
+            y = m.decode_codes(m.encode(xn))[0].numpy() * vq.std + vq.mean
+        jx, jy = features_to_joints(x), features_to_joints(y)
+        rel = np.linalg.norm((jx - jx[:, :1]) - (jy - jy[:, :1]), axis=-1).mean()
+        path = np.linalg.norm(jx[:, 0] - jy[:, 0], axis=-1).mean()
+        sx = np.linalg.norm(np.diff(jx[:, 0, [0, 2]], axis=0), axis=-1).mean()
+        sy = np.linalg.norm(np.diff(jy[:, 0, [0, 2]], axis=0), axis=-1).mean()
+        out[cat].append({"name": name, "split": src, "real_ok": classify(jx) == cat, "vq_ok": classify(jy) == cat,
+                         "joint_mm": float(rel * 1000), "root_mm": float(path * 1000),
+                         "speed_ratio": float(sy / max(sx, 1e-6))})  # fmt: skip
+    return out
+
+
+def vq_check(root: Path, split: str, vq_paths: list[str], threads: int, per_category: int) -> dict:
+    """Print the VQ round-trip table for each checkpoint (the first is the baseline); returns the rows."""
+    import torch
+
+    torch.set_num_threads(threads)
+    res = {p: vq_roundtrip(root, split, p, per_category) for p in vq_paths}
+    head = " | ".join(f"{p}: right / joint mm / path mm / speed" for p in vq_paths)
+    print(f"| category | clips | real right | {head} |\n|---|---|---|" + "---|" * len(vq_paths))
+    for c in CATEGORIES:
+        rows0 = res[vq_paths[0]].get(c, [])
+        if not rows0:
+            continue
+        src = split if rows0[0]["split"] == split else "train*"
+        cells = []
+        for p in vq_paths:
+            rr = res[p][c]
+            cells.append(f"{np.mean([r['vq_ok'] for r in rr]):.2f} / {np.mean([r['joint_mm'] for r in rr]):.0f} / "
+                         f"{np.mean([r['root_mm'] for r in rr]):.0f} / {np.median([r['speed_ratio'] for r in rr]):.2f}")  # fmt: skip
+        print(f"| {c} ({src}) | {len(rows0)} | {np.mean([r['real_ok'] for r in rows0]):.2f} | " + " | ".join(cells) + " |")
+    cells = []
+    for p in vq_paths:
+        rr = [r for c, rows in res[p].items() for r in rows if r["split"] == split]
+        cells.append(f"**{np.mean([r['vq_ok'] for r in rr]):.2f}** / {np.mean([r['joint_mm'] for r in rr]):.0f} / "
+                     f"{np.mean([r['root_mm'] for r in rr]):.0f} / {np.median([r['speed_ratio'] for r in rr]):.2f}")  # fmt: skip
+    rr0 = [r for rows in res[vq_paths[0]].values() for r in rows if r["split"] == split]
+    print(f"| all {split} | {len(rr0)} | {np.mean([r['real_ok'] for r in rr0]):.2f} | " + " | ".join(cells) + " |")
+    print(f"\n(right: the classifier on decoded joints; joint mm: root-relative error; path mm: pelvis path error; "
+          f"speed: median decoded / real pelvis speed; train*: no {split} clips, read from the train split)")
+    return {p: dict(r) for p, r in res.items()}
 
 
 # ------------------------------------------------------------------------------------------------- models
@@ -627,11 +695,13 @@ def print_targets(out: dict) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=["validate", "models", "diagnose"])
+    ap.add_argument("what", choices=["validate", "models", "diagnose", "vq"])
     ap.add_argument("--data", default=os.path.expanduser("~/humokit_data/v1"))
     ap.add_argument("--split", default="val")
     ap.add_argument("--models", default="mask,diffusion,cvae")
     ap.add_argument("--checkpoints", default=None)
+    ap.add_argument("--vq", default="vq", help="vq: comma-separated VQ checkpoints (shipped name or folder), first = baseline")
+    ap.add_argument("--per-category", type=int, default=12, help="vq / diagnose: real clips per category")
     ap.add_argument("--categories", default=None)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=4.0)
@@ -648,8 +718,13 @@ def main() -> None:
         validate(Path(args.data), args.split, verbose=args.verbose)
         return
     if args.what == "diagnose":
-        diagnose(Path(args.data), args.split, args.checkpoints, args.threads)
+        diagnose(Path(args.data), args.split, args.checkpoints, args.threads, args.per_category)
         listening(Path(args.data), args.split, args.checkpoints, args.threads)
+        return
+    if args.what == "vq":
+        res = vq_check(Path(args.data), args.split, args.vq.split(","), args.threads, args.per_category)
+        if args.json:
+            Path(args.json).write_text(json.dumps(res, indent=1))
         return
     res = run_models(args)
     print_tables(res)

@@ -69,3 +69,26 @@ def whiten(sentence: torch.Tensor, mean: torch.Tensor, proj: torch.Tensor) -> to
     """``(B, D)`` sentence embeddings whitened by :func:`whitening`'s ``mean, proj``; all-zero rows (no text) stay zero."""
     keep = (sentence.abs().sum(-1, keepdim=True) > 0).to(sentence.dtype)
     return ((sentence - mean) @ proj) * keep
+
+
+class SentenceWhitening(nn.Module):
+    """:func:`whitening` as a module: statistics of the training captions kept as buffers.
+
+    Until :meth:`fit` runs it is the identity. All-zero rows (the
+    unconditional mode of classifier-free guidance) stay zero.
+    """
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("proj", torch.eye(dim))
+
+    @torch.no_grad()
+    def fit(self, sentences: torch.Tensor, eps: float = 1.0) -> None:
+        """Statistics from training caption embeddings ``(N, D)``."""
+        mean, proj = whitening(sentences, eps)
+        self.mean.copy_(mean)
+        self.proj.copy_(proj)
+
+    def forward(self, sentence: torch.Tensor) -> torch.Tensor:
+        return whiten(sentence, self.mean.to(sentence.dtype), self.proj.to(sentence.dtype))

@@ -6,6 +6,12 @@ from the rest and the sentence embedding (dropped with probability
 and, over ``steps`` iterations, keeps the most confident predictions and
 re-masks the rest following the same cosine schedule. Tokens given as
 ``known`` (inpainting) are never re-masked.
+
+``text_whiten``: the sentence embedding is whitened with the training
+captions' statistics (:class:`~humokit.priors.layers.SentenceWhitening`,
+fitted by the trainer through ``set_text_stats`` and stored in the
+checkpoint) and enters through a two-layer MLP instead of one linear map, so
+captions that differ only in a side word condition the network differently.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from humokit.priors.layers import PositionalEncoding, lengths_to_mask, transformer
+from humokit.priors.layers import PositionalEncoding, SentenceWhitening, lengths_to_mask, transformer
 
 
 @dataclass(frozen=True)
@@ -32,12 +38,37 @@ class MaskConfig:
     dropout: float = 0.1
     cond_drop: float = 0.1
     max_tokens: int = 64
+    text_whiten: bool = False  # whitened sentence through an MLP (see the module docstring)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-class MaskTransformer(nn.Module):
+def _text_input(cfg: MaskConfig) -> tuple[nn.Module | None, nn.Module]:
+    """(whitening or None, sentence -> ``(B, dim)`` map) for ``cfg``."""
+    if not cfg.text_whiten:
+        return None, nn.Linear(cfg.text_dim, cfg.dim)
+    return SentenceWhitening(cfg.text_dim), nn.Sequential(nn.Linear(cfg.text_dim, cfg.dim), nn.GELU(), nn.Linear(cfg.dim, cfg.dim))
+
+
+class _TextConditioned(nn.Module):
+    """Shared text input of the mask and residual transformers."""
+
+    cfg: MaskConfig
+    whiten: nn.Module | None
+    cond: nn.Module
+
+    def set_text_stats(self, sentences: torch.Tensor, eps: float = 1.0) -> None:
+        """Fit the whitening on training caption embeddings ``(N, text_dim)`` (a no-op unless ``text_whiten``)."""
+        if self.whiten is not None:
+            self.whiten.fit(sentences, eps)
+
+    def text_condition(self, text: torch.Tensor) -> torch.Tensor:
+        """``(B, text_dim)`` sentence (zeros = unconditional) -> ``(B, dim)``."""
+        return self.cond(self.whiten(text) if self.whiten is not None else text)
+
+
+class MaskTransformer(_TextConditioned):
     """Predicts base-layer token ids ``(B, N)`` from partially masked ones and text."""
 
     kind = "mask"
@@ -48,14 +79,14 @@ class MaskTransformer(nn.Module):
         K = cfg.codebook_size
         self.mask_id, self.pad_id = K, K + 1
         self.tok = nn.Embedding(K + 2, cfg.dim)
-        self.cond = nn.Linear(cfg.text_dim, cfg.dim)
+        self.whiten, self.cond = _text_input(cfg)
         self.pos = PositionalEncoding(cfg.dim, cfg.max_tokens + 1)
         self.body = transformer(cfg.dim, cfg.layers, cfg.heads, cfg.ff, cfg.dropout)
         self.head = nn.Linear(cfg.dim, K)
 
     def logits(self, ids: torch.Tensor, valid: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
         """``ids (B, N)``, ``valid (B, N)`` bool, ``text (B, text_dim)`` (zeros = unconditional) -> ``(B, N, K)``."""
-        h = torch.cat([self.cond(text)[:, None], self.tok(ids)], dim=1)
+        h = torch.cat([self.text_condition(text)[:, None], self.tok(ids)], dim=1)
         pad = torch.cat([torch.zeros_like(valid[:, :1]), ~valid], dim=1)
         return self.head(self.body(self.pos(h), src_key_padding_mask=pad)[:, 1:])
 
@@ -140,7 +171,7 @@ class MaskTransformer(nn.Module):
         return ids.masked_fill(~valid, 0)
 
 
-class ResidualTransformer(nn.Module):
+class ResidualTransformer(_TextConditioned):
     """Predicts the ids of RVQ layer ``j >= 1`` from the sum of embeddings of layers ``< j`` and text."""
 
     kind = "res"
@@ -151,7 +182,7 @@ class ResidualTransformer(nn.Module):
         K, Q = cfg.codebook_size, cfg.num_quantizers
         self.tok = nn.ModuleList(nn.Embedding(K, cfg.dim) for _ in range(Q - 1))
         self.layer_emb = nn.Embedding(Q, cfg.dim)
-        self.cond = nn.Linear(cfg.text_dim, cfg.dim)
+        self.whiten, self.cond = _text_input(cfg)
         self.pos = PositionalEncoding(cfg.dim, cfg.max_tokens + 1)
         self.body = transformer(cfg.dim, cfg.layers, cfg.heads, cfg.ff, cfg.dropout)
         self.heads = nn.ModuleList(nn.Linear(cfg.dim, K) for _ in range(Q - 1))
@@ -159,7 +190,7 @@ class ResidualTransformer(nn.Module):
     def logits(self, prev: torch.Tensor, j: int, valid: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
         """``prev (B, N, j)`` ids of layers ``< j`` -> logits ``(B, N, K)`` for layer ``j``."""
         h = sum(self.tok[i](prev[..., i]) for i in range(j))
-        cond = self.cond(text) + self.layer_emb.weight[j][None]
+        cond = self.text_condition(text) + self.layer_emb.weight[j][None]
         h = torch.cat([cond[:, None], h], dim=1)
         pad = torch.cat([torch.zeros_like(valid[:, :1]), ~valid], dim=1)
         return self.heads[j - 1](self.body(self.pos(h), src_key_padding_mask=pad)[:, 1:])

@@ -4,7 +4,10 @@
 downsampling ``2 ** down`` (x4 by default), a residual vector quantizer of
 ``num_quantizers`` layers with EMA codebooks, dead-code reset and quantizer
 dropout (training uses a random number of layers with probability
-``quantizer_dropout``).
+``quantizer_dropout``). ``root_weight`` / ``contact_weight`` weigh the root
+channels (``0:4``: yaw rate, planar velocity, height) and foot contacts
+(``259:263``) in the reconstruction and velocity losses: 4 + 4 of 263
+channels decide whether a clip walks, runs, goes backward or leaves the ground.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ class VQConfig:
     commit_weight: float = 0.02
     vel_weight: float = 0.5
     dead_threshold: float = 1.0
+    root_weight: float = 1.0  # loss weight of the root channels 0:4 (yaw rate, planar velocity, height)
+    contact_weight: float = 1.0  # loss weight of the foot-contact channels 259:263
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -137,6 +142,9 @@ class RVQVAE(nn.Module):
         self.quantizers = nn.ModuleList(
             EMAQuantizer(cfg.codebook_size, cfg.code_dim, cfg.ema_decay, cfg.dead_threshold) for _ in range(cfg.num_quantizers)
         )  # fmt: skip
+        w = torch.ones(FEATURE_DIM)
+        w[0:4], w[259:263] = cfg.root_weight, cfg.contact_weight
+        self.register_buffer("channel_weight", w, persistent=False)
 
     @property
     def unit(self) -> int:
@@ -184,8 +192,10 @@ class RVQVAE(nn.Module):
         zq, _, commit = self.quantize(z, n)
         rec = self.decoder(zq.transpose(1, 2)).transpose(1, 2)
         valid = lengths_to_mask(batch["lengths"], x.shape[1]).unsqueeze(-1).float()
-        l_rec = (F.smooth_l1_loss(rec, x, reduction="none") * valid).sum() / (valid.sum() * x.shape[-1])
+        n = valid.sum() * x.shape[-1]
+        w = valid * self.channel_weight  # (B, T, 263): padding 0, root / contact channels weighted
+        l_rec = (F.smooth_l1_loss(rec, x, reduction="none") * w).sum() / n
         dv_r, dv_x = rec[:, 1:] - rec[:, :-1], x[:, 1:] - x[:, :-1]
-        l_vel = (F.smooth_l1_loss(dv_r, dv_x, reduction="none") * valid[:, 1:]).sum() / (valid.sum() * x.shape[-1])
+        l_vel = (F.smooth_l1_loss(dv_r, dv_x, reduction="none") * w[:, 1:]).sum() / n
         loss = l_rec + self.cfg.vel_weight * l_vel + self.cfg.commit_weight * commit
         return loss, {"rec": l_rec.item(), "commit": commit.item()}

@@ -278,3 +278,57 @@ def test_cvae_sampling_temperature_from_the_config() -> None:
         model.eval()
         spreads[temp] = _spread(model.sample(None, None, L, generator=torch.Generator().manual_seed(1), sentence=sent))
     assert spreads[0.0] < 1e-5 < spreads[1.0] < spreads[2.0]
+
+
+def test_whitened_mask_and_res_separate_near_twins_and_are_saved(tiny_data: Path, tmp_path: Path) -> None:
+    """``text_whiten`` mask / residual transformers read left/right twins far apart; the trainer stores the stats."""
+    from priors_synth import tiny_config
+
+    from humokit.priors.checkpoint import load_checkpoint
+    from humokit.priors.train import train
+
+    g = torch.Generator().manual_seed(0)
+    common = torch.nn.functional.normalize(torch.randn(16, generator=g), dim=0)
+    side = torch.nn.functional.normalize(torch.randn(16, generator=g), dim=0)
+    caps = torch.nn.functional.normalize(
+        torch.stack([common + s * 0.1 * side + 0.04 * torch.randn(16, generator=g) for s in [-1, 1] * 200]), dim=-1
+    )
+    for kind in ("mask", "res"):
+        model = build_model(kind, {"dim": 16, "layers": 1, "heads": 2, "ff": 32, "text_dim": 16, "codebook_size": 8,
+                                   "num_quantizers": 2, "text_whiten": True}).eval()  # fmt: skip
+        model.set_text_stats(caps)
+        w = model.whiten(caps)
+        left, right = w[0::2].mean(0), w[1::2].mean(0)
+        assert float(torch.nn.functional.cosine_similarity(caps[0], caps[1], dim=0)) > 0.95
+        assert float(torch.nn.functional.cosine_similarity(left, right, dim=0)) < 0.0
+        assert float(model.whiten(torch.zeros(3, 16)).abs().max()) == 0.0  # unconditional stays zero
+    mt = build_model("mask", {"dim": 16, "layers": 1, "heads": 2, "ff": 32, "text_dim": 16, "codebook_size": 8,
+                              "num_quantizers": 2, "text_whiten": True}).eval()  # fmt: skip
+    mt.set_text_stats(caps)
+    assert mt.generate(caps[:2], torch.tensor([5, 3]), steps=3).shape == (2, 5)
+    train("vq", tiny_config("vq", tiny_data, steps=2), tmp_path / "vq", progress=False)
+    cfg = tiny_config("mask", tiny_data, steps=2)
+    cfg["vq"] = str(tmp_path / "vq")
+    cfg["model"]["text_whiten"] = True
+    train("mask", cfg, tmp_path / "mask", progress=False)
+    ck = load_checkpoint(tmp_path / "mask", "mask")
+    assert ck.model.cfg.text_whiten and not torch.allclose(ck.model.whiten.proj, torch.eye(ck.model.cfg.text_dim))
+
+
+def test_vq_root_and_contact_weights_scale_only_their_channels() -> None:
+    """``root_weight`` / ``contact_weight`` raise the loss of an error in those channels and nowhere else."""
+    from humokit.priors.vq import RVQVAE, VQConfig
+
+    torch.manual_seed(0)
+    base = RVQVAE(VQConfig(width=16, depth=1, code_dim=8, codebook_size=16, num_quantizers=2, quantizer_dropout=0.0)).eval()
+    heavy = RVQVAE(VQConfig(width=16, depth=1, code_dim=8, codebook_size=16, num_quantizers=2, quantizer_dropout=0.0,
+                            root_weight=5.0, contact_weight=2.0)).eval()  # fmt: skip
+    heavy.load_state_dict(base.state_dict())
+    x = torch.randn(2, 16, 263)
+    batch = {"x": x, "lengths": torch.tensor([16, 12])}
+    with torch.no_grad():
+        lb, _ = base(batch)
+        lh, _ = heavy(batch)
+    assert float(lh) > float(lb)
+    assert torch.equal(heavy.channel_weight[4:259], torch.ones(255))
+    assert float(heavy.channel_weight[0]) == 5.0 and float(heavy.channel_weight[262]) == 2.0
