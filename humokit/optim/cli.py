@@ -27,7 +27,8 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
                    "1 = next...; all = every person, into the folder -o OUTDIR (person<i>.npz and "
                    "person<i>.camera.json each, camera.json: the shared camera and a summary per person).")
 @click.option("--fps", type=FPS, default=None, help="Resample the video to this frame rate first (default: its own).")
-@click.option("--focal", type=FOCAL, default=None, help="Focal length in pixels (default: max(width, height)).")
+@click.option("--focal", type=FOCAL, default=None, help="Focal length in pixels (default: measured from a walk in depth "
+                   "when the camera is static and the clip shows one, else max(width, height)).")
 @click.option("--camera-height", type=CAMERA_HEIGHT, default=None,
               help="The camera's height above the ground in metres, when known: it fixes the scale (the body's "
                    "height, distances and speeds follow); default: the body's height is estimated from the "
@@ -125,7 +126,9 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
     m = fit.motion
     click.echo(f"motion     {out} ({m.num_frames} frames, {m.fps:g} fps, from video frame {rec.track.start}, person "
                f"seen in {int(rec.track.found.sum())}/{m.num_frames} frames)")
-    click.echo(f"camera     {cam_path} (height {fit.camera.center[1]:.2f} m, focal {fit.camera.K[0, 0]:.0f} px, "
+    how = {"walk": ", measured from the walk", "prior": ", field-of-view prior"}.get(rec.focal.source, "") \
+        if rec.focal is not None else ""
+    click.echo(f"camera     {cam_path} (height {fit.camera.center[1]:.2f} m, focal {fit.camera.K[0, 0]:.0f} px{how}, "
                f"pitch {_pitch_deg(fit.camera):.1f} deg)")
     for line in summary_lines(rec):
         click.echo(line)

@@ -37,6 +37,7 @@ from humokit.optim.track import KeypointTrack, clean_track, fix_swaps, reject_gl
 
 if TYPE_CHECKING:
     from humokit.optim.camera_motion import CameraMotion
+    from humokit.optim.focal import FocalEstimate
     from humokit.render.camera import CameraTrajectory
 
 
@@ -60,6 +61,8 @@ class Recovery:
             (:mod:`~humokit.optim.camera_motion`), None when not measured.
         cameras: per-frame cameras when the camera's turns were removed (``fit.camera`` is then
             the reference camera the body was fitted in), else None.
+        focal: how the focal length was chosen (:func:`~humokit.optim.focal.estimate_focal`): given,
+            measured from a walk, or the field-of-view prior; None for a moving camera (its default).
     """
 
     fit: FitResult
@@ -69,6 +72,7 @@ class Recovery:
     report: TrackReport | None = None
     camera_motion: CameraMotion | None = None
     cameras: CameraTrajectory | None = None
+    focal: FocalEstimate | None = None
 
     @property
     def warnings(self) -> list[str]:
@@ -246,7 +250,9 @@ def recover_track(
     video never shows are held at a neutral pose
     (:func:`~humokit.optim.people.hold_unseen_limbs`) and reported.
     ``camera`` = ``(pitch, roll, height)`` holds the camera fixed (see
-    :func:`~humokit.optim.fit.fit_track`). With a moving ``camera_motion`` its turns are removed from the track first
+    :func:`~humokit.optim.fit.fit_track`). Without ``focal`` and with a static camera, the focal length is
+    measured from the person's walk when the clip shows one (:func:`~humokit.optim.focal.estimate_focal`),
+    else ``max(width, height)``. With a moving ``camera_motion`` its turns are removed from the track first
     (:func:`~humokit.optim.camera_motion.compensate_track`) and the result
     carries the per-frame cameras.
     """
@@ -262,6 +268,12 @@ def recover_track(
         a = trimmed.start - raw.start
         trimmed = trim(compensate_track(raw, camera_motion), a, a + trimmed.num_frames)  # type: ignore[arg-type]
     track = hold_unseen_limbs(clean_track(reject_glitches(fix_swaps(trimmed))), report.unseen)
+    focal_est = None
+    if not moving:  # a static camera: an unknown focal is measured from a walk on the ground, if there is one
+        from humokit.optim.focal import estimate_focal
+
+        focal_est = estimate_focal(track, focal=focal)
+        focal = focal_est.focal
     t_clean = time.perf_counter() - t0
     fit = fit_track(track, focal=focal, skeleton=skeleton, config=config, progress=progress,
                     family=body_family(body, skeleton), physics=physics, body=body, device=device, camera=camera)
@@ -277,7 +289,7 @@ def recover_track(
         else:
             fit = moved
     timings = {**raw.timings, "clean": t_clean, **fit.timings}
-    return Recovery(fit, track, raw, timings, report, camera_motion, cameras)
+    return Recovery(fit, track, raw, timings, report, camera_motion, cameras, focal_est)
 
 
 def body_family(body: object | None, skeleton: Skeleton | None) -> BodyFamily | None:
@@ -312,6 +324,7 @@ def save_recovery(rec: Recovery, output: str | Path, *, video: str | Path | None
         "camera": fit.camera.to_dict(),
         "camera_center": fit.camera.center.tolist(),
         "focal_px": float(fit.camera.K[0, 0]),
+        **({"focal": rec.focal.to_dict()} if rec.focal is not None else {}),
         "ground": {"normal": [0.0, 1.0, 0.0], "offset": 0.0, "note": "world Y up, ground plane y = 0, metres"},
         "skeleton_scale": fit.scale,
         "body": _size_info(fit),
