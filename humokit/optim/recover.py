@@ -155,13 +155,23 @@ def apply_physics(motion: Motion, physics: PhysicsMode = "kinematic", *, body: o
     return out.replace(contacts=contacts) if contacts is not None else out
 
 
-def body_skeleton(body: str | None = "anny") -> tuple[Skeleton | None, object | None]:
-    """``(skeleton, body model)`` to fit with: Anny's proportions when available, else the canonical adult."""
+def body_skeleton(body: str | None = "anny", model_path: str | Path | None = None) -> tuple[Skeleton | None, object | None]:
+    """``(skeleton, body model)`` to fit with: Anny's proportions when available, else the canonical adult.
+
+    ``"smpl"``, ``"smplh"``, ``"smplx"``: the user's SMPL-family model (``model_path``, a file or folder, or
+    ``$HUMOKIT_SMPL_DIR``); a missing or unreadable model is an error, not a silent fallback.
+
+    Raises:
+        InputError / MissingDependencyError: the SMPL model cannot be loaded.
+    """
     if body is None or body == "none":
         return None, None
-    try:
-        from humokit.body import create_body
+    from humokit.body import create_body
 
+    if body in ("smpl", "smplh", "smplx"):
+        bm = create_body(body, model_path=model_path)
+        return bm.rest().skeleton, bm
+    try:
         bm = create_body(body)
         return bm.rest(bm.default_shape()).skeleton, bm
     except Exception:  # optional back-end missing or broken: fall back to the canonical skeleton
@@ -276,7 +286,9 @@ def recover_track(
         focal = focal_est.focal
     t_clean = time.perf_counter() - t0
     fit = fit_track(track, focal=focal, skeleton=skeleton, config=config, progress=progress,
-                    family=body_family(body, skeleton), physics=physics, body=body, device=device, camera=camera)
+                    family=body_family(body, skeleton, track), physics=physics, body=body, device=device, camera=camera)
+    if fit.size is not None and fit.size.betas is not None:  # an SMPL body: its shape goes with the motion
+        fit = replace(fit, motion=fit.motion.replace(betas=fit.size.betas.astype(np.float32)))
     cameras = None
     if moving:
         from humokit.optim.camera_motion import apply_camera_motion
@@ -292,9 +304,20 @@ def recover_track(
     return Recovery(fit, track, raw, timings, report, camera_motion, cameras, focal_est)
 
 
-def body_family(body: object | None, skeleton: Skeleton | None) -> BodyFamily | None:
+def body_family(body: object | None, skeleton: Skeleton | None, track: KeypointTrack | None = None) -> BodyFamily | None:
     """The body family the size estimate picks from: Anny's phenotype heights for an Anny body whose
-    default skeleton is the one fitted, else None (the skeleton scaled)."""
+    default skeleton is the one fitted; for an SMPL-family body the betas of that height with the body
+    proportions of ``track``'s metric 3D landmarks (:class:`~humokit.optim.scale.SMPLFamily`); else None
+    (the skeleton scaled)."""
+    if body is not None and getattr(body, "name", None) in ("smpl", "smplh", "smplx"):
+        from humokit.optim.scale import SMPLFamily, landmark_proportions
+
+        base = body.rest().skeleton  # type: ignore[attr-defined]
+        if skeleton is not None and not np.allclose(base.offsets, skeleton.offsets):
+            return None
+        props = (landmark_proportions(track.world, track.confidence, track.names, base)
+                 if track is not None else None)
+        return SMPLFamily(body, props)
     if body is None or getattr(body, "name", None) != "anny":
         return None
     fam = BodyFamily.anny(body)
@@ -366,6 +389,7 @@ def _size_info(fit: FitResult) -> dict | None:
         return None
     return {"height_m": round(size.height, 4), "sigma_log": _finite(size.sigma),
             "anny_phenotype": size.phenotype,
+            **({"smpl_betas": [round(float(b), 5) for b in size.betas]} if size.betas is not None else {}),
             "cues": [{"name": c.name, "height_m": round(c.height, 4), "sigma_log": c.sigma} for c in size.cues]}
 
 
