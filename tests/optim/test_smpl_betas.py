@@ -86,3 +86,29 @@ def test_size_from_a_synthetic_track_gives_betas_and_bone_lengths(smpl_body):
     assert np.abs(L_fit[limbs] / L_true[limbs] - 1).max() < 0.05
     # the betas differ from the mean shape's zeros and lean the right way on the shin direction
     assert np.abs(size.betas).max() > 0.2 and size.betas[1] > 0.2
+
+
+def test_recover_writes_the_betas_into_the_motion(smpl_body, tmp_path):
+    import json
+
+    from humokit.motion.motion import Motion
+    from humokit.optim.fit import FitConfig
+    from humokit.optim.recover import recover_track, save_recovery
+
+    truth = np.zeros(10)
+    truth[[0, 1]] = [0.5, -0.5]
+    sk_true = SMPLFamily(smpl_body).skeleton_of(truth)
+    m = builtin_motion("walk", seconds=1, fps=20).replace(skeleton=sk_true)
+    cam = look_at(np.array([2.5, 1.6, 6.0]), np.array([0.0, 0.9, 1.0]), fov_y=45.0, width=640, height=480)
+    track = synthetic_track(m, cam, px_noise=0.5, world_noise=0.005)
+    cfg = FitConfig(iters_pose=4, iters_contact=2, lift=False, size_sigma_3d=0.01, height_prior=None)
+    rec = recover_track(track, skeleton=smpl_body.rest().skeleton, body=smpl_body, config=cfg, progress=False,
+                        physics="none")
+    betas = rec.fit.motion.betas
+    assert betas is not None and betas.shape == (10,) and np.abs(betas).max() > 0.1
+    assert stature(rec.fit.motion.skeleton) == pytest.approx(stature(sk_true), rel=0.03)
+    out, cam_json = save_recovery(rec, tmp_path / "m.npz")
+    assert np.allclose(Motion.load(str(out)).betas, betas)
+    info = json.loads(cam_json.read_text())
+    assert np.allclose(info["body"]["smpl_betas"], betas, atol=1e-4)
+    assert info["focal"]["source"] in ("walk", "prior")
