@@ -30,7 +30,9 @@ fields (``--set w_occluded=10``) for comparing settings.
     the ground in both frames, mm), measured the same way on the truth (the
     mocap's own skating is shown beside it); world path length error (pelvis
     on the ground plane, sampled every 0.2 s, clips whose truth path is over
-    0.5 m), fitted body height vs the rendered one, depth ratio (median fitted
+    0.5 m), WA-MPJPE (one alignment of the whole clip) and the angle between the two-frame and the
+    whole-clip alignments (``turn``: how far the first frames' orientation disagrees with the path, which
+    W-MPJPE then swings along the whole path), fitted body height vs the rendered one, depth ratio (median fitted
     / true pelvis depth in the camera) and left/right swaps (frames where the
     fitted legs or arms are closer to the truth's mirror image than to the truth).
 (b) **Real videos** (``--videos``): 2D reprojection error of the fitted body
@@ -258,6 +260,8 @@ def main() -> None:
     ap.add_argument("--focal", type=float, default=None,
                     help="render with this focal length as a multiple of max(w, h) (e.g. 0.7, 1.5; default 1): "
                          "the recovery is not told it and measures it or keeps its prior")
+    ap.add_argument("--no-heading", action="store_true",
+                    help="do not turn walking bodies to face their direction of travel (recover_track heading=False)")
     ap.add_argument("--known-camera-height", action="store_true",
                     help="give the fit the rendered camera's true height (the scale cue a user can measure)")
     args = ap.parse_args()
@@ -309,7 +313,8 @@ def main() -> None:
                     import dataclasses
 
                     cfg = dataclasses.replace(config, camera_height=float(cam.center[1]))
-                rec = recover_track(raw, skeleton=skel, config=cfg, progress=False, physics=args.physics, body=body)
+                rec = recover_track(raw, skeleton=skel, config=cfg, progress=False, physics=args.physics, body=body,
+                                    heading=not args.no_heading)
             except Exception as exc:  # a failed recovery is a result too
                 row["error"] = str(exc)
                 results["rendered"].append(row)
@@ -326,6 +331,7 @@ def main() -> None:
             det = rec.fit.detected
             row.update({
                 "mpjpe": M.mpjpe(Pc, Gc), "pa_mpjpe": M.pa_mpjpe(P, G), "w_mpjpe": M.w_mpjpe(P, G, segment=100),
+                "wa_mpjpe": M.wa_mpjpe(P, G), "turn2f_deg": M.first_frames_turn(P, G),
                 "accel": M.accel_error(Pc, Gc), "skate": skate_mm(P, rec.fit.motion.skeleton),
                 "skate_truth": skate_mm(G, skel_true),
                 "path_m": lp, "path_truth_m": lg, "path_err_pct": 100 * (lp - lg) / lg if lg > 0.5 else float("nan"),
@@ -351,7 +357,7 @@ def main() -> None:
                          fps=fps, start=s0)
             cues = ", ".join(f"{k} {v:.2f}" for k, v in row["size_cues"].items())
             print(f"  {name} [{bg}]: PA-MPJPE {row['pa_mpjpe']:.1f} mm, MPJPE {row['mpjpe']:.1f}, "
-                  f"W-MPJPE {row['w_mpjpe']:.1f}, path {lp:.2f} m (truth {lg:.2f}), height {row['height_fit']:.2f} m "
+                  f"W-MPJPE {row['w_mpjpe']:.1f} (WA {row['wa_mpjpe']:.1f}, first frames turned {row['turn2f_deg']:.1f} deg), path {lp:.2f} m (truth {lg:.2f}), height {row['height_fit']:.2f} m "
                   f"(truth {row['height_truth']:.2f}; {cues}), depth x{row['depth_ratio']:.3f}, "
                   f"skate {row['skate']:.1f} (truth {row['skate_truth']:.1f}), swaps {row['swaps']}, "
                   f"pitch {row['pitch']:.1f} (truth {row['pitch_truth']:.1f}) deg, camera height {row['cam_height']:.2f} "
@@ -383,17 +389,18 @@ def main() -> None:
     # tables
     ok = [r for r in results["rendered"] if "error" not in r]
     print(f"\n(a) rendered {args.split}-split motions with 3D truth (mm; accel mm/frame^2)")
-    print(f"{'motion':<30} {'bg':<9} {'MPJPE':>6} {'PA-MPJPE':>8} {'W-MPJPE':>7} {'path%':>6} {'h fit':>5} "
+    print(f"{'motion':<30} {'bg':<9} {'MPJPE':>6} {'PA-MPJPE':>8} {'W-MPJPE':>7} {'WA':>5} {'turn':>4} {'path%':>6} {'h fit':>5} "
           f"{'h true':>6} {'accel':>5} {'skate':>5} {'gt sk':>5} {'swaps':>5} {'reproj':>6} {'found':>5}")
     for r in results["rendered"]:
         if "error" in r:
             print(f"{r['name'][:30]:<30} {r['background']:<9} FAILED: {r['error']}")
             continue
         print(f"{r['name'][:30]:<30} {r['background']:<9} {r['mpjpe']:6.1f} {r['pa_mpjpe']:8.1f} {r['w_mpjpe']:7.1f} "
+              f"{r['wa_mpjpe']:5.0f} {r['turn2f_deg']:4.1f} "
               f"{r['path_err_pct']:6.1f} {r['height_fit']:5.2f} {r['height_truth']:6.2f} {r['accel']:5.1f} "
               f"{r['skate']:5.1f} {r['skate_truth']:5.1f} {r['swaps']:5d} {r['reproj_px']:6.1f} {r['found']:5.2f}")
     if ok:
-        keys = ("mpjpe", "pa_mpjpe", "w_mpjpe", "accel", "skate", "skate_truth", "found", "reproj_px")
+        keys = ("mpjpe", "pa_mpjpe", "w_mpjpe", "wa_mpjpe", "turn2f_deg", "accel", "skate", "skate_truth", "found", "reproj_px")
         mean = {k: float(np.mean([r[k] for r in ok])) for k in keys}
         paths = [abs(r["path_err_pct"]) for r in ok if math.isfinite(r["path_err_pct"])]
         mean["abs_path_err_pct"] = float(np.mean(paths)) if paths else float("nan")
@@ -401,6 +408,7 @@ def main() -> None:
         mean["swaps"] = float(sum(r["swaps"] for r in ok))
         mean["abs_focal_err_pct"] = float(np.mean([abs(r["focal"] / r["focal_truth"] - 1) * 100 for r in ok]))
         print(f"{'mean':<30} {'':<9} {mean['mpjpe']:6.1f} {mean['pa_mpjpe']:8.1f} {mean['w_mpjpe']:7.1f} "
+              f"{mean['wa_mpjpe']:5.0f} {mean['turn2f_deg']:4.1f} "
               f"{mean['abs_path_err_pct']:6.1f} {'':>5} {'':>6} {mean['accel']:5.1f} {mean['skate']:5.1f} "
               f"{mean['skate_truth']:5.1f} {int(mean['swaps']):5d} {mean['reproj_px']:6.1f} {mean['found']:5.2f}")
         print(f"  (path% and height: mean |error| {mean['abs_path_err_pct']:.1f} % over clips with a path > 0.5 m, "

@@ -248,6 +248,7 @@ def recover_track(
     progress: bool = True,
     device: str = "cpu",
     camera: tuple[float, float, float] | None = None,
+    heading: bool = True,
 ) -> Recovery:
     """The part of :func:`recover_video` after the detector: trimming, swap repair, cleaning, fit with physics.
 
@@ -264,7 +265,8 @@ def recover_track(
     measured from the person's walk when the clip shows one (:func:`~humokit.optim.focal.estimate_focal`),
     else ``max(width, height)``. With a moving ``camera_motion`` its turns are removed from the track first
     (:func:`~humokit.optim.camera_motion.compensate_track`) and the result
-    carries the per-frame cameras.
+    carries the per-frame cameras. ``heading``: on forward-walking stretches the body is turned to face its
+    direction of travel (:func:`face_travel`).
     """
     if physics not in PHYSICS_MODES:
         raise InputError(f"physics must be one of {PHYSICS_MODES}, got {physics!r}")
@@ -300,8 +302,29 @@ def recover_track(
             fit = replace(moved, timings={**moved.timings, "physics": time.perf_counter() - t0})
         else:
             fit = moved
+    if heading:
+        fit = face_travel(fit, track, physics=physics, body=body, config=config)
     timings = {**raw.timings, "clean": t_clean, **fit.timings}
     return Recovery(fit, track, raw, timings, report, camera_motion, cameras, focal_est)
+
+
+def face_travel(fit: FitResult, track: KeypointTrack, *, physics: PhysicsMode = "kinematic", body: object | None = None,
+                config: FitConfig | None = None) -> FitResult:
+    """The fit with the body turned to face its direction of travel on forward-walking stretches
+    (:mod:`~humokit.optim.heading`), feet locked again (``physics``) and the reprojection error and
+    confidence measured on the result; unchanged when the clip has no such stretch."""
+    from humokit.optim.fit import frame_quality
+    from humokit.optim.heading import heading_correction, turn_root
+
+    m = fit.motion
+    yaw = heading_correction(m.joints(), m.fps)
+    if not np.abs(yaw).max() > 1e-4:
+        return fit
+    t0 = time.perf_counter()
+    m = apply_physics(turn_root(m, yaw), physics, body=body)
+    err, conf = frame_quality(m, fit.camera, track, config)
+    timings = {**fit.timings, "physics": fit.timings.get("physics", 0.0) + time.perf_counter() - t0}
+    return replace(fit, motion=m, reprojection_error=err, confidence=conf, timings=timings)
 
 
 def body_family(body: object | None, skeleton: Skeleton | None, track: KeypointTrack | None = None) -> BodyFamily | None:
