@@ -14,7 +14,9 @@ standing, turning on the spot) get no correction, with a smooth fade.
 
 On the val renders (two 100-frame walks of 7-8 m; the mocap's own offset
 between facing and travel is 1-3 degrees) the fitted bodies faced 3-5 degrees off
-their paths, which W-MPJPE's two-frame alignment swings along the whole path.
+their paths, which W-MPJPE's two-frame alignment swings along the whole path:
+turning them took W-MPJPE from 583 / 478 mm to 451 / 389 (0.5 s averaging; 486 /
+392 with 1 s), with the same reprojection error (2.8 / 3.7 px -> 2.9 / 3.9).
 """
 
 from __future__ import annotations
@@ -33,14 +35,15 @@ def facing(joints: np.ndarray) -> np.ndarray:
     return np.arctan2(-lr[:, 2], lr[:, 0])
 
 
-def heading_correction(joints: np.ndarray, fps: float, *, smooth_s: float = 0.5, average_s: float = 1.0,
+def heading_correction(joints: np.ndarray, fps: float, *, smooth_s: float = 0.5, average_s: float = 0.5,
                        min_speed: float = 0.6, max_offset_deg: float = 25.0) -> np.ndarray:
     """Per-frame yaw (radians, about +Y) that turns a walking body to face its direction of travel.
 
     Args:
         joints: ``(T, 22, 3)`` world joints, metres, Y up.
         smooth_s: Gaussian sigma (seconds) of the pelvis path before its direction is taken.
-        average_s: Gaussian sigma (seconds) over which the facing offset is averaged (a gait cycle or so).
+        average_s: Gaussian sigma (seconds) over which the facing offset is averaged: 0.5 s keeps about 98 % of
+            the pelvis's own swing over a 1.1 s gait cycle (0.25 s would remove a third of it).
         min_speed: slower frames (m/s) are not walking.
         max_offset_deg: frames facing further than this from the travel are not a forward walk.
     Returns:
