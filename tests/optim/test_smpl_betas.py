@@ -112,3 +112,17 @@ def test_recover_writes_the_betas_into_the_motion(smpl_body, tmp_path):
     info = json.loads(cam_json.read_text())
     assert np.allclose(info["body"]["smpl_betas"], betas, atol=1e-4)
     assert info["focal"]["source"] in ("walk", "prior")
+
+
+def test_recover_cli_without_smpl_files_is_one_error_line(tmp_path):
+    from click.testing import CliRunner
+
+    from humokit.cli import cli
+
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"not decoded: the body is loaded first")
+    res = CliRunner().invoke(cli, ["recover", str(video), "-o", str(tmp_path / "m.npz"), "--body", "smpl",
+                                    "--body-model-path", str(tmp_path / "missing")])
+    assert res.exit_code == 2, res.output
+    assert res.output.strip().startswith("error: smpl: no model file found") and "Traceback" not in res.output
+    assert not (tmp_path / "m.npz").exists()
