@@ -292,6 +292,7 @@ def recover_track(
     if fit.size is not None and fit.size.betas is not None:  # an SMPL body: its shape goes with the motion
         fit = replace(fit, motion=fit.motion.replace(betas=fit.size.betas.astype(np.float32)))
     cameras = None
+    fit_ref = fit  # the fit in its reference camera (before a moving camera's travel is added)
     if moving:
         from humokit.optim.camera_motion import apply_camera_motion
 
@@ -303,16 +304,20 @@ def recover_track(
         else:
             fit = moved
     if heading:
-        fit = face_travel(fit, track, physics=physics, body=body, config=config)
+        fit = face_travel(fit, track, physics=physics, body=body, config=config, reference=fit_ref)
     timings = {**raw.timings, "clean": t_clean, **fit.timings}
     return Recovery(fit, track, raw, timings, report, camera_motion, cameras, focal_est)
 
 
 def face_travel(fit: FitResult, track: KeypointTrack, *, physics: PhysicsMode = "kinematic", body: object | None = None,
-                config: FitConfig | None = None) -> FitResult:
+                config: FitConfig | None = None, reference: FitResult | None = None) -> FitResult:
     """The fit with the body turned to face its direction of travel on forward-walking stretches
     (:mod:`~humokit.optim.heading`), feet locked again (``physics``) and the reprojection error and
-    confidence measured on the result; unchanged when the clip has no such stretch."""
+    confidence measured on the result; unchanged when the clip has no such stretch.
+
+    ``reference``: the same fit before a moving camera's travel was added to the body's path
+    (:func:`~humokit.optim.camera_motion.apply_camera_motion`); the result is then measured in that
+    reference camera with the travel taken off again."""
     from humokit.optim.fit import frame_quality
     from humokit.optim.heading import heading_correction, turn_root
 
@@ -322,7 +327,11 @@ def face_travel(fit: FitResult, track: KeypointTrack, *, physics: PhysicsMode = 
         return fit
     t0 = time.perf_counter()
     m = apply_physics(turn_root(m, yaw), physics, body=body)
-    err, conf = frame_quality(m, fit.camera, track, config)
+    seen = m
+    if reference is not None and reference.motion.num_frames == m.num_frames:
+        travel = fit.motion.root_position - reference.motion.root_position
+        seen = m.replace(root_position=m.root_position - travel)
+    err, conf = frame_quality(seen, fit.camera, track, config)
     timings = {**fit.timings, "physics": fit.timings.get("physics", 0.0) + time.perf_counter() - t0}
     return replace(fit, motion=m, reprojection_error=err, confidence=conf, timings=timings)
 
