@@ -287,10 +287,14 @@ def recover_track(
         focal_est = estimate_focal(track, focal=focal)
         focal = focal_est.focal
     t_clean = time.perf_counter() - t0
+    family = body_family(body, skeleton, track)
     fit = fit_track(track, focal=focal, skeleton=skeleton, config=config, progress=progress,
-                    family=body_family(body, skeleton, track), physics=physics, body=body, device=device, camera=camera)
-    if fit.size is not None and fit.size.betas is not None:  # an SMPL body: its shape goes with the motion
-        fit = replace(fit, motion=fit.motion.replace(betas=fit.size.betas.astype(np.float32)))
+                    family=family, physics=physics, body=body, device=device, camera=camera)
+    if fit.size is not None and family is not None and family.betas_at(fit.size.height) is not None:
+        # an SMPL body: its shape goes with the motion (also when a known camera height set the size)
+        betas = fit.size.betas if fit.size.betas is not None else family.betas_at(fit.size.height)
+        fit = replace(fit, motion=fit.motion.replace(betas=np.asarray(betas, dtype=np.float32)),
+                      size=replace(fit.size, betas=betas))
     cameras = None
     fit_ref = fit  # the fit in its reference camera (before a moving camera's travel is added)
     if moving:
