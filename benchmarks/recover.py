@@ -260,6 +260,8 @@ def main() -> None:
     ap.add_argument("--focal", type=float, default=None,
                     help="render with this focal length as a multiple of max(w, h) (e.g. 0.7, 1.5; default 1): "
                          "the recovery is not told it and measures it or keeps its prior")
+    ap.add_argument("--clips", default=None,
+                    help="comma-separated indices of the motions to run (default: all --motions)")
     ap.add_argument("--no-heading", action="store_true",
                     help="do not turn walking bodies to face their direction of travel (recover_track heading=False)")
     ap.add_argument("--known-camera-height", action="store_true",
@@ -277,7 +279,10 @@ def main() -> None:
 
     # (a) rendered truth
     motions = _test_motions(args.data, args.motions, args.frames, args.seed, args.split)
+    only = None if args.clips is None else {int(c) for c in args.clips.split(",")}
     for mi, (name, motion) in enumerate(motions):
+        if only is not None and mi not in only:
+            continue
         h_want = heights[mi % len(heights)]
         if h_want is None:
             phen, skel_true = None, skel
