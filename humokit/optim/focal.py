@@ -105,6 +105,8 @@ def calibrate_walk(foot: np.ndarray, top: np.ndarray, weight: np.ndarray, width:
         min_spread: the person's image height must vary by at least this fraction (std / mean): a walk in
             depth; otherwise None.
         max_residual: RMS residual over the mean image height above which the model is rejected (None).
+        fix_roll: hold the roll at 0 (a walk's lean across the image otherwise passes for roll).
+        lean: bound (in units of the shoulder height) of the trunk's constant lean along the walking direction.
     Returns:
         :class:`WalkCalibration`, or None when the clip is not a walk in depth or the model does not fit.
     """
