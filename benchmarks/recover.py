@@ -262,8 +262,8 @@ def main() -> None:
                          "the recovery is not told it and measures it or keeps its prior")
     ap.add_argument("--clips", default=None,
                     help="comma-separated indices of the motions to run (default: all --motions)")
-    ap.add_argument("--no-heading", action="store_true",
-                    help="do not turn walking bodies to face their direction of travel (recover_track heading=False)")
+    ap.add_argument("--heading", action="store_true",
+                    help="turn walking bodies to face their direction of travel (recover_track heading=True)")
     ap.add_argument("--known-camera-height", action="store_true",
                     help="give the fit the rendered camera's true height (the scale cue a user can measure)")
     args = ap.parse_args()
@@ -319,7 +319,7 @@ def main() -> None:
 
                     cfg = dataclasses.replace(config, camera_height=float(cam.center[1]))
                 rec = recover_track(raw, skeleton=skel, config=cfg, progress=False, physics=args.physics, body=body,
-                                    heading=not args.no_heading)
+                                    heading=args.heading)
             except Exception as exc:  # a failed recovery is a result too
                 row["error"] = str(exc)
                 results["rendered"].append(row)

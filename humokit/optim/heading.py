@@ -16,7 +16,13 @@ On the val renders (two 100-frame walks of 7-8 m; the mocap's own offset
 between facing and travel is 1-3 degrees) the fitted bodies faced 3-5 degrees off
 their paths, which W-MPJPE's two-frame alignment swings along the whole path:
 turning them took W-MPJPE from 583 / 478 mm to 451 / 389 (0.5 s averaging; 486 /
-392 with 1 s), with the same reprojection error (2.8 / 3.7 px -> 2.9 / 3.9).
+392 with 1 s), with the same reprojection error (2.8 / 3.7 px -> 2.9 / 3.9). On the
+cluttered renders of the same walks it made them worse (525 / 772 -> 676 / 971 mm),
+and on the test split's turning walk too, so :func:`~humokit.optim.recover.recover_track`
+leaves it off by default (``heading=True`` turns it on). What dominates is not a
+mean offset but the fitted pelvis's swing about the vertical over each gait cycle
+(sd 10-11 deg against the mocap's 6; the shoulders swing less than the truth's):
+the first two frames land on a random phase of that error.
 """
 
 from __future__ import annotations

@@ -248,7 +248,7 @@ def recover_track(
     progress: bool = True,
     device: str = "cpu",
     camera: tuple[float, float, float] | None = None,
-    heading: bool = True,
+    heading: bool = False,
 ) -> Recovery:
     """The part of :func:`recover_video` after the detector: trimming, swap repair, cleaning, fit with physics.
 
@@ -266,7 +266,7 @@ def recover_track(
     else ``max(width, height)``. With a moving ``camera_motion`` its turns are removed from the track first
     (:func:`~humokit.optim.camera_motion.compensate_track`) and the result
     carries the per-frame cameras. ``heading``: on forward-walking stretches the body is turned to face its
-    direction of travel (:func:`face_travel`).
+    direction of travel (:func:`face_travel`); off by default (mixed on val, see :mod:`~humokit.optim.heading`).
     """
     if physics not in PHYSICS_MODES:
         raise InputError(f"physics must be one of {PHYSICS_MODES}, got {physics!r}")
