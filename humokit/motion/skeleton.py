@@ -13,6 +13,7 @@ joint, ``(J, 3)`` metres (the root's offset is its rest position).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from typing import TYPE_CHECKING
@@ -186,10 +187,51 @@ def forward_kinematics(
     """
     import torch
 
-    J = R_local.shape[-3]
     offsets = offsets.to(R_local.dtype)
-    R_world: list[torch.Tensor] = []
-    pos: list[torch.Tensor] = []
+    levels, order = _levels(tuple(parents))
+    if len(levels) == 1 or levels[0][0] != (0,):
+        return _fk_serial(R_local, root_position, offsets, parents)
+    # one batched step per tree depth (a parent is always one level up): fewer, larger ops than joint by joint
+    root = R_local[..., 0, :, :]
+    Rw = [root.unsqueeze(-3)]
+    pos = [root_position.to(R_local.dtype).expand(R_local.shape[:-3] + (3,)).unsqueeze(-2)]
+    for idx, par in levels[1:]:
+        ii = torch.as_tensor(idx, device=R_local.device)
+        pp = torch.as_tensor(par, device=R_local.device)
+        Rp = Rw[-1].index_select(-3, pp)
+        pos.append(pos[-1].index_select(-2, pp) + (Rp @ offsets.index_select(-2, ii).unsqueeze(-1)).squeeze(-1))
+        Rw.append(Rp @ R_local.index_select(-3, ii))
+    inv = torch.as_tensor(order, device=R_local.device)
+    return torch.cat(pos, dim=-2).index_select(-2, inv), torch.cat(Rw, dim=-3).index_select(-3, inv)
+
+
+@functools.lru_cache(maxsize=32)
+def _levels(parents: tuple[int, ...]) -> tuple[tuple[tuple[tuple[int, ...], tuple[int, ...]], ...], tuple[int, ...]]:
+    """Joints by tree depth: ``((joints, parent positions in the previous level), ...)`` and, for each
+    joint, its position in the levels laid end to end (the order that restores joint order)."""
+    depth: list[int] = []
+    for j, p in enumerate(parents):
+        depth.append(0 if p < 0 else depth[p] + 1)
+    levels: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
+    where: dict[int, tuple[int, int]] = {}
+    for d in range(max(depth) + 1):
+        idx = tuple(j for j in range(len(parents)) if depth[j] == d)
+        par = tuple(where[parents[j]][1] if parents[j] >= 0 else -1 for j in idx)
+        for k, j in enumerate(idx):
+            where[j] = (d, k)
+        levels.append((idx, par))
+    flat = [j for idx, _ in levels for j in idx]
+    order = tuple(flat.index(j) for j in range(len(parents)))
+    return tuple(levels), order
+
+
+def _fk_serial(R_local, root_position, offsets, parents):  # type: ignore[no-untyped-def]
+    """Joint-by-joint forward kinematics (trees with several roots or a root that is not joint 0)."""
+    import torch
+
+    J = R_local.shape[-3]
+    R_world: list = []
+    pos: list = []
     for j in range(J):
         p = parents[j]
         if p < 0:

@@ -109,6 +109,8 @@ def unseen_pose_loss(
     joints: list[int],
     mean: torch.Tensor,
     std: torch.Tensor,
+    *,
+    rotvec: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Gaussian pose prior on chosen joints, weighted per frame by how unseen they are.
 
@@ -116,33 +118,48 @@ def unseen_pose_loss(
         R_local: ``(T, 22, 3, 3)`` local rotations.
         unseen: ``(T, len(joints))`` in [0, 1]: 1 where the image gives no evidence for the joint.
         joints: joint indices; mean, std: ``(22, 3)`` axis-angle mean and std (radians).
+        rotvec: ``(T, 22, 3)`` axis-angle of ``R_local`` when the caller already has it (saves a conversion).
     Returns:
         Mean over frames of ``sum_j unseen * ||(rotvec_j - mean_j) / std_j||^2``.
     """
-    rv = roma.rotmat_to_rotvec(R_local[:, joints])
+    rv = roma.rotmat_to_rotvec(R_local[:, joints]) if rotvec is None else rotvec[:, joints]
     z = ((rv - mean[joints].to(rv)) / std[joints].to(rv)).pow(2).sum(-1)
     return (unseen.to(z) * z).sum(-1).mean()
 
 
-def joint_limit_loss(R_local: torch.Tensor) -> torch.Tensor:
+_OPEN = 1e3  # radians: no limit
+
+
+def _limit_table() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(lo, hi, weight)``, each ``(22, 3)``: axis-angle bounds of :func:`joint_limit_loss` and their weights."""
+    lo = torch.full((22, 3), -_OPEN)
+    hi = torch.full((22, 3), _OPEN)
+    w = torch.zeros(22, 3)
+    for n in ("left_knee", "right_knee"):  # flexion +X; little twist or sideways bend
+        j = _J[n]
+        lo[j], hi[j], w[j] = torch.tensor([-0.05, -0.2, -0.2]), torch.tensor([2.6, 0.2, 0.2]), torch.tensor([1.0, 0.5, 0.5])
+    for n, sgn in (("left_elbow", -1.0), ("right_elbow", 1.0)):  # flexion sgn * Y in [-0.05, 2.7]
+        j = _J[n]
+        y = sorted((sgn * -0.05, sgn * 2.7))
+        lo[j], hi[j], w[j] = torch.tensor([-_OPEN, y[0], -0.3]), torch.tensor([_OPEN, y[1], 0.3]), torch.tensor([0.0, 1.0, 0.5])
+    for n in ("spine1", "spine2", "spine3"):
+        j = _J[n]
+        lo[j], hi[j], w[j] = -torch.tensor([0.8, 0.6, 0.5]), torch.tensor([0.8, 0.6, 0.5]), torch.ones(3)
+    return lo, hi, w
+
+
+_LIMITS = _limit_table()
+
+
+def joint_limit_loss(R_local: torch.Tensor, *, rotvec: torch.Tensor | None = None) -> torch.Tensor:
     """Hinge-joint limits: knees and elbows bend one way, with little sideways rotation.
 
     Conventions (T-pose frames): knee flexion is +X rotation (shin swings
     back); left elbow flexion is -Y, right elbow +Y (forearm swings forward).
-    Returns the mean over frames of squared violations (radians^2).
+    ``rotvec`` ``(T, 22, 3)``: the axis-angle of ``R_local`` when the caller already has it.
+    Returns the mean over frames of weighted squared violations (radians^2).
     """
-    rv = roma.rotmat_to_rotvec(R_local)
-    loss = torch.zeros((), dtype=rv.dtype, device=rv.device)
-    for n in ("left_knee", "right_knee"):
-        r = rv[:, _J[n]]
-        loss = loss + torch.relu(-r[:, 0] - 0.05).pow(2).mean() + torch.relu(r[:, 0] - 2.6).pow(2).mean()
-        loss = loss + 0.5 * (torch.relu(r[:, 1:].abs() - 0.2) ** 2).sum(-1).mean()
-    for n, sgn in (("left_elbow", -1.0), ("right_elbow", 1.0)):
-        r = rv[:, _J[n]]
-        flex = sgn * r[:, 1]
-        loss = loss + torch.relu(-flex - 0.05).pow(2).mean() + torch.relu(flex - 2.7).pow(2).mean()
-        loss = loss + 0.5 * torch.relu(r[:, 2].abs() - 0.3).pow(2).mean()
-    for n in ("spine1", "spine2", "spine3"):
-        r = rv[:, _J[n]]
-        loss = loss + (torch.relu(r.abs() - torch.tensor([0.8, 0.6, 0.5], dtype=rv.dtype, device=rv.device)) ** 2).sum(-1).mean()
-    return loss
+    rv = roma.rotmat_to_rotvec(R_local) if rotvec is None else rotvec
+    lo, hi, w = (a.to(rv) for a in _LIMITS)
+    v = torch.relu(lo - rv).pow(2) + torch.relu(rv - hi).pow(2)
+    return (w * v).sum((-1, -2)).mean()

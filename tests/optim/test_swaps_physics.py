@@ -108,3 +108,28 @@ def test_unseen_pose_loss_weights_by_occlusion():
     half = float(unseen_pose_loss(R, torch.full((T, 2), 0.5), joints, g.mean, g.std))
     full = float(unseen_pose_loss(R, torch.ones(T, 2), joints, g.mean, g.std))
     assert seen == 0.0 and full > 1.0 and abs(half - 0.5 * full) < 1e-5 * full
+
+
+def test_joint_limit_loss_penalises_only_impossible_bends():
+    from humokit.motion.skeleton import JOINT_NAMES
+    from humokit.optim.priors import joint_limit_loss
+
+    j = {n: i for i, n in enumerate(JOINT_NAMES)}
+
+    def loss(**rotvecs):
+        rv = torch.zeros(3, 22, 3)
+        for name, v in rotvecs.items():
+            rv[:, j[name]] = torch.tensor(v)
+        R = roma.rotvec_to_rotmat(rv)
+        out = float(joint_limit_loss(R))
+        torch.testing.assert_close(torch.tensor(out), joint_limit_loss(R, rotvec=rv))  # given axis-angle: same value
+        return out
+
+    assert loss() == 0.0
+    assert loss(left_knee=[1.5, 0.0, 0.0], right_knee=[0.5, 0.1, -0.1]) == 0.0  # knees bend back, a little twist
+    assert loss(left_elbow=[0.0, -1.5, 0.0], right_elbow=[0.0, 1.5, 0.2]) == 0.0  # elbows bend forward
+    assert loss(left_knee=[-0.55, 0.0, 0.0]) == pytest.approx(0.25, rel=1e-4)  # hyperextended by 0.5 rad
+    assert loss(right_knee=[0.0, 0.7, 0.0]) == pytest.approx(0.5 * 0.25, rel=1e-4)  # sideways: half weight
+    assert loss(left_elbow=[0.0, 0.55, 0.0]) == pytest.approx(0.25, rel=1e-4)  # left elbow bent backwards
+    assert loss(right_elbow=[0.0, 0.55, 0.0]) == 0.0  # the same turn is a right elbow's flexion
+    assert loss(spine2=[0.0, 0.0, 0.7]) == pytest.approx(0.04, rel=1e-3)  # twisted 0.2 rad past 0.5
