@@ -4,6 +4,7 @@
                                  [--split test|val] [--videos ../shared/data/videos]
                                  [--heights 1.5,1.9,1.7,1.6] [--physics kinematic|none]
                                  [--keep DIR] [--set fit_option=value ...] [--json out.json]
+                                 [--focal 0.7] [--save-fits DIR]
 
 Choose settings on ``--split val`` only; ``test`` (the default) is for the final
 numbers. ``--keep DIR`` keeps the rendered videos, their truth and the raw
@@ -17,7 +18,8 @@ fields (``--set w_occluded=10``) for comparing settings.
     ``i`` on the Anny phenotype ``--heights[i % n]`` metres tall, its root
     trajectory scaled with the body; ``default`` = Anny's default 1.63 m) and
     rendered with :mod:`humokit.render.raster` from a random static camera
-    (3-5 m plus half the trajectory extent, 0-25 degrees elevation, any azimuth, focal = max(w, h)) over a
+    (3-5 m plus half the trajectory extent, 0-25 degrees elevation, any azimuth, focal = max(w, h), or
+    ``--focal`` times that with the distance scaled alike) over a
     plain and a cluttered background, then recovered with the full pipeline
     (MediaPipe keypoints -> cleaning -> fit). Scored against the rendered body's
     joints: MPJPE (camera frame, pelvis aligned), PA-MPJPE, W-MPJPE (100-frame
@@ -28,7 +30,9 @@ fields (``--set w_occluded=10``) for comparing settings.
     the ground in both frames, mm), measured the same way on the truth (the
     mocap's own skating is shown beside it); world path length error (pelvis
     on the ground plane, sampled every 0.2 s, clips whose truth path is over
-    0.5 m), fitted body height vs the rendered one, depth ratio (median fitted
+    0.5 m), WA-MPJPE (one alignment of the whole clip) and the angle between the two-frame and the
+    whole-clip alignments (``turn``: how far the first frames' orientation disagrees with the path, which
+    W-MPJPE then swings along the whole path), fitted body height vs the rendered one, depth ratio (median fitted
     / true pelvis depth in the camera) and left/right swaps (frames where the
     fitted legs or arms are closer to the truth's mirror image than to the truth).
 (b) **Real videos** (``--videos``): 2D reprojection error of the fitted body
@@ -96,27 +100,30 @@ def _background(kind: str, rng: np.random.Generator) -> np.ndarray:
     return arr.clip(0, 255).astype(np.uint8)
 
 
-def _random_camera(joints: np.ndarray, rng: np.random.Generator) -> Camera:
+def _random_camera(joints: np.ndarray, rng: np.random.Generator, focal: float | None = None) -> Camera:
     root = joints[:, 0]
     target = np.array([root[:, 0].mean(), 0.9, root[:, 2].mean()])
     extent = float(np.ptp(root[:, [0, 2]], axis=0).max())
     dist = rng.uniform(3.0, 5.0) + 0.5 * extent
     el, az = math.radians(rng.uniform(0, 25)), rng.uniform(0, 2 * math.pi)
+    f = float(focal) if focal else float(max(W, H))  # default: max(w, h), the field-of-view prior's focal
+    # a longer lens films from further away: the person keeps about the same image size
+    dist = 0.5 * extent + (dist - 0.5 * extent) * f / max(W, H)
     eye = target + dist * np.array([math.cos(el) * math.sin(az), math.sin(el), math.cos(el) * math.cos(az)])
-    fov = 2 * math.degrees(math.atan(0.5 * H / max(W, H)))  # focal = max(w, h), the pipeline's default
+    fov = 2 * math.degrees(math.atan(0.5 * H / f))
     return look_at(eye, target, fov_y=fov, width=W, height=H)
 
 
 def render_truth_video(path: Path, motion: Motion, bg: str, seed: int,
-                       phenotype: dict | None = None) -> tuple[np.ndarray, Camera, float]:
-    """Render ``motion`` on Anny (``phenotype``, default Anny's); returns (truth joints (T,22,3) of the rendered
-    body, camera, seconds)."""
+                       phenotype: dict | None = None, focal: float | None = None) -> tuple[np.ndarray, Camera, float]:
+    """Render ``motion`` on Anny (``phenotype``, default Anny's) through a camera of ``focal`` pixels (default
+    ``max(w, h)``); returns (truth joints (T,22,3) of the rendered body, camera, seconds)."""
     t0 = time.perf_counter()
     body = create_body("anny")
     out = body.forward(motion, shape=phenotype)
     joints = out.joints.numpy()
     rng = np.random.default_rng(seed)
-    cam = _random_camera(joints, rng)
+    cam = _random_camera(joints, rng, focal)
     back = _background(bg, rng)
     skin = torch.tensor([0.85, 0.68, 0.58]).expand(out.vertices.shape[1], 3)
     frames = []
@@ -274,11 +281,20 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a FitConfig field (repeatable)")
     ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
+    ap.add_argument("--save-fits", type=Path, default=None,
+                    help="write each clip's fitted and true world joints and cameras here (fit_<clip>.npz)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-real", action="store_true")
     ap.add_argument("--heights", default="1.5,1.9,1.7,1.6",
                     help="rendered body heights in metres, one per motion in turn ('default' = Anny's default body)")
     ap.add_argument("--physics", choices=("kinematic", "none"), default="kinematic")
+    ap.add_argument("--focal", type=float, default=None,
+                    help="render with this focal length as a multiple of max(w, h) (e.g. 0.7, 1.5; default 1): "
+                         "the recovery is not told it and measures it or keeps its prior")
+    ap.add_argument("--clips", default=None,
+                    help="comma-separated indices of the motions to run (default: all --motions)")
+    ap.add_argument("--heading", action="store_true",
+                    help="turn walking bodies to face their direction of travel (recover_track heading=True)")
     ap.add_argument("--baseline", action="store_true",
                     help="also fit every rendered clip with the earlier, slower fit settings (BASELINE_FIT) and compare")
     ap.add_argument("--known-camera-height", action="store_true",
@@ -296,7 +312,10 @@ def main() -> None:
 
     # (a) rendered truth
     motions = _test_motions(args.data, args.motions, args.frames, args.seed, args.split)
+    only = None if args.clips is None else {int(c) for c in args.clips.split(",")}
     for mi, (name, motion) in enumerate(motions):
+        if only is not None and mi not in only:
+            continue
         h_want = heights[mi % len(heights)]
         if h_want is None:
             phen, skel_true = None, skel
@@ -304,6 +323,7 @@ def main() -> None:
             skel_true, phen = family.at(h_want)
         for bg in args.backgrounds.split(","):
             stem = f"{args.split}_s{args.seed}_f{args.frames}_{mi}_{bg}" + ("" if h_want is None else f"_h{h_want:.2f}")
+            stem += f"_fx{args.focal:.2f}" if args.focal not in (None, 1.0) else ""
             vid = workdir / f"truth_{stem}.mp4"
             cache = workdir / f"truth_{stem}.npz"
             track_path = workdir / f"track_{stem}.npz"
@@ -315,7 +335,8 @@ def main() -> None:
                 raw = KeypointTrack(raw.names, raw.uv, raw.confidence, raw.world, raw.found, raw.fps, raw.width,
                                     raw.height, {k: float(v) for k, v in zip(d["timing_keys"], d["timing_values"])})
             else:
-                gt, cam, t_render = render_truth_video(vid, motion, bg, seed=args.seed * 1000 + mi, phenotype=phen)
+                gt, cam, t_render = render_truth_video(vid, motion, bg, seed=args.seed * 1000 + mi, phenotype=phen,
+                                                       focal=None if args.focal is None else args.focal * max(W, H))
                 raw = None
             row = {"name": name, "background": bg, "frames": len(gt), "render_s": t_render}
             try:
@@ -331,12 +352,13 @@ def main() -> None:
 
                     cfg = dataclasses.replace(config, camera_height=float(cam.center[1]))
                 rec, cpu_s = _timed_recovery(raw, skeleton=skel, config=cfg, progress=False, physics=args.physics,
-                                             body=body)
+                                             body=body, heading=args.heading)
                 if args.baseline:
                     import dataclasses
 
                     rec_b, cpu_b = _timed_recovery(raw, skeleton=skel, config=dataclasses.replace(cfg, **BASELINE_FIT),
-                                                   progress=False, physics=args.physics, body=body)
+                                                   progress=False, physics=args.physics, body=body,
+                                                   heading=args.heading)
                     Pb, Gb, Pbc, Gbc = _scores(rec_b, gt, cam)
                     row["baseline"] = {"pa_mpjpe": M.pa_mpjpe(Pb, Gb), "accel": M.accel_error(Pbc, Gbc),
                                        "frames": len(Pb), "timings": rec_b.timings, "cpu_s": cpu_b}
@@ -352,6 +374,7 @@ def main() -> None:
             det = rec.fit.detected
             row.update({
                 "mpjpe": M.mpjpe(Pc, Gc), "pa_mpjpe": M.pa_mpjpe(P, G), "w_mpjpe": M.w_mpjpe(P, G, segment=100),
+                "wa_mpjpe": M.wa_mpjpe(P, G), "turn2f_deg": M.first_frames_turn(P, G),
                 "accel": M.accel_error(Pc, Gc), "skate": skate_mm(P, rec.fit.motion.skeleton),
                 "skate_truth": skate_mm(G, skel_true),
                 "path_m": lp, "path_truth_m": lg, "path_err_pct": 100 * (lp - lg) / lg if lg > 0.5 else float("nan"),
@@ -366,15 +389,23 @@ def main() -> None:
                 "pitch": math.degrees(math.asin(-float(rec.fit.camera.R[2, 1]))),
                 "pitch_truth": math.degrees(math.asin(-float(cam.R[2, 1]))),
                 "cam_height": float(rec.fit.camera.center[1]), "cam_height_truth": float(cam.center[1]),
+                "focal": float(rec.fit.camera.K[0, 0]), "focal_truth": float(cam.K[0, 0]),
+                "focal_source": rec.focal.source if rec.focal is not None else "",
             })
             results["rendered"].append(row)
+            if args.save_fits is not None:
+                args.save_fits.mkdir(parents=True, exist_ok=True)
+                np.savez(args.save_fits / f"fit_{stem}.npz", pred=P, gt=G, pred_R=rec.fit.camera.R,
+                         pred_t=rec.fit.camera.t, pred_K=rec.fit.camera.K, gt_R=cam.R, gt_t=cam.t, gt_K=cam.K,
+                         fps=fps, start=rec.track.start)
             cues = ", ".join(f"{k} {v:.2f}" for k, v in row["size_cues"].items())
             print(f"  {name} [{bg}]: PA-MPJPE {row['pa_mpjpe']:.1f} mm, MPJPE {row['mpjpe']:.1f}, "
-                  f"W-MPJPE {row['w_mpjpe']:.1f}, path {lp:.2f} m (truth {lg:.2f}), height {row['height_fit']:.2f} m "
+                  f"W-MPJPE {row['w_mpjpe']:.1f} (WA {row['wa_mpjpe']:.1f}, first frames turned {row['turn2f_deg']:.1f} deg), path {lp:.2f} m (truth {lg:.2f}), height {row['height_fit']:.2f} m "
                   f"(truth {row['height_truth']:.2f}; {cues}), depth x{row['depth_ratio']:.3f}, "
                   f"skate {row['skate']:.1f} (truth {row['skate_truth']:.1f}), swaps {row['swaps']}, "
                   f"pitch {row['pitch']:.1f} (truth {row['pitch_truth']:.1f}) deg, camera height {row['cam_height']:.2f} "
-                  f"(truth {row['cam_height_truth']:.2f}) m", flush=True)
+                  f"(truth {row['cam_height_truth']:.2f}) m, focal {row['focal']:.0f} px {row['focal_source']} "
+                  f"(truth {row['focal_truth']:.0f})", flush=True)
 
     # (b) real videos
     if not args.skip_real and args.videos.is_dir():
@@ -404,27 +435,30 @@ def main() -> None:
     # tables
     ok = [r for r in results["rendered"] if "error" not in r]
     print(f"\n(a) rendered {args.split}-split motions with 3D truth (mm; accel mm/frame^2)")
-    print(f"{'motion':<30} {'bg':<9} {'MPJPE':>6} {'PA-MPJPE':>8} {'W-MPJPE':>7} {'path%':>6} {'h fit':>5} "
+    print(f"{'motion':<30} {'bg':<9} {'MPJPE':>6} {'PA-MPJPE':>8} {'W-MPJPE':>7} {'WA':>5} {'turn':>4} {'path%':>6} {'h fit':>5} "
           f"{'h true':>6} {'accel':>5} {'skate':>5} {'gt sk':>5} {'swaps':>5} {'reproj':>6} {'found':>5}")
     for r in results["rendered"]:
         if "error" in r:
             print(f"{r['name'][:30]:<30} {r['background']:<9} FAILED: {r['error']}")
             continue
         print(f"{r['name'][:30]:<30} {r['background']:<9} {r['mpjpe']:6.1f} {r['pa_mpjpe']:8.1f} {r['w_mpjpe']:7.1f} "
+              f"{r['wa_mpjpe']:5.0f} {r['turn2f_deg']:4.1f} "
               f"{r['path_err_pct']:6.1f} {r['height_fit']:5.2f} {r['height_truth']:6.2f} {r['accel']:5.1f} "
               f"{r['skate']:5.1f} {r['skate_truth']:5.1f} {r['swaps']:5d} {r['reproj_px']:6.1f} {r['found']:5.2f}")
     if ok:
-        keys = ("mpjpe", "pa_mpjpe", "w_mpjpe", "accel", "skate", "skate_truth", "found", "reproj_px")
+        keys = ("mpjpe", "pa_mpjpe", "w_mpjpe", "wa_mpjpe", "turn2f_deg", "accel", "skate", "skate_truth", "found", "reproj_px")
         mean = {k: float(np.mean([r[k] for r in ok])) for k in keys}
         paths = [abs(r["path_err_pct"]) for r in ok if math.isfinite(r["path_err_pct"])]
         mean["abs_path_err_pct"] = float(np.mean(paths)) if paths else float("nan")
         mean["abs_height_err_pct"] = float(np.mean([abs(r["height_fit"] / r["height_truth"] - 1) * 100 for r in ok]))
         mean["swaps"] = float(sum(r["swaps"] for r in ok))
+        mean["abs_focal_err_pct"] = float(np.mean([abs(r["focal"] / r["focal_truth"] - 1) * 100 for r in ok]))
         print(f"{'mean':<30} {'':<9} {mean['mpjpe']:6.1f} {mean['pa_mpjpe']:8.1f} {mean['w_mpjpe']:7.1f} "
+              f"{mean['wa_mpjpe']:5.0f} {mean['turn2f_deg']:4.1f} "
               f"{mean['abs_path_err_pct']:6.1f} {'':>5} {'':>6} {mean['accel']:5.1f} {mean['skate']:5.1f} "
               f"{mean['skate_truth']:5.1f} {int(mean['swaps']):5d} {mean['reproj_px']:6.1f} {mean['found']:5.2f}")
         print(f"  (path% and height: mean |error| {mean['abs_path_err_pct']:.1f} % over clips with a path > 0.5 m, "
-              f"{mean['abs_height_err_pct']:.1f} %; targets PA-MPJPE < 45, W-MPJPE < 150, |path| < 5 %, accel < 6, "
+              f"{mean['abs_height_err_pct']:.1f} %; focal mean |error| {mean['abs_focal_err_pct']:.1f} %; targets PA-MPJPE < 45, W-MPJPE < 150, |path| < 5 %, accel < 6, "
               f"skate <= truth, swaps 0)")
         results["rendered_mean"] = mean  # type: ignore[assignment]
     if results["real"]:

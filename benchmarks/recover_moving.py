@@ -121,10 +121,7 @@ def render_moving_video(path: Path, motion: Motion, move: str, seed: int) -> tup
     return joints, traj, time.perf_counter() - t0
 
 
-def wa_mpjpe(pred: np.ndarray, gt: np.ndarray) -> float:
-    """World MPJPE after one similarity alignment of the whole clip (WHAM/TRAM's WA-MPJPE), mm."""
-    s, R, t = M.similarity_transform(pred.reshape(-1, 3), gt.reshape(-1, 3))
-    return float(np.linalg.norm(s * pred @ R.T + t - gt, axis=-1).mean() * 1000)
+wa_mpjpe = M.wa_mpjpe
 
 
 def path_length(P: np.ndarray) -> float:

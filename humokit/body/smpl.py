@@ -80,7 +80,10 @@ class SMPLBody(BodyModel):
         if model_type in ("smplh", "smplx"):
             kwargs.update(use_pca=False, flat_hand_mean=True)
         try:
-            self.model = smplx.create(str(path), **kwargs)
+            from humokit._quiet import stdout_to_stderr
+
+            with stdout_to_stderr():  # smplx prints its notes ("You are using a SMPL model...") on stdout
+                self.model = smplx.create(str(path), **kwargs)
         except Exception as exc:  # smplx raises assorted errors on bad files
             raise InputError(f"{path}: cannot load {model_type} model ({type(exc).__name__}: {exc})") from None
         self.model.eval()

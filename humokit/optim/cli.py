@@ -27,13 +27,19 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
                    "1 = next...; all = every person, into the folder -o OUTDIR (person<i>.npz and "
                    "person<i>.camera.json each, camera.json: the shared camera and a summary per person).")
 @click.option("--fps", type=FPS, default=None, help="Resample the video to this frame rate first (default: its own).")
-@click.option("--focal", type=FOCAL, default=None, help="Focal length in pixels (default: max(width, height)).")
+@click.option("--focal", type=FOCAL, default=None, help="Focal length in pixels (default: measured from a walk in depth "
+                   "when the camera is static and the clip shows one, else max(width, height)).")
 @click.option("--camera-height", type=CAMERA_HEIGHT, default=None,
               help="The camera's height above the ground in metres, when known: it fixes the scale (the body's "
                    "height, distances and speeds follow); default: the body's height is estimated from the "
                    "detector's 3D landmarks and an adult height prior.")
-@click.option("--body", "body_name", type=click.Choice(["anny", "none"]), default="anny", show_default=True,
-              help="Body proportions and preview mesh (none: canonical skeleton, skeleton preview).")
+@click.option("--body", "body_name", type=click.Choice(["anny", "smpl", "smplh", "smplx", "none"]), default="anny",
+              show_default=True,
+              help="Body proportions and preview mesh (none: canonical skeleton, skeleton preview). smpl/smplh/smplx "
+                   "need your model files (--body-model-path or $HUMOKIT_SMPL_DIR); the betas fitted to the clip's "
+                   "height and bone proportions are written into the motion.")
+@click.option("--body-model-path", type=click.Path(path_type=Path), default=None,
+              help="SMPL-family model file or folder (<dir>/smpl/SMPL_NEUTRAL.pkl ...) for --body smpl/smplh/smplx.")
 @click.option("--keypoints", "keypoints_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also save the cleaned keypoint track (.npz; with a moving camera, in the pixels of the "
                    "reference camera the body was fitted in).")
@@ -52,7 +58,7 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
 def recover(video: Path, output: Path | None, preview: Path | None, person: int | str | None, fps: float | None,
             focal: float | None, body_name: str, keypoints_out: Path | None, physics: str, camera_mode: str,
             preview_height: int, workers: int | None, ray_address: str | None,
-            threads: int | None, device: str, camera_height: float | None) -> None:
+            threads: int | None, device: str, camera_height: float | None, body_model_path: Path | None) -> None:
     """Recover the world-grounded 3D motion of one person (or every person) in VIDEO (or every video in a folder)
     (camera motion measured from the background and removed, gravity = -Y, metres)."""
 
@@ -67,7 +73,7 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
     check_device(device)
     if person == "all":
         _recover_all(video, output, preview, keypoints_out, fps, focal, body_name, physics, threads, device,
-                     camera_height)
+                     camera_height, body_model_path)
         return
     if video.is_dir():
         if output is None:
@@ -77,6 +83,7 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
         from humokit._cli_options import resolve_device
 
         opts = {"person": person, "fps": fps, "focal": focal, "body_name": body_name, "physics": physics,
+                "body_model_path": None if body_model_path is None else str(body_model_path.absolute()),
                 "device": resolve_device(device), "camera_height": camera_height, "camera": camera_mode}
         items = [BatchItem(str(v), (str(output / f"{v.stem}.camera.json"), str(output / f"{v.stem}.npz")),
                            (str(v.absolute()), str(v), opts)) for v in list_inputs(video, VIDEO_SUFFIXES)]
@@ -95,7 +102,7 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
     dev = resolve_device(device)  # before any model loads: a missing GPU is one error line
     apply_threads(nthreads)  # detection, warm start and preview (the windowed fit itself runs its small steps on 1)
     progress = True  # bars obey TQDM_DISABLE (set by the CLI unless -v)
-    skeleton, body = body_skeleton(body_name)
+    skeleton, body = body_skeleton(body_name, body_model_path)
     config = FitConfig(camera_height=camera_height) if camera_height is not None else None
     rec = recover_video(video, person=person, fps=fps, focal=focal, skeleton=skeleton, physics=physics,  # type: ignore[arg-type]
                         body=body, progress=progress, device=dev, config=config, camera=camera_mode)  # type: ignore[arg-type]
@@ -125,7 +132,9 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
     m = fit.motion
     click.echo(f"motion     {out} ({m.num_frames} frames, {m.fps:g} fps, from video frame {rec.track.start}, person "
                f"seen in {int(rec.track.found.sum())}/{m.num_frames} frames)")
-    click.echo(f"camera     {cam_path} (height {fit.camera.center[1]:.2f} m, focal {fit.camera.K[0, 0]:.0f} px, "
+    how = {"walk": ", measured from the walk", "prior": ", field-of-view prior"}.get(rec.focal.source, "") \
+        if rec.focal is not None else ""
+    click.echo(f"camera     {cam_path} (height {fit.camera.center[1]:.2f} m, focal {fit.camera.K[0, 0]:.0f} px{how}, "
                f"pitch {_pitch_deg(fit.camera):.1f} deg)")
     for line in summary_lines(rec):
         click.echo(line)
@@ -137,7 +146,7 @@ def recover(video: Path, output: Path | None, preview: Path | None, person: int 
 
 def _recover_all(video: Path, output: Path | None, preview: Path | None, keypoints_out: Path | None,
                  fps: float | None, focal: float | None, body_name: str, physics: str, threads: int | None,
-                 device: str, camera_height: float | None) -> None:
+                 device: str, camera_height: float | None, body_model_path: Path | None = None) -> None:
     """``--person all``: every person of one video into the folder ``output``, in one world frame."""
     from humokit._cli_options import apply_threads, resolve_device
     from humokit.optim.fit import FitConfig
@@ -154,7 +163,7 @@ def _recover_all(video: Path, output: Path | None, preview: Path | None, keypoin
     nthreads = check_threads(threads)
     dev = resolve_device(device)
     apply_threads(nthreads)
-    skeleton, body = body_skeleton(body_name)
+    skeleton, body = body_skeleton(body_name, body_model_path)
     config = FitConfig(camera_height=camera_height) if camera_height is not None else None
     res = recover_people(video, fps=fps, focal=focal, skeleton=skeleton, physics=physics,  # type: ignore[arg-type]
                          body=body, progress=True, device=dev, config=config)
@@ -181,7 +190,7 @@ def _recover_item(args: tuple[str, str, dict], staging: Path) -> str:
 
     path, given, opts = args
     video = Path(path)
-    skeleton, body = body_skeleton(opts["body_name"])
+    skeleton, body = body_skeleton(opts["body_name"], opts.get("body_model_path"))
     ch = opts.get("camera_height")
     rec = recover_video(video, person=opts["person"], fps=opts["fps"], focal=opts["focal"], skeleton=skeleton,
                         physics=opts["physics"], body=body, progress=False, device=opts.get("device", "cpu"),

@@ -1048,3 +1048,13 @@ def _frame_quality(motion: Motion, camera: Camera, track: KeypointTrack, pb: _Pr
     detect_conf = np.clip(raw.mean(1), 0.0, 1.0) * seen
     fit_q = np.exp(-np.nan_to_num(err) / (0.05 * pb.px_scale))
     return err, np.clip(detect_conf * fit_q, 0.0, 1.0)
+
+
+def frame_quality(motion: Motion, camera: Camera, track: KeypointTrack,
+                  config: FitConfig | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame reprojection error (pixels, NaN without a detection) and confidence of any ``motion`` of the
+    person in ``track`` seen through ``camera``, measured as :func:`fit_track` measures its own result (for a
+    motion changed after the fit)."""
+    cfg = replace(config or FitConfig(), lift=False)
+    pb = _Problem(track, camera.K, motion.skeleton, cfg)
+    return _frame_quality(motion, camera, track, pb, 1.0)

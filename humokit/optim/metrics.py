@@ -7,6 +7,9 @@ Definitions (joint positions ``(T, J, 3)`` metres):
 - **W-MPJPE**: world-frame error over a segment after one similarity transform
   fitted on the segment's first two frames (as in TRAM/WHAM), evaluated on
   segments of ``segment`` frames.
+- **WA-MPJPE**: world-frame error after one similarity transform fitted on the
+  whole clip (as in TRAM/WHAM): the path's shape and the articulation, without
+  the two-frame alignment's amplification of the first frames' orientation error.
 - **acceleration error**: mean norm of the difference of second finite
   differences, mm/frame^2 (as in HMR-style video benchmarks).
 - **foot skating**: the physics module's definition
@@ -63,6 +66,22 @@ def w_mpjpe(pred: np.ndarray, gt: np.ndarray, *, segment: int = 100) -> float:
         s, R, t = similarity_transform(p[:2].reshape(-1, 3), g[:2].reshape(-1, 3))
         errs.append(np.linalg.norm(s * p @ R.T + t - g, axis=-1).mean(-1))
     return float(np.concatenate(errs).mean() * 1000) if errs else float("nan")
+
+
+def wa_mpjpe(pred: np.ndarray, gt: np.ndarray) -> float:
+    """World MPJPE after one similarity alignment of the whole clip (TRAM/WHAM's WA-MPJPE), mm."""
+    s, R, t = similarity_transform(pred.reshape(-1, 3), gt.reshape(-1, 3))
+    return float(np.linalg.norm(s * pred @ R.T + t - gt, axis=-1).mean() * 1000)
+
+
+def first_frames_turn(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Angle (degrees) between the rotation of W-MPJPE's two-frame alignment and that of the whole-clip
+    alignment: how far the first two frames' body orientation disagrees with the path (it turns the whole
+    path in W-MPJPE)."""
+    _, R2, _ = similarity_transform(pred[:2].reshape(-1, 3), gt[:2].reshape(-1, 3))
+    _, Ra, _ = similarity_transform(pred.reshape(-1, 3), gt.reshape(-1, 3))
+    c = (np.trace(R2 @ Ra.T) - 1.0) / 2.0
+    return float(np.degrees(np.arccos(np.clip(c, -1.0, 1.0))))
 
 
 def accel_error(pred: np.ndarray, gt: np.ndarray) -> float:

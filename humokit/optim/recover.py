@@ -37,6 +37,7 @@ from humokit.optim.track import KeypointTrack, clean_track, fix_swaps, reject_gl
 
 if TYPE_CHECKING:
     from humokit.optim.camera_motion import CameraMotion
+    from humokit.optim.focal import FocalEstimate
     from humokit.render.camera import CameraTrajectory
 
 
@@ -60,6 +61,8 @@ class Recovery:
             (:mod:`~humokit.optim.camera_motion`), None when not measured.
         cameras: per-frame cameras when the camera's turns were removed (``fit.camera`` is then
             the reference camera the body was fitted in), else None.
+        focal: how the focal length was chosen (:func:`~humokit.optim.focal.estimate_focal`): given,
+            measured from a walk, or the field-of-view prior; None for a moving camera (its default).
     """
 
     fit: FitResult
@@ -69,6 +72,7 @@ class Recovery:
     report: TrackReport | None = None
     camera_motion: CameraMotion | None = None
     cameras: CameraTrajectory | None = None
+    focal: FocalEstimate | None = None
 
     @property
     def warnings(self) -> list[str]:
@@ -151,13 +155,23 @@ def apply_physics(motion: Motion, physics: PhysicsMode = "kinematic", *, body: o
     return out.replace(contacts=contacts) if contacts is not None else out
 
 
-def body_skeleton(body: str | None = "anny") -> tuple[Skeleton | None, object | None]:
-    """``(skeleton, body model)`` to fit with: Anny's proportions when available, else the canonical adult."""
+def body_skeleton(body: str | None = "anny", model_path: str | Path | None = None) -> tuple[Skeleton | None, object | None]:
+    """``(skeleton, body model)`` to fit with: Anny's proportions when available, else the canonical adult.
+
+    ``"smpl"``, ``"smplh"``, ``"smplx"``: the user's SMPL-family model (``model_path``, a file or folder, or
+    ``$HUMOKIT_SMPL_DIR``); a missing or unreadable model is an error, not a silent fallback.
+
+    Raises:
+        InputError / MissingDependencyError: the SMPL model cannot be loaded.
+    """
     if body is None or body == "none":
         return None, None
-    try:
-        from humokit.body import create_body
+    from humokit.body import create_body
 
+    if body in ("smpl", "smplh", "smplx"):
+        bm = create_body(body, model_path=model_path)
+        return bm.rest().skeleton, bm
+    try:
         bm = create_body(body)
         return bm.rest(bm.default_shape()).skeleton, bm
     except Exception:  # optional back-end missing or broken: fall back to the canonical skeleton
@@ -234,6 +248,7 @@ def recover_track(
     progress: bool = True,
     device: str = "cpu",
     camera: tuple[float, float, float] | None = None,
+    heading: bool = False,
 ) -> Recovery:
     """The part of :func:`recover_video` after the detector: trimming, swap repair, cleaning, fit with physics.
 
@@ -246,9 +261,12 @@ def recover_track(
     video never shows are held at a neutral pose
     (:func:`~humokit.optim.people.hold_unseen_limbs`) and reported.
     ``camera`` = ``(pitch, roll, height)`` holds the camera fixed (see
-    :func:`~humokit.optim.fit.fit_track`). With a moving ``camera_motion`` its turns are removed from the track first
+    :func:`~humokit.optim.fit.fit_track`). Without ``focal`` and with a static camera, the focal length is
+    measured from the person's walk when the clip shows one (:func:`~humokit.optim.focal.estimate_focal`),
+    else ``max(width, height)``. With a moving ``camera_motion`` its turns are removed from the track first
     (:func:`~humokit.optim.camera_motion.compensate_track`) and the result
-    carries the per-frame cameras.
+    carries the per-frame cameras. ``heading``: on forward-walking stretches the body is turned to face its
+    direction of travel (:func:`face_travel`); off by default (mixed on val, see :mod:`~humokit.optim.heading`).
     """
     if physics not in PHYSICS_MODES:
         raise InputError(f"physics must be one of {PHYSICS_MODES}, got {physics!r}")
@@ -262,10 +280,23 @@ def recover_track(
         a = trimmed.start - raw.start
         trimmed = trim(compensate_track(raw, camera_motion), a, a + trimmed.num_frames)  # type: ignore[arg-type]
     track = hold_unseen_limbs(clean_track(reject_glitches(fix_swaps(trimmed))), report.unseen)
+    focal_est = None
+    if not moving:  # a static camera: an unknown focal is measured from a walk on the ground, if there is one
+        from humokit.optim.focal import estimate_focal
+
+        focal_est = estimate_focal(track, focal=focal)
+        focal = focal_est.focal
     t_clean = time.perf_counter() - t0
+    family = body_family(body, skeleton, track)
     fit = fit_track(track, focal=focal, skeleton=skeleton, config=config, progress=progress,
-                    family=body_family(body, skeleton), physics=physics, body=body, device=device, camera=camera)
+                    family=family, physics=physics, body=body, device=device, camera=camera)
+    if fit.size is not None and family is not None and family.betas_at(fit.size.height) is not None:
+        # an SMPL body: its shape goes with the motion (also when a known camera height set the size)
+        betas = fit.size.betas if fit.size.betas is not None else family.betas_at(fit.size.height)
+        fit = replace(fit, motion=fit.motion.replace(betas=np.asarray(betas, dtype=np.float32)),
+                      size=replace(fit.size, betas=betas))
     cameras = None
+    fit_ref = fit  # the fit in its reference camera (before a moving camera's travel is added)
     if moving:
         from humokit.optim.camera_motion import apply_camera_motion
 
@@ -276,13 +307,53 @@ def recover_track(
             fit = replace(moved, timings={**moved.timings, "physics": time.perf_counter() - t0})
         else:
             fit = moved
+    if heading:
+        fit = face_travel(fit, track, physics=physics, body=body, config=config, reference=fit_ref)
     timings = {**raw.timings, "clean": t_clean, **fit.timings}
-    return Recovery(fit, track, raw, timings, report, camera_motion, cameras)
+    return Recovery(fit, track, raw, timings, report, camera_motion, cameras, focal_est)
 
 
-def body_family(body: object | None, skeleton: Skeleton | None) -> BodyFamily | None:
+def face_travel(fit: FitResult, track: KeypointTrack, *, physics: PhysicsMode = "kinematic", body: object | None = None,
+                config: FitConfig | None = None, reference: FitResult | None = None) -> FitResult:
+    """The fit with the body turned to face its direction of travel on forward-walking stretches
+    (:mod:`~humokit.optim.heading`), feet locked again (``physics``) and the reprojection error and
+    confidence measured on the result; unchanged when the clip has no such stretch.
+
+    ``reference``: the same fit before a moving camera's travel was added to the body's path
+    (:func:`~humokit.optim.camera_motion.apply_camera_motion`); the result is then measured in that
+    reference camera with the travel taken off again."""
+    from humokit.optim.fit import frame_quality
+    from humokit.optim.heading import heading_correction, turn_root
+
+    m = fit.motion
+    yaw = heading_correction(m.joints(), m.fps)
+    if not np.abs(yaw).max() > 1e-4:
+        return fit
+    t0 = time.perf_counter()
+    m = apply_physics(turn_root(m, yaw), physics, body=body)
+    seen = m
+    if reference is not None and reference.motion.num_frames == m.num_frames:
+        travel = fit.motion.root_position - reference.motion.root_position
+        seen = m.replace(root_position=m.root_position - travel)
+    err, conf = frame_quality(seen, fit.camera, track, config)
+    timings = {**fit.timings, "physics": fit.timings.get("physics", 0.0) + time.perf_counter() - t0}
+    return replace(fit, motion=m, reprojection_error=err, confidence=conf, timings=timings)
+
+
+def body_family(body: object | None, skeleton: Skeleton | None, track: KeypointTrack | None = None) -> BodyFamily | None:
     """The body family the size estimate picks from: Anny's phenotype heights for an Anny body whose
-    default skeleton is the one fitted, else None (the skeleton scaled)."""
+    default skeleton is the one fitted; for an SMPL-family body the betas of that height with the body
+    proportions of ``track``'s metric 3D landmarks (:class:`~humokit.optim.scale.SMPLFamily`); else None
+    (the skeleton scaled)."""
+    if body is not None and getattr(body, "name", None) in ("smpl", "smplh", "smplx"):
+        from humokit.optim.scale import SMPLFamily, landmark_proportions
+
+        base = body.rest().skeleton  # type: ignore[attr-defined]
+        if skeleton is not None and not np.allclose(base.offsets, skeleton.offsets):
+            return None
+        props = (landmark_proportions(track.world, track.confidence, track.names, base)
+                 if track is not None else None)
+        return SMPLFamily(body, props)
     if body is None or getattr(body, "name", None) != "anny":
         return None
     fam = BodyFamily.anny(body)
@@ -312,6 +383,7 @@ def save_recovery(rec: Recovery, output: str | Path, *, video: str | Path | None
         "camera": fit.camera.to_dict(),
         "camera_center": fit.camera.center.tolist(),
         "focal_px": float(fit.camera.K[0, 0]),
+        **({"focal": rec.focal.to_dict()} if rec.focal is not None else {}),
         "ground": {"normal": [0.0, 1.0, 0.0], "offset": 0.0, "note": "world Y up, ground plane y = 0, metres"},
         "skeleton_scale": fit.scale,
         "body": _size_info(fit),
@@ -353,6 +425,7 @@ def _size_info(fit: FitResult) -> dict | None:
         return None
     return {"height_m": round(size.height, 4), "sigma_log": _finite(size.sigma),
             "anny_phenotype": size.phenotype,
+            **({"smpl_betas": [round(float(b), 5) for b in size.betas]} if size.betas is not None else {}),
             "cues": [{"name": c.name, "height_m": round(c.height, 4), "sigma_log": c.sigma} for c in size.cues]}
 
 

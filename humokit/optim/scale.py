@@ -71,6 +71,7 @@ class BodySize:
         sigma: combined tolerance in log units (about the relative error).
         cues: the cues that went in.
         phenotype: Anny phenotype of that body (``height`` set), or None for a plain skeleton.
+        betas: SMPL shape coefficients ``(B,)`` of that body (:class:`SMPLFamily`), else None.
     """
 
     height: float
@@ -78,6 +79,7 @@ class BodySize:
     sigma: float
     cues: tuple[SizeCue, ...] = ()
     phenotype: dict[str, float] | None = field(default=None)
+    betas: np.ndarray | None = field(default=None)
 
 
 def combine_cues(cues: list[SizeCue] | tuple[SizeCue, ...]) -> tuple[float, float]:
@@ -125,6 +127,10 @@ class BodyFamily:
             return float(limb_sum(self.base.rest_positions())) / stature(self.base)
         hs = [t[1] for t in self._table]
         return float(np.interp(height, hs, [t[2] for t in self._table]))
+
+    def betas_at(self, height: float) -> np.ndarray | None:
+        """SMPL betas of the body ``height`` metres tall (None: not an SMPL family)."""
+        return None
 
     def at(self, height: float) -> tuple[Skeleton, dict[str, float] | None]:
         """``(skeleton, phenotype or None)`` of the body ``height`` metres tall."""
@@ -202,4 +208,103 @@ def estimate_body_size(world: np.ndarray | None, confidence: np.ndarray, names: 
         return BodySize(h0, family.base, float("inf"), (), family.phenotype)
     h, sig = combine_cues(cues)
     sk, ph = family.at(h)
-    return BodySize(stature(sk), sk, sig, tuple(cues), ph)
+    return BodySize(stature(sk), sk, sig, tuple(cues), ph, family.betas_at(h))
+
+
+# bones whose lengths pick the SMPL shape: limbs, shoulder and hip widths, trunk (pelvis -> neck)
+SHAPE_BONES: tuple[tuple[int, int], ...] = LIMB_BONES + ((16, 17), (1, 2), (0, 12))
+
+
+def bone_lengths(joints: np.ndarray, bones: tuple[tuple[int, int], ...] = SHAPE_BONES) -> np.ndarray:
+    """Lengths ``(..., len(bones))`` of ``bones`` in joints ``(..., 22, 3)``."""
+    return np.stack([np.linalg.norm(joints[..., a, :] - joints[..., b, :], axis=-1) for a, b in bones], -1)
+
+
+def landmark_proportions(world: np.ndarray | None, confidence: np.ndarray, names: tuple[str, ...],
+                         skeleton: Skeleton, *, min_confidence: float = 0.5) -> np.ndarray | None:
+    """The clip's body proportions: median lengths of :data:`SHAPE_BONES` of the detector's metric 3D
+    landmarks ``(T, K, 3)`` over frames whose limb landmarks are confident, left and right averaged, over
+    their sum; ``(len(SHAPE_BONES),)`` or None when fewer than 3 frames qualify."""
+    from humokit.optim.landmarks import joints_from_landmarks
+
+    need = [f"{s}_{p}" for s in ("left", "right") for p in ("hip", "knee", "ankle", "shoulder", "elbow", "wrist")]
+    if world is None or any(n not in names for n in need):
+        return None
+    cols = [names.index(n) for n in need]
+    ok = (confidence[:, cols] > min_confidence).all(1) & np.isfinite(world[:, cols]).all(-1).all(-1)
+    if ok.sum() < 3:
+        return None
+    L = np.median(bone_lengths(joints_from_landmarks(np.nan_to_num(world[ok]), names, skeleton)), axis=0)
+    return _symmetric(L) / L.sum()
+
+
+def _symmetric(L: np.ndarray) -> np.ndarray:
+    """Left and right limb bones of :data:`SHAPE_BONES` averaged (pairs 0/2, 1/3, 4/6, 5/7)."""
+    L = np.array(L, dtype=np.float64)
+    for a, b in ((0, 2), (1, 3), (4, 6), (5, 7)):
+        L[..., a] = L[..., b] = 0.5 * (L[..., a] + L[..., b])
+    return L
+
+
+class SMPLFamily(BodyFamily):
+    """Skeletons of an SMPL-family body (:class:`~humokit.body.smpl.SMPLBody`): the betas of a given stature.
+
+    ``at(h)`` solves the betas (least squares, :func:`scipy.optimize.least_squares`) whose rest skeleton is
+    ``h`` metres tall (:func:`stature`, within 0.5 %) and, when ``proportions`` are given (the clip's
+    :func:`landmark_proportions`), whose :data:`SHAPE_BONES` lengths over their sum match them within
+    ``sigma_proportion`` (relative), with the betas' own prior ``N(0, sigma_beta)``. The rest joints are
+    linear in the betas (regressed from ``v_template + shapedirs @ betas``), so the solve is cheap.
+    """
+
+    def __init__(self, body: object, proportions: np.ndarray | None = None, *, sigma_proportion: float = 0.06,
+                 sigma_beta: float = 1.5) -> None:
+        import torch
+
+        model = body.model  # type: ignore[attr-defined]
+        with torch.no_grad():
+            Jreg = model.J_regressor.double()[:22]
+            v0 = model.v_template.double()
+            dirs = model.shapedirs.double()  # (V, 3, B)
+            self._j0 = (Jreg @ v0).numpy()
+            self._dirs = torch.einsum("jv,vcb->jcb", Jreg, dirs).numpy()  # (22, 3, B)
+        self.num_betas = int(self._dirs.shape[-1])
+        self.proportions = None if proportions is None else np.asarray(proportions, dtype=np.float64)
+        self.sigma_proportion = sigma_proportion
+        self.sigma_beta = sigma_beta
+        self._cache: dict[float, np.ndarray] = {}
+        super().__init__(body.rest().skeleton)  # type: ignore[attr-defined]
+
+    def skeleton_of(self, betas: np.ndarray) -> Skeleton:
+        """Rest skeleton of the body with ``betas``."""
+        from humokit.motion.skeleton import positions_to_offsets
+
+        return self.base.with_offsets(positions_to_offsets(self._j0 + self._dirs @ np.asarray(betas, np.float64)))
+
+    def betas_at(self, height: float) -> np.ndarray:
+        key = round(float(height), 5)
+        if key not in self._cache:
+            self._cache[key] = self._solve(float(height))
+        return self._cache[key].copy()
+
+    def _solve(self, height: float) -> np.ndarray:
+        from scipy.optimize import least_squares
+
+        target = self.proportions
+
+        def resid(b: np.ndarray) -> np.ndarray:
+            sk = self.skeleton_of(b)
+            r = [np.atleast_1d((stature(sk) / height - 1.0) / 0.005), b / self.sigma_beta]
+            if target is not None:
+                L = _symmetric(bone_lengths(sk.rest_positions()))
+                r.append((L / L.sum() / target - 1.0) / self.sigma_proportion)
+            return np.concatenate(r)
+
+        sol = least_squares(resid, np.zeros(self.num_betas))
+        return sol.x
+
+    def at(self, height: float) -> tuple[Skeleton, dict[str, float] | None]:
+        sk = self.skeleton_of(self.betas_at(height))
+        h = stature(sk)
+        if abs(h - height) > 0.01 * height:  # outside what the betas reach: the last bit is a plain scale
+            sk = sk.scaled(height / h)
+        return sk, None
