@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pickle
-import sys
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +21,11 @@ from ._synth import synthetic_track  # noqa: E402
 def _write_model(path: Path) -> None:
     """The conftest's fake SMPL file with two meaningful shape directions: beta 0 scales the body about the
     floor (10 % per unit), beta 1 moves the lower legs (below the knees) down by 4 cm per unit."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from conftest import write_fake_smpl
+    # by path: another folder's conftest.py may already be imported as ``conftest``
+    spec = importlib.util.spec_from_file_location("_tests_root_conftest", Path(__file__).resolve().parents[1] / "conftest.py")
+    root_conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(root_conftest)
+    write_fake_smpl = root_conftest.write_fake_smpl
 
     data = write_fake_smpl(path)
     v = data["v_template"]
