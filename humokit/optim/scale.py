@@ -49,7 +49,7 @@ def stature(skeleton: Skeleton) -> float:
 
 def limb_sum(joints: np.ndarray) -> np.ndarray:
     """Summed length of the eight :data:`LIMB_BONES` of joints ``(..., 22, 3)``; ``(...)`` metres."""
-    return sum(np.linalg.norm(joints[..., a, :] - joints[..., b, :], axis=-1) for a, b in LIMB_BONES)  # type: ignore[return-value]
+    return bone_lengths(joints, LIMB_BONES).sum(-1)
 
 
 @dataclass(frozen=True)
@@ -158,14 +158,11 @@ class BodyFamily:
         return sk, ph
 
 
-def metric_landmark_height(world: np.ndarray, confidence: np.ndarray, names: tuple[str, ...],
-                           family: BodyFamily, *, min_confidence: float = 0.5) -> float | None:
-    """Standing height implied by the limb lengths of metric 3D landmarks, or None when too few are seen.
-
-    Args:
-        world: ``(T, K, 3)`` metric landmarks (any origin, metres).
-        confidence: ``(T, K)``; frames whose limb landmarks are all above ``min_confidence`` count.
-    """
+def _confident_limb_joints(world: np.ndarray | None, confidence: np.ndarray, names: tuple[str, ...],
+                           skeleton: Skeleton, min_confidence: float) -> np.ndarray | None:
+    """Joints ``(F, 22, 3)`` of ``skeleton`` from the metric landmarks ``(T, K, 3)`` of the ``F`` frames whose
+    limb landmarks (both sides' hip, knee, ankle, shoulder, elbow, wrist) are all finite and above
+    ``min_confidence``; None when the track lacks those landmarks or fewer than 3 frames qualify."""
     from humokit.optim.landmarks import joints_from_landmarks
 
     need = [f"{s}_{p}" for s in ("left", "right") for p in ("hip", "knee", "ankle", "shoulder", "elbow", "wrist")]
@@ -175,7 +172,20 @@ def metric_landmark_height(world: np.ndarray, confidence: np.ndarray, names: tup
     ok = (confidence[:, cols] > min_confidence).all(1) & np.isfinite(world[:, cols]).all(-1).all(-1)
     if ok.sum() < 3:
         return None
-    J = joints_from_landmarks(np.nan_to_num(world[ok]), names, family.base)
+    return joints_from_landmarks(np.nan_to_num(world[ok]), names, skeleton)
+
+
+def metric_landmark_height(world: np.ndarray, confidence: np.ndarray, names: tuple[str, ...],
+                           family: BodyFamily, *, min_confidence: float = 0.5) -> float | None:
+    """Standing height implied by the limb lengths of metric 3D landmarks, or None when too few are seen.
+
+    Args:
+        world: ``(T, K, 3)`` metric landmarks (any origin, metres).
+        confidence: ``(T, K)``; frames whose limb landmarks are all above ``min_confidence`` count.
+    """
+    J = _confident_limb_joints(world, confidence, names, family.base, min_confidence)
+    if J is None:
+        return None
     s = float(np.median(limb_sum(J)))
     # stature h with limb_sum = h * ratio(h): a few fixed-point steps (the ratio changes slowly with h)
     h = s / family.limb_ratio(stature(family.base))
@@ -225,16 +235,10 @@ def landmark_proportions(world: np.ndarray | None, confidence: np.ndarray, names
     """The clip's body proportions: median lengths of :data:`SHAPE_BONES` of the detector's metric 3D
     landmarks ``(T, K, 3)`` over frames whose limb landmarks are confident, left and right averaged, over
     their sum; ``(len(SHAPE_BONES),)`` or None when fewer than 3 frames qualify."""
-    from humokit.optim.landmarks import joints_from_landmarks
-
-    need = [f"{s}_{p}" for s in ("left", "right") for p in ("hip", "knee", "ankle", "shoulder", "elbow", "wrist")]
-    if world is None or any(n not in names for n in need):
+    J = _confident_limb_joints(world, confidence, names, skeleton, min_confidence)
+    if J is None:
         return None
-    cols = [names.index(n) for n in need]
-    ok = (confidence[:, cols] > min_confidence).all(1) & np.isfinite(world[:, cols]).all(-1).all(-1)
-    if ok.sum() < 3:
-        return None
-    L = np.median(bone_lengths(joints_from_landmarks(np.nan_to_num(world[ok]), names, skeleton)), axis=0)
+    L = np.median(bone_lengths(J), axis=0)
     return _symmetric(L) / L.sum()
 
 
