@@ -567,9 +567,17 @@ def run_models(args: argparse.Namespace) -> dict:
             prompts += [(c, "paraphrase", p) for p in PARAPHRASES[c]]
     results: dict = {}
     diversity: dict = {}
-    for model in args.models.split(","):
+    for entry in args.models.split(";" if ";" in args.models else ","):
         t0 = time.time()
+        model, _, spec = entry.partition(":")
         gen = load_generator(model, args.checkpoints)
+        part = gen.parts.get(model)
+        restore = part.model.cfg if spec and part is not None else None
+        if spec:
+            if part is None or not hasattr(part.model, "cfg"):
+                raise SystemExit(f"error: {entry}: sampler settings apply to the diffusion model only")
+            part.model.cfg = sampler_config(part.model.cfg, spec)
+        model = entry
         proj = None
         if args.physics == "kinematic":
             from humokit.optim.physics.guidance import FeatureProjector
@@ -578,21 +586,52 @@ def run_models(args: argparse.Namespace) -> dict:
         texts = [p[2] for p in prompts]
         rows = []
         joints = []  # per seed: (P, T, 22, 3)
+        seconds = []  # per seed: wall time of one batch of all prompts
         for seed in range(args.seeds):
             kw = {"grounding": args.grounding} if args.grounding is not None else {}
             if args.guidance is not None:
                 kw["guidance"] = args.guidance
+            t1 = time.perf_counter()
             feats = sample_features(gen, texts, [int(args.seconds * FPS)] * len(texts), seed=1000 + seed,
                                     projector=proj, **kw)  # fmt: skip
+            seconds.append(time.perf_counter() - t1)
             js = [features_to_joints(f) for f in feats]
             joints.append(np.stack(js))
             for (c, wording, text), J in zip(prompts, js):
                 got = classify(J)
                 rows.append({"category": c, "wording": wording, "text": text, "seed": seed, "got": got, "ok": got == c})
+        if restore is not None:
+            part.model.cfg = restore  # load_generator is cached: leave the shipped settings for the next entry
         results[model] = rows
         diversity[model] = seed_diversity(np.stack(joints))
+        diversity[model]["ms_per_motion"] = 1000.0 * float(np.median(seconds)) / len(texts)
         print(f"[{model}: {len(rows)} motions, {time.time() - t0:.0f} s]", file=sys.stderr, flush=True)
     return {"rows": results, "diversity": diversity}
+
+
+def sampler_config(cfg, spec: str):
+    """``cfg`` (a diffusion config) with the sampler settings of ``spec``, e.g. ``eta=0.5 guidance=2 gi=0.3-1 steps=20``.
+
+    Keys (space-separated ``key=value``): ``eta``, ``guidance``, ``steps`` (``sample_steps``), ``gi``
+    (``guidance_interval`` as ``lo-hi``, fractions of the noise schedule).
+    """
+    from dataclasses import replace
+
+    change: dict = {}
+    for item in spec.split():
+        key, _, value = item.partition("=")
+        if key == "eta":
+            change["eta"] = float(value)
+        elif key == "guidance":
+            change["guidance"] = float(value)
+        elif key == "steps":
+            change["sample_steps"] = int(value)
+        elif key == "gi":
+            lo, _, hi = value.partition("-")
+            change["guidance_interval"] = (float(lo), float(hi))
+        else:
+            raise SystemExit(f"error: sampler setting {item!r}: use eta=, guidance=, steps= or gi=LO-HI")
+    return replace(cfg, **change)
 
 
 def split_prompts(root: Path, split: str, cats: list[str], per_category: int = 4) -> list[tuple[str, str, str]]:
@@ -664,7 +703,8 @@ def print_tables(out: dict) -> None:
         print(f"{m}: training-wording seeds right: {', '.join(seeds_ok)}; most frequent wrong answers: "
               + ", ".join(f"{g} {n}" for g, n in got.most_common(5))
               + f"; joint distance between seeds {d['seeds']:.1f} cm, between prompts {d['prompts']:.1f} cm "
-              f"(ratio {d['ratio']:.2f})")  # fmt: skip
+              f"(ratio {d['ratio']:.2f}); {d['ms_per_motion']:.0f} ms per motion in one batch of every prompt "
+              f"(sampling + physics, load {os.getloadavg()[0]:.1f})")  # fmt: skip
 
 
 def print_targets(out: dict) -> None:
@@ -698,7 +738,9 @@ def main() -> None:
     ap.add_argument("what", choices=["validate", "models", "diagnose", "vq"])
     ap.add_argument("--data", default=os.path.expanduser("~/humokit_data/v1"))
     ap.add_argument("--split", default="val")
-    ap.add_argument("--models", default="mask,diffusion,cvae")
+    ap.add_argument("--models", default="mask,diffusion,cvae",
+                    help="models: comma-separated families; or ';'-separated entries, each a family with optional "
+                    "diffusion sampler settings after ':', e.g. 'diffusion;diffusion:eta=0.5 gi=0.3-1' (first = baseline)")
     ap.add_argument("--checkpoints", default=None)
     ap.add_argument("--vq", default="vq", help="vq: comma-separated VQ checkpoints (shipped name or folder), first = baseline")
     ap.add_argument("--per-category", type=int, default=12, help="vq / diagnose: real clips per category")

@@ -55,7 +55,7 @@ def build_model(kind: str, params: dict) -> nn.Module:
     cfg_cls, model_cls = KINDS[kind]
     try:
         cfg = cfg_cls(**params)
-    except TypeError as e:
+    except (TypeError, ValueError) as e:  # unknown keys, values out of range
         raise InputError(f"{kind} model config: {e}") from None
     return model_cls(cfg)
 

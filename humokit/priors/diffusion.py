@@ -4,8 +4,9 @@ The text (sentence embedding, optionally whitened with the training captions'
 statistics: ``text_whiten``) and the time step enter as one prefix token,
 and with ``text_every_frame`` also added to every frame's input (a small
 denoiser trained briefly otherwise learns to lean on the noisy frames and
-all but ignore the single text token). Cosine noise schedule with ``train_steps`` steps; DDIM sampling (eta = 0)
-with a settable number of steps and classifier-free guidance. Losses: x0
+all but ignore the single text token). Cosine noise schedule with ``train_steps`` steps; DDIM sampling
+with a settable number of steps, stochasticity ``eta`` (0: deterministic DDIM, 1: DDPM-like) and
+classifier-free guidance, optionally only on part of the schedule (``guidance_interval``). Losses: x0
 MSE on normalised features plus geometric terms on joint positions,
 joint velocities and foot contact (feet that the ground truth marks in
 contact should not move), all in metres via
@@ -46,6 +47,16 @@ class DiffusionConfig:
     text_whiten: bool = False  # whiten the sentence embedding with the training captions' statistics
     sample_steps: int = 20  # DDIM steps when sampling (default of :meth:`MotionDiffusion.sample`)
     guidance: float = 2.5  # classifier-free guidance scale when sampling (default)
+    eta: float = 0.0  # DDIM stochasticity when sampling: 0 deterministic, 1 ancestral (DDPM-like) noise
+    guidance_interval: tuple[float, float] = (0.0, 1.0)  # guidance only at steps with lo <= t / train_steps <= hi
+
+    def __post_init__(self) -> None:
+        lo, hi = (float(v) for v in self.guidance_interval)  # JSON gives a list
+        if not 0.0 <= lo <= hi <= 1.0:
+            raise ValueError(f"guidance_interval must be 0 <= lo <= hi <= 1, got {self.guidance_interval}")
+        if not 0.0 <= self.eta <= 1.0:
+            raise ValueError(f"eta must be in [0, 1], got {self.eta}")
+        object.__setattr__(self, "guidance_interval", (lo, hi))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -137,16 +148,20 @@ class MotionDiffusion(nn.Module):
         *,
         steps: int | None = None,
         guidance: float | None = None,
+        eta: float | None = None,
         known: torch.Tensor | None = None,
         known_mask: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
         x0_hook: Callable[[torch.Tensor], torch.Tensor] | None = None,
         hook_steps: tuple[int, ...] = (),
     ) -> torch.Tensor:
-        """DDIM (eta = 0) -> normalised features ``(B, max(lengths), 263)``.
+        """DDIM -> normalised features ``(B, max(lengths), 263)``.
 
-        ``steps``/``guidance``: None = the config's ``sample_steps``/``guidance``.
-        Both guidance branches run as one batch of ``2B``.
+        ``steps``/``guidance``/``eta``: None = the config's ``sample_steps``/``guidance``/``eta``.
+        Both guidance branches run as one batch of ``2B``, at the steps whose
+        ``t / train_steps`` lies in the config's ``guidance_interval`` (other
+        steps use the text branch alone). ``eta`` > 0 draws fresh noise from
+        ``generator`` at every step but the last (DDIM's sigma_t scaled by ``eta``).
 
         ``known``/``known_mask`` ``(B, T, 263)``: normalised values and bool mask
         imposed on every step's ``x0`` estimate (inpainting).
@@ -156,13 +171,15 @@ class MotionDiffusion(nn.Module):
         """
         steps = self.cfg.sample_steps if steps is None else int(steps)
         guidance = self.cfg.guidance if guidance is None else float(guidance)
+        eta = self.cfg.eta if eta is None else float(eta)
+        lo, hi = self.cfg.guidance_interval
         B, T = len(lengths), int(lengths.max())
         valid = lengths_to_mask(lengths, T)
         x = torch.randn(B, T, FEATURE_DIM, generator=generator)
         ts = torch.linspace(self.cfg.train_steps - 1, 0, steps).round().long()
         for i, t in enumerate(ts):
             tt = t.repeat(B)
-            if guidance != 1.0:
+            if guidance != 1.0 and lo <= float(t) / self.cfg.train_steps <= hi:
                 both = self.denoise(torch.cat([x, x]), torch.cat([tt, tt]), torch.cat([valid, valid]),
                                     torch.cat([text, torch.zeros_like(text)]))  # fmt: skip
                 x0 = both[B:] + guidance * (both[:B] - both[B:])
@@ -180,5 +197,8 @@ class MotionDiffusion(nn.Module):
                 break
             ab_prev = self.alphas_cumprod[ts[i + 1]]
             eps = (x - ab.sqrt() * x0) / (1 - ab).sqrt().clamp(min=1e-8)
-            x = ab_prev.sqrt() * x0 + (1 - ab_prev).sqrt() * eps
+            sigma = eta * ((1 - ab_prev) / (1 - ab) * (1 - ab / ab_prev)).clamp(min=0).sqrt()
+            x = ab_prev.sqrt() * x0 + (1 - ab_prev - sigma**2).clamp(min=0).sqrt() * eps
+            if eta > 0:
+                x = x + sigma * torch.randn(x.shape, generator=generator, device=x.device)
         return x * valid[..., None]

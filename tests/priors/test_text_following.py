@@ -332,3 +332,46 @@ def test_vq_root_and_contact_weights_scale_only_their_channels() -> None:
     assert float(lh) > float(lb)
     assert torch.equal(heavy.channel_weight[4:259], torch.ones(255))
     assert float(heavy.channel_weight[0]) == 5.0 and float(heavy.channel_weight[262]) == 2.0
+
+
+def test_diffusion_sampler_eta_and_guidance_interval_from_the_config() -> None:
+    """``eta`` and ``guidance_interval`` come from the config: seeded samples repeat, eta > 0 draws other samples,
+    guidance runs both branches only at the steps inside the interval, and bad values are refused."""
+    import json
+
+    from humokit.priors.diffusion import DiffusionConfig
+
+    params = {"dim": 16, "layers": 1, "heads": 2, "ff": 32, "text_dim": 8, "max_frames": 16, "sample_steps": 4}
+    torch.manual_seed(0)
+    base = build_model("diffusion", params).eval()
+    text = torch.nn.functional.normalize(torch.randn(2, 8), dim=-1)
+    L = torch.tensor([8, 6])
+
+    def run(model, seed: int = 3, **kw) -> torch.Tensor:
+        return model.sample(text, L, generator=torch.Generator().manual_seed(seed), **kw)
+
+    det = run(base)
+    assert det.shape == (2, 8, 263) and float(det[1, 6:].abs().max()) == 0.0
+    assert torch.equal(det, run(base))
+    stoch = build_model("diffusion", {**params, "eta": 1.0}).eval()
+    stoch.load_state_dict(base.state_dict())
+    a = run(stoch)
+    assert torch.equal(a, run(stoch)) and torch.equal(a, run(base, eta=1.0))  # seeded; config == argument
+    assert float((a - det).abs().max()) > 1e-3 and not torch.equal(a, run(stoch, seed=4))
+    assert float(a[1, 6:].abs().max()) == 0.0
+
+    half = build_model("diffusion", {**params, "guidance_interval": [0.5, 1.0]}).eval()
+    half.load_state_dict(base.state_dict())
+    calls: list[int] = []
+    orig = half.denoise
+    half.denoise = lambda x, t, v, s: calls.append(len(x)) or orig(x, t, v, s)  # type: ignore[method-assign]
+    run(half)  # t = 999, 666, 333, 0: guidance (2B) on the first two only
+    assert calls == [4, 4, 2, 2]
+    calls.clear()
+    run(half, guidance=1.0)
+    assert calls == [2, 2, 2, 2]
+    cfg = DiffusionConfig(**json.loads(json.dumps(half.cfg.to_dict())))
+    assert cfg.guidance_interval == (0.5, 1.0) and cfg == half.cfg
+    for bad in ({"eta": -0.1}, {"eta": 1.5}, {"guidance_interval": [0.8, 0.2]}, {"guidance_interval": [0.0, 1.2]}):
+        with pytest.raises(ValueError):
+            DiffusionConfig(**bad)
