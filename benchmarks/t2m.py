@@ -1,6 +1,7 @@
 """Text-to-motion benchmark on the test split: one row per shipped model and one for real data.
 
     python benchmarks/t2m.py [--data ~/humokit_data/v1] [--split test] [--checkpoints DIR] [--limit N]
+    python benchmarks/t2m.py --split val --models diffusion,diffusion@NEWDIR   # a retrained model beside the shipped one
 
 Columns: R@1/2/3 (batches of 32), FID, MM-Dist, Diversity, MultiModality
 (evaluator embeddings; the evaluator was trained on the train split only),
@@ -30,7 +31,8 @@ def main() -> None:
     ap.add_argument("--data", default=os.path.expanduser("~/humokit_data/v1"))
     ap.add_argument("--split", default="test")
     ap.add_argument("--checkpoints", default=None, help="folder with vq/ mask/ res/ diffusion/ cvae/ evaluator/")
-    ap.add_argument("--models", default="mask,diffusion,cvae")
+    ap.add_argument("--models", default="mask,diffusion,cvae",
+                    help="comma-separated families; FAMILY@DIR takes that family from another checkpoints folder")
     ap.add_argument("--limit", type=int, default=None, help="use only N entries (quick runs)")
     ap.add_argument("--mm-texts", type=int, default=32)
     ap.add_argument("--mm-repeats", type=int, default=10)
@@ -70,7 +72,8 @@ def main() -> None:
               f"{vq_err['root_relative_mm']:.1f} mm root-relative", flush=True)
     for name in args.models.split(","):
         t1 = time.time()
-        gen = load_generator(name, str(base) if args.checkpoints else None)
+        family, _, folder = name.partition("@")  # "diffusion@DIR": that family from another checkpoints folder
+        gen = load_generator(family, folder or (str(base) if args.checkpoints else None))
         feats = generate_set(gen, es, list(range(n)), seed=1)
         rep = [i for i in mm_idx for _ in range(args.mm_repeats)]
         mm_feats = generate_set(gen, es, rep, seed=2)
@@ -84,9 +87,9 @@ def main() -> None:
             from humokit.optim.physics.guidance import FeatureProjector
 
             variants = {"+phys": FeatureProjector(gen.mean, gen.std)}  # the defaults
-            if name == "mask":
+            if family == "mask":
                 variants["+phys re-enc"] = FeatureProjector(gen.mean, gen.std, reencode="all")
-            if name == "diffusion":
+            if family == "diffusion":
                 variants["+phys post"] = FeatureProjector(gen.mean, gen.std, diffusion_steps=())
             base_top1 = M.retrieval_ranks(text_emb, embed_motions(ev, feats)) == 0
             for suffix, proj in variants.items():

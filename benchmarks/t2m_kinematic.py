@@ -569,8 +569,9 @@ def run_models(args: argparse.Namespace) -> dict:
     diversity: dict = {}
     for entry in args.models.split(";" if ";" in args.models else ","):
         t0 = time.time()
-        model, _, spec = entry.partition(":")
-        gen = load_generator(model, args.checkpoints)
+        family, _, spec = entry.partition(":")
+        model, _, folder = family.partition("@")
+        gen = load_generator(model, folder or args.checkpoints)
         part = gen.parts.get(model)
         restore = part.model.cfg if spec and part is not None else None
         if spec:
@@ -606,6 +607,8 @@ def run_models(args: argparse.Namespace) -> dict:
         diversity[model] = seed_diversity(np.stack(joints))
         diversity[model]["ms_per_motion"] = 1000.0 * float(np.median(seconds)) / len(texts)
         print(f"[{model}: {len(rows)} motions, {time.time() - t0:.0f} s]", file=sys.stderr, flush=True)
+        if args.json:  # after every model, so a long comparison keeps what it has measured
+            Path(args.json).write_text(json.dumps({"rows": results, "diversity": diversity}, indent=1))
     return {"rows": results, "diversity": diversity}
 
 
@@ -740,7 +743,8 @@ def main() -> None:
     ap.add_argument("--split", default="val")
     ap.add_argument("--models", default="mask,diffusion,cvae",
                     help="models: comma-separated families; or ';'-separated entries, each a family with optional "
-                    "diffusion sampler settings after ':', e.g. 'diffusion;diffusion:eta=0.5 gi=0.3-1' (first = baseline)")
+                    "diffusion sampler settings after ':' and/or its own checkpoints folder after '@', e.g. "
+                    "'diffusion;diffusion:eta=0.5 gi=0.3-1;diffusion@NEWDIR' (first = baseline)")
     ap.add_argument("--checkpoints", default=None)
     ap.add_argument("--vq", default="vq", help="vq: comma-separated VQ checkpoints (shipped name or folder), first = baseline")
     ap.add_argument("--per-category", type=int, default=12, help="vq / diagnose: real clips per category")
