@@ -47,3 +47,19 @@ def test_jump_to_another_place_is_dropped():
 def test_short_or_torso_less_tracks_are_left_alone():
     tr = _track(seconds=0.3)
     assert reject_glitches(tr) is tr
+
+
+def test_glitches_at_the_start_are_cut_not_held():
+    from humokit.optim.recover import recover_track
+
+    tr = _track(seconds=2.0)
+    uv = tr.uv.copy()
+    uv[:4] = uv[:4] * 0.6 + np.array([250.0, 40.0])  # tracking settles on the person at frame 4
+    from humokit.optim.fit import FitConfig
+
+    cfg = FitConfig(iters_pose=2, iters_contact=1, lift=False, estimate_size=False)
+    rec = recover_track(replace(tr, uv=uv), config=cfg, physics="none", progress=False)
+    assert rec.track.start == 5  # the glitch frames and the one after them are not part of the motion
+    assert rec.report is not None and rec.report.span == (5, tr.num_frames)
+    assert rec.fit.motion.num_frames == tr.num_frames - 5
+    assert rec.report.warnings(tr.fps)  # the summary says the first frames were not recovered

@@ -63,3 +63,39 @@ def test_face_travel_turns_the_fit_back_onto_the_image():
     e2, c2 = frame_quality(still, cam, track)
     fit2 = FitResult(still, cam, c2, e2, 1.0)
     assert face_travel(fit2, track, physics="none") is fit2
+
+
+def test_heading_loss_pulls_the_mean_facing_onto_the_path_and_keeps_the_swing():
+    import torch
+
+    from humokit.optim.heading import heading_loss, travel_direction, walking_weight
+
+    m = _walk()
+    J0 = m.joints()
+    travel, walking = travel_direction(J0, m.fps)
+    assert walking[10:-10].all()
+    weight = walking_weight(walking, m.fps)
+    args = [torch.as_tensor(x, dtype=torch.float64) for x in (travel, walking.astype(float), weight)]
+    base = float(heading_loss(torch.as_tensor(J0, dtype=torch.float64), *args, m.fps))
+    assert base < math.radians(2.0) ** 2  # the clean walk faces its path on average
+    swing = 0.15 * np.sin(2 * math.pi * np.arange(m.num_frames) / 22)  # +-8.6 deg at the gait's period
+    swung = float(heading_loss(torch.as_tensor(turn_root(m, swing).joints(), dtype=torch.float64), *args, m.fps))
+    off = float(heading_loss(torch.as_tensor(turn_root(m, np.full(m.num_frames, math.radians(6.0))).joints(), dtype=torch.float64),
+                             *args, m.fps))
+    assert swung < 0.2 * off  # a swing about the path costs little, a turn off it the full square
+    assert off == pytest.approx(math.radians(6.0) ** 2 * weight.mean(), rel=0.35)
+    # gradient descent on a yaw offset turns the body back onto its path
+    yaw = torch.tensor(math.radians(8.0), dtype=torch.float64, requires_grad=True)
+    J = torch.as_tensor(J0, dtype=torch.float64)
+    for _ in range(60):
+        c, s = torch.cos(yaw), torch.sin(yaw)
+        zero, one = torch.zeros((), dtype=torch.float64), torch.ones((), dtype=torch.float64)
+        Ry = torch.stack([torch.stack([c, zero, s]), torch.stack([zero, one, zero]), torch.stack([-s, zero, c])])
+        Jt = (J - J[:, :1]) @ Ry.T + J[:, :1]
+        loss = heading_loss(Jt, *args, m.fps)
+        (g,) = torch.autograd.grad(loss, yaw)
+        yaw = (yaw - 0.5 * g / weight.mean()).detach().requires_grad_(True)
+    assert abs(math.degrees(float(yaw))) < 2.0
+    # a body standing still has no walking weight
+    still = m.replace(root_position=np.repeat(m.root_position[:1], m.num_frames, 0))
+    assert not walking_weight(travel_direction(still.joints(), m.fps)[1], m.fps).any()
