@@ -33,7 +33,7 @@ from humokit.optim.fit import FitConfig, FitResult, fit_track
 from humokit.optim.keypoints import KeypointDetector
 from humokit.optim.scale import BodyFamily
 from humokit.optim.people import TrackReport, detect_track, hold_unseen_limbs, prepare_track, reliable_span, trim
-from humokit.optim.track import KeypointTrack, clean_track, fix_swaps, reject_glitches
+from humokit.optim.track import KeypointTrack, clean_track, fix_swaps, reject_glitches, reject_outlier_landmarks
 
 if TYPE_CHECKING:
     from humokit.optim.camera_motion import CameraMotion
@@ -278,7 +278,7 @@ def recover_track(
 
         a = trimmed.start - raw.start
         trimmed = trim(compensate_track(raw, camera_motion), a, a + trimmed.num_frames)  # type: ignore[arg-type]
-    track, report = _trim_glitched_ends(reject_glitches(fix_swaps(trimmed)), report)
+    track, report = _trim_glitched_ends(reject_outlier_landmarks(reject_glitches(fix_swaps(trimmed))), report)
     track = hold_unseen_limbs(clean_track(track), report.unseen)
     focal_est = None
     if not moving:  # a static camera: an unknown focal is measured from a walk on the ground, if there is one

@@ -63,3 +63,25 @@ def test_glitches_at_the_start_are_cut_not_held():
     assert rec.report is not None and rec.report.span == (5, tr.num_frames)
     assert rec.fit.motion.num_frames == tr.num_frames - 5
     assert rec.report.warnings(tr.fps)  # the summary says the first frames were not recovered
+
+
+def test_single_landmarks_far_off_for_a_moment_are_dropped():
+    from humokit.optim.track import reject_outlier_landmarks
+
+    for name in ("walk", "wave", "squat"):  # fast feet and wrists are not outliers
+        tr = _track(name)
+        assert np.array_equal(reject_outlier_landmarks(tr).confidence, tr.confidence), name
+    tr = _track()
+    names = list(tr.names)
+    la, rw = names.index("left_ankle"), names.index("right_wrist")
+    S = [names.index(n) for n in ("left_shoulder", "right_shoulder")]
+    H = [names.index(n) for n in ("left_hip", "right_hip")]
+    L = float(np.median(np.linalg.norm(tr.uv[:, S].mean(1) - tr.uv[:, H].mean(1), axis=-1)))
+    uv = tr.uv.copy()
+    uv[1, la] -= np.array([0.0, 1.8 * L])  # the ankle drawn far up the leg
+    uv[40:42, rw] += np.array([2.0 * L, 0.0])  # a wrist off for two frames
+    out = reject_outlier_landmarks(replace(tr, uv=uv))
+    dropped = set(zip(*np.nonzero(out.confidence != tr.confidence)))
+    assert dropped == {(1, la), (40, rw), (41, rw)}
+    assert (out.confidence[[1, 40, 41], [la, rw, rw]] == 0).all()
+    assert out.found.all()
