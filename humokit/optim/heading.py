@@ -100,16 +100,6 @@ def turn_root(motion: Motion, yaw: np.ndarray) -> Motion:
     return motion.replace(rotations=rot)
 
 
-def walking_weight(walking: np.ndarray, fps: float, average_s: float = 0.5) -> np.ndarray:
-    """``(T,)`` weight in [0, 1] of :func:`heading_loss`: the share of forward-walking frames within about
-    ``average_s`` seconds (Gaussian), faded to 0 below 20 %; all 0 with less than a second of walking."""
-    w = np.asarray(walking, dtype=np.float64)
-    if w.sum() < fps or len(w) < 3:
-        return np.zeros(len(w))
-    den = gaussian_filter1d(w, average_s * fps, mode="nearest")
-    return np.clip((den - 0.2) / 0.3, 0.0, 1.0)
-
-
 def _gauss_smooth(x: torch.Tensor, sigma: float) -> torch.Tensor:
     """``x (n, C)`` smoothed over frames with a Gaussian of ``sigma`` frames (ends replicated)."""
     n = x.shape[0]
@@ -131,30 +121,3 @@ def swing_loss(joints: torch.Tensor, fps: float, *, smooth_s: float = 0.25) -> t
     m = _gauss_smooth(f, smooth_s * fps).detach()
     ang = torch.atan2(f[:, 0] * m[:, 1] - f[:, 1] * m[:, 0], (f * m).sum(-1))
     return ang.pow(2).mean()
-
-
-def heading_loss(joints: torch.Tensor, travel: torch.Tensor, walking: torch.Tensor, weight: torch.Tensor,
-                 fps: float, *, average_s: float = 0.5) -> torch.Tensor:
-    """Squared mean offset (radians^2) between a walking body's pelvis facing and its direction of travel.
-
-    The offset ``travel - facing`` of the fitted joints ``(n, 22, 3)`` (world, Y up) is averaged over
-    forward-walking frames (``walking (n,)`` in {0, 1}) with a Gaussian of ``average_s`` seconds, so the
-    pelvis keeps its swing over each gait cycle while its mean turns onto the path; the result is the
-    ``weight (n,)``-weighted mean of that average squared (:func:`walking_weight`). ``travel (n,)``: radians,
-    from the path (:func:`travel_direction`), held fixed.
-    """
-    lr = joints[:, 1] - joints[:, 2]
-    face = torch.atan2(-lr[:, 2], lr[:, 0])
-    d = travel - face
-    off = torch.atan2(torch.sin(d), torch.cos(d)) * walking
-    n = len(off)
-    sig = max(average_s * fps, 1e-3)
-    r = min(int(3 * sig), n - 1)
-    if r < 1:
-        avg = off
-    else:
-        k = torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=off.dtype, device=off.device) / sig) ** 2)
-        conv = lambda x: torch.nn.functional.conv1d(  # noqa: E731
-            torch.nn.functional.pad(x[None, None], (r, r), mode="replicate"), k[None, None])[0, 0]
-        avg = conv(off) / conv(walking.to(off.dtype)).clamp_min(1e-3)
-    return (weight * avg.pow(2)).sum() / max(n, 1)
