@@ -46,13 +46,31 @@ from humokit.motion.motion import Motion  # noqa: E402
 from humokit.optim import metrics as M  # noqa: E402
 from humokit.optim.keypoints import MEDIAPIPE_NAMES  # noqa: E402
 from humokit.optim.preview import write_mp4  # noqa: E402
-from humokit.optim.recover import PeopleRecovery, recover_people  # noqa: E402
+from humokit.optim.recover import PeopleRecovery, recover_people, recover_people_tracks  # noqa: E402
+from humokit.optim.track import KeypointTrack  # noqa: E402
 from humokit.render.camera import Camera, look_at, project  # noqa: E402
 from humokit.render.raster import rasterize, shade  # noqa: E402
 
 SHAPES = ({"gender": 0.2, "height": 0.6}, {"gender": 0.8, "height": 0.35, "weight": 0.6})
 SKIN = ((0.85, 0.68, 0.58), (0.50, 0.36, 0.28))
 GAP_Z = 1.5  # metres between the two paths, in depth
+
+
+def _people_tracks(video: Path, keep: bool) -> list[KeypointTrack]:
+    """Every person's raw keypoint track in ``video``; with ``keep``, saved beside it (``<stem>.people<i>.npz``)
+    and reused on the next run with the same video (only the recovery runs again)."""
+    from humokit.optim.people import detect_people
+
+    saved = sorted(video.parent.glob(f"{video.stem}.people*.npz"))
+    if keep and saved and all(p.stat().st_mtime >= video.stat().st_mtime for p in saved):
+        return [KeypointTrack.load(p) for p in saved]
+    tracks = list(detect_people(str(video), progress=False).tracks)
+    if keep:
+        for p in saved:
+            p.unlink()
+        for i, tr in enumerate(tracks):
+            tr.save(video.parent / f"{video.stem}.people{i}.npz")
+    return tracks
 
 
 def _yaw(a: float) -> np.ndarray:
@@ -229,7 +247,8 @@ def main() -> None:
                 np.savez(cache, name=f"{na} x {nb}", joints0=truth[0], joints1=truth[1], K=cam.K, R=cam.R, t=cam.t,
                          size=[cam.width, cam.height])
             try:
-                res = recover_people(vid, skeleton=skel, body=body, progress=False)
+                tracks = _people_tracks(vid, args.keep is not None)
+                res = recover_people_tracks(tracks, skeleton=skel, body=body, progress=False)
                 row = {"pair": f"{na} x {nb}", **score_pair(res, truth, cam)}
             except Exception as exc:
                 row = {"pair": f"{na} x {nb}", "error": str(exc)}

@@ -4,6 +4,7 @@
     python benchmarks/t2m_kinematic.py models [--models mask,diffusion,cvae] [--seeds 3] [--checkpoints DIR]
     python benchmarks/t2m_kinematic.py diagnose [--split val]     # what reaches the networks (no sampling)
     python benchmarks/t2m_kinematic.py vq --vq vq,PATH [--split val]  # real clips through VQ-VAEs, per category
+    python benchmarks/t2m_kinematic.py tokens --checkpoints DIR [--categories walk]  # where hovering walks come from
 
 The classifier (:func:`classify`) reads only joint positions ``(T, 22, 3)``
 (metres, Y up, 20 fps) and nothing learned: the body's own frame from its hip
@@ -37,6 +38,13 @@ carries (:func:`listening`).
 (the first is the baseline of the same run): per category the classifier on
 decoded clips, the root-relative joint error, the pelvis path error and the
 decoded / real pelvis speed.
+
+``tokens`` (mask family) asks where a category's generated motion leaves
+its real clips: per category, the train windows whose feet stay above the floor
+(:func:`humokit.priors.data.foot_height` > 5 cm, per data source), and at the first,
+fully masked decoding step for the training wording, the share of probability on
+base tokens used mostly by those floating windows (through the family's VQ-VAE):
+conditional, unconditional and with classifier-free guidance.
 """
 
 from __future__ import annotations
@@ -736,9 +744,61 @@ def print_targets(out: dict) -> None:
               + ", ".join(f"{c} {k}/{n}" for c, k, n in rare) + f" {mark(rare_ok)} | {ratio:.2f} {mark(ratio >= 0.3)} |")
 
 
+def token_check(root: Path, checkpoints: str | None, cats: list[str], guidance: float) -> dict:
+    """Print, per category, floating train windows and the guided first-step share of foreign base tokens."""
+    import torch
+
+    from humokit.priors.data import foot_height
+    from humokit.priors.layers import lengths_to_mask
+    from humokit.priors.sampling import ground_prompts, load_generator
+    from humokit.priors.text import get_text_encoder
+
+    gen = load_generator("mask", checkpoints)
+    vq, mt = gen.parts["vq"].model.eval(), gen.parts["mask"].model.eval()
+    out = {}
+    print(f"| category | train windows | floating (feet > 5 cm) by source | floating-window tokens: cond / uncond / guided x{guidance:g} | guided top tokens |")
+    print("|---|---|---|---|---|")
+    clips = _split_clips(root, "train")
+    for cat in cats:
+        K = vq.cfg.codebook_size
+        clean, hover, floating, n = np.zeros(K), np.zeros(K), Counter(), 0
+        for name, c, _ in clips:
+            if c != cat:
+                continue
+            x = np.load(root / "new_joint_vecs" / f"{name}.npy")
+            n += 1
+            up = foot_height(x) > 0.05
+            if up:
+                floating[name.lstrip("M").split("_")[0]] += 1
+            x = x[: max(vq.unit, len(x) // vq.unit * vq.unit)]
+            with torch.no_grad():
+                ids = vq.encode(torch.from_numpy((x - gen.mean) / gen.std).float()[None])[0, :, 0]
+            (hover if up else clean)[:] += np.bincount(ids.numpy(), minlength=K)
+        foreign = torch.from_numpy(hover > clean)  # tokens mostly used by the category's floating windows
+        text = TRAINING_WORDING[cat]
+        e = get_text_encoder(gen.text_encoder).encode([text])
+        sent = torch.from_numpy(np.stack([g.embedding for g in ground_prompts(gen, [text], e.sentence)]))
+        N = 15
+        ids = torch.full((1, N), mt.mask_id)
+        valid = lengths_to_mask(torch.tensor([N]), N)
+        with torch.no_grad():
+            c, u = mt.logits(ids, valid, sent), mt.logits(ids, valid, torch.zeros_like(sent))
+        shares = {k: float(lg.softmax(-1)[0].mean(0)[foreign].sum()) for k, lg in
+                  (("cond", c), ("uncond", u), ("guided", u + guidance * (c - u)))}  # fmt: skip
+        pg = (u + guidance * (c - u)).softmax(-1)[0].mean(0)
+        top = ", ".join(f"{int(t)}{'*' if foreign[t] else ''} {float(pg[t]):.2f}" for t in pg.argsort(descending=True)[:4])
+        fl = ", ".join(f"{k} {v}" for k, v in floating.most_common()) or "none"
+        print(f"| {cat} | {n} | {fl} | {shares['cond']:.3f} / {shares['uncond']:.3f} / **{shares['guided']:.3f}** | {top} |")
+        out[cat] = {"windows": n, "floating": dict(floating), **shares}
+    print("\n(floating-window tokens: base tokens used more often by the category's floating train windows than by "
+          "the others; *: one of them; "
+          "first decoding step, all 15 tokens masked, the training wording grounded as in sampling)")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=["validate", "models", "diagnose", "vq"])
+    ap.add_argument("what", choices=["validate", "models", "diagnose", "vq", "tokens"])
     ap.add_argument("--data", default=os.path.expanduser("~/humokit_data/v1"))
     ap.add_argument("--split", default="val")
     ap.add_argument("--models", default="mask,diffusion,cvae",
@@ -769,6 +829,15 @@ def main() -> None:
         return
     if args.what == "vq":
         res = vq_check(Path(args.data), args.split, args.vq.split(","), args.threads, args.per_category)
+        if args.json:
+            Path(args.json).write_text(json.dumps(res, indent=1))
+        return
+    if args.what == "tokens":
+        import torch
+
+        torch.set_num_threads(args.threads)
+        cats = args.categories.split(",") if args.categories else ["walk", "run", "walk-back", "jump", "wave-left"]
+        res = token_check(Path(args.data), args.checkpoints, cats, 4.0 if args.guidance is None else args.guidance)
         if args.json:
             Path(args.json).write_text(json.dumps(res, indent=1))
         return

@@ -97,10 +97,59 @@ def _yaw_matrix(angle: float) -> np.ndarray:
     return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
 
 
+def level_rotation(positions: np.ndarray, fps: float, sole: np.ndarray, *, max_tilt: float = 5.0,
+                   min_tilt: float = 0.2, min_spread: float = 1.0) -> np.ndarray:  # fmt: skip
+    """Rotation ``(3, 3)`` that levels a tilted capture floor (identity when the floor is level or unclear).
+
+    Some captures' floors are not level in the file's axes (CMU subjects 7
+    and 8 walk "uphill" by 2-11 cm over 3-4 m), so with the floor at the
+    lowest sole the far end of a walk hovers. The planted feet (heel and toe
+    joints slower than 0.3 m/s) are fitted by a plane ``y = a x + b z + c``
+    (least squares, refitted once without outliers); the motion is turned so
+    that plane is level when the planted points span at least ``min_spread``
+    metres, lie within 2 cm of the plane (RMS), and its tilt is between
+    ``min_tilt`` and ``max_tilt`` degrees (more is a slope or stairs: kept).
+
+    Args:
+        positions: ``(T, 22, 3)`` metres, Y up.
+        fps: frames per second.
+        sole: ``(4,)`` sole heights of joints 7, 10, 8, 11 (metres).
+    """
+    F = positions[:, [7, 10, 8, 11]]  # (T, 4, 3)
+    if len(F) < 3:
+        return np.eye(3)
+    speed = np.linalg.norm(np.gradient(F, axis=0), axis=-1) * fps  # (T, 4)
+    pts = np.concatenate([F[..., [0, 2]], F[..., 1:2] - np.asarray(sole)[:, None]], axis=-1)[speed < 0.3]  # (N, 3)
+    if len(pts) < 8:
+        return np.eye(3)
+    xz = pts[:, :2] - pts[:, :2].mean(0)
+    _, _, Vt = np.linalg.svd(xz, full_matrices=False)  # principal horizontal directions (rows)
+    dirs = [v for v in Vt if np.ptp(xz @ v) >= min_spread]  # a slope only along directions the feet span
+    if not dirs:
+        return np.eye(3)
+    A = np.column_stack([xz @ v for v in dirs] + [np.ones(len(pts))])
+    keep = np.ones(len(pts), bool)
+    for _ in range(2):
+        coef, *_ = np.linalg.lstsq(A[keep], pts[keep, 2], rcond=None)
+        r = np.abs(A @ coef - pts[:, 2])
+        keep = r < max(0.02, 2.5 * float(np.median(r)))
+    rms = float(np.sqrt(np.mean(r[keep] ** 2))) if keep.any() else np.inf
+    grad = sum(c * v for c, v in zip(coef[:-1], dirs))  # dy/dx, dy/dz
+    tilt = np.degrees(np.arctan(np.hypot(grad[0], grad[1])))
+    if not (min_tilt < tilt < max_tilt) or rms > 0.02:
+        return np.eye(3)
+    n = np.array([-grad[0], 1.0, -grad[1]]) / np.sqrt(1.0 + grad[0] ** 2 + grad[1] ** 2)
+    axis = np.cross(n, [0.0, 1.0, 0.0])
+    ang = np.arcsin(np.linalg.norm(axis))
+    k = axis / np.linalg.norm(axis)
+    K = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
+    return np.eye(3) + np.sin(ang) * K + (1.0 - np.cos(ang)) * K @ K
+
+
 def place_on_ground(
     positions: np.ndarray, fps: float, skeleton: Skeleton | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Face +Z at frame 0, start at x = z = 0, foot soles at y = 0 over contact frames.
+    """Level a tilted capture floor, face +Z at frame 0, start at x = z = 0, foot soles at y = 0 over contact frames.
 
     Args:
         positions: ``(T, 22, 3)`` metres, Y up.
@@ -108,10 +157,10 @@ def place_on_ground(
     Returns:
         ``(placed positions (T, 22, 3), contacts (T, 4) bool)``.
     """
-    R = _yaw_matrix(-facing_yaw(positions[0]))
-    P = positions @ R.T
+    sole = (skeleton or performer_skeleton(positions)).sole_heights()
+    P = positions @ level_rotation(positions, fps, sole).T
+    P = P @ _yaw_matrix(-facing_yaw(P[0])).T
     P = P - np.array([P[0, 0, 0], 0.0, P[0, 0, 2]])
-    sole = (skeleton or performer_skeleton(P)).sole_heights()
     contacts = detect_contacts(P, fps, sole=sole, max_height=np.inf)
     low = (P[:, [7, 10, 8, 11], 1] - sole).min(axis=1)
     frames = contacts.any(axis=1)
@@ -168,6 +217,40 @@ def positions_to_motion(
     return Motion(R.float().numpy(), root.float().numpy(), fps, skeleton=skel, meta=dict(meta or {}))
 
 
+def calibration_blend_frames(clip: BvhClip, *, within: float = 0.25, ratio: float = 3.0) -> int:
+    """Leading frames, after a calibration pose, in which the take has not started yet.
+
+    Converters that start a take with a calibration pose (cgspeed's CMU files:
+    a T-pose frame) follow it with a few frames in which the limbs blend from
+    that pose into the performance, far faster than anything in the take, and
+    some hold the root still where the calibration happened and then jump
+    (8 cm to metres) to where the take starts. Those frames would set the floor
+    (the lowest joint over the clip) and the origin. Counted, within the first
+    ``within`` seconds: frames whose largest joint rotation change to the next
+    frame is over ``ratio`` times the clip's median, and a run of leading
+    frames with bit-identical root translations (captured roots always jitter)
+    when it ends in a root step over ``ratio`` times the median root step.
+
+    Args:
+        clip: the clip after its calibration frame(s) were dropped.
+    Returns:
+        how many further leading frames to drop (0 for a take that starts at once).
+    """
+    n = min(clip.num_frames, 2400)
+    if n < 8:
+        return 0
+    head = max(1, min(n - 4, int(round(within / max(clip.frame_time, 1e-6)))))
+    turn = np.abs(np.diff(clip.rotations[:n], axis=0)).max(axis=(1, 2, 3))  # (n-1,)
+    fast = turn[:head] > ratio * float(np.median(turn))
+    blend = head if fast.all() else int(np.argmin(fast))
+    root = next(j for j, p in enumerate(clip.parents) if p < 0)
+    step = np.linalg.norm(np.diff(clip.translations[:n, root], axis=0), axis=-1)  # (n-1,)
+    moved = np.flatnonzero(step > 0)
+    k = int(moved[0]) if len(moved) else 0
+    held = k + 1 if 0 < k < head and step[k] > ratio * float(np.median(step[k + 1 :])) else 0
+    return max(blend, held)
+
+
 def retarget(
     clip: BvhClip,
     retarget_map: RetargetMap | JointMapping | str | None = None,
@@ -194,6 +277,7 @@ def retarget(
     m = mapping.retarget_map
     if m.skip_frames:
         clip = clip.slice(m.skip_frames)
+        clip = clip.slice(calibration_blend_frames(clip))
     if clip.num_frames < 2:
         raise InputError("retarget: clip needs at least 2 frames")
     mapped = mapped_positions(clip, m)

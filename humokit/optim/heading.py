@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
 from scipy.ndimage import gaussian_filter1d
 
 from humokit.motion.motion import Motion
@@ -39,6 +40,23 @@ def facing(joints: np.ndarray) -> np.ndarray:
     """Pelvis facing angle about +Y (radians, 0 = +Z, pi/2 = +X) of joints ``(T, 22, 3)``, from the hips."""
     lr = joints[:, 1] - joints[:, 2]  # left hip - right hip
     return np.arctan2(-lr[:, 2], lr[:, 0])
+
+
+def travel_direction(joints: np.ndarray, fps: float, *, smooth_s: float = 0.5, min_speed: float = 0.6,
+                     max_offset_deg: float = 25.0) -> tuple[np.ndarray, np.ndarray]:
+    """Direction of travel and forward-walking frames of world joints ``(T, 22, 3)`` (metres, Y up).
+
+    Returns:
+        ``(travel (T,), walking (T,))``: the smoothed pelvis path's direction (radians about +Y, as
+        :func:`facing`) and a bool per frame: faster than ``min_speed`` m/s and facing within
+        ``max_offset_deg`` of that direction (side steps, walking backwards, standing are not).
+    """
+    path = gaussian_filter1d(joints[:, 0, [0, 2]].astype(np.float64), smooth_s * fps, axis=0, mode="nearest")
+    v = np.gradient(path, axis=0) * fps
+    speed = np.linalg.norm(v, axis=1)
+    travel = np.arctan2(v[:, 0], v[:, 1])
+    offset = np.angle(np.exp(1j * (travel - facing(joints))))
+    return travel, (speed > min_speed) & (np.abs(offset) < math.radians(max_offset_deg))
 
 
 def heading_correction(joints: np.ndarray, fps: float, *, smooth_s: float = 0.5, average_s: float = 0.5,
@@ -58,12 +76,9 @@ def heading_correction(joints: np.ndarray, fps: float, *, smooth_s: float = 0.5,
     T = len(joints)
     if T < 3 or fps <= 0:
         return np.zeros(T)
-    path = gaussian_filter1d(joints[:, 0, [0, 2]].astype(np.float64), smooth_s * fps, axis=0, mode="nearest")
-    v = np.gradient(path, axis=0) * fps
-    speed = np.linalg.norm(v, axis=1)
-    travel = np.arctan2(v[:, 0], v[:, 1])
+    travel, walking = travel_direction(joints, fps, smooth_s=smooth_s, min_speed=min_speed,
+                                       max_offset_deg=max_offset_deg)
     offset = np.angle(np.exp(1j * (travel - facing(joints))))
-    walking = (speed > min_speed) & (np.abs(offset) < math.radians(max_offset_deg))
     if walking.sum() < fps:
         return np.zeros(T)
     w = walking.astype(np.float64)
@@ -83,3 +98,26 @@ def turn_root(motion: Motion, yaw: np.ndarray) -> Motion:
     rot = motion.rotations.copy()
     rot[:, 0] = (Ry @ rot[:, 0].astype(np.float64)).astype(rot.dtype)
     return motion.replace(rotations=rot)
+
+
+def _gauss_smooth(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """``x (n, C)`` smoothed over frames with a Gaussian of ``sigma`` frames (ends replicated)."""
+    n = x.shape[0]
+    r = min(int(3 * sigma), n - 1)
+    if r < 1 or sigma <= 0:
+        return x
+    k = torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=x.dtype, device=x.device) / sigma) ** 2)
+    k = (k / k.sum()).expand(x.shape[1], 1, -1)
+    y = torch.nn.functional.pad(x.T[None], (r, r), mode="replicate")
+    return torch.nn.functional.conv1d(y, k, groups=x.shape[1])[0].T
+
+
+def swing_loss(joints: torch.Tensor, fps: float, *, smooth_s: float = 0.25) -> torch.Tensor:
+    """Mean squared angle (radians^2) between the pelvis facing of joints ``(n, 22, 3)`` (world, Y up) and its
+    Gaussian-smoothed trajectory (``smooth_s`` seconds): the pelvis's fast swing about the vertical."""
+    lr = joints[:, 1] - joints[:, 2]
+    f = torch.stack([-lr[:, 2], lr[:, 0]], -1)
+    f = f / f.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+    m = _gauss_smooth(f, smooth_s * fps).detach()
+    ang = torch.atan2(f[:, 0] * m[:, 1] - f[:, 1] * m[:, 0], (f * m).sum(-1))
+    return ang.pow(2).mean()

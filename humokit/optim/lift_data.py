@@ -3,7 +3,7 @@
 :func:`load_bank` reads a split of a humokit dataset (``<root>/<split>.txt``,
 ``motions/NAME.npz``; the train split for training, val for choices) into one
 array of unit quaternions (each clip padded at both ends by repeating its first
-and last frames, as :func:`humokit.optim.lift.lift_keypoints` pads a track).
+and last frames; :func:`humokit.optim.lift.lift_keypoints` pads a track by reflection).
 :func:`make_batch` then, per window:
 
 1. poses the clip's skeleton with its bones jittered (``bone_jitter``, left and

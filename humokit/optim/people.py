@@ -498,10 +498,78 @@ def follow_people(
     rows = tracker.tracks()
     if not rows:
         raise InputError("no person found in the video")
-    tracks = [to_keypoint_track(r, T, names, fps, W, H) for r in rows]
+    tracks = stitch_tracks([to_keypoint_track(r, T, names, fps, W, H) for r in rows],
+                           gate=cfg.gate, gate_growth=cfg.gate_growth)
     order = rank_people(tracks)
     timings = {"decode": t_decode, "detect": t_detect, "associate": t_assoc}
     return PeopleTracks([replace(tracks[i], timings=dict(timings)) for i in order], timings)
+
+
+def _centre_and_size(track: KeypointTrack, t: int, min_conf: float = 0.5) -> tuple[np.ndarray, float] | None:
+    """Box centre ``(2,)`` and size (larger side, px) of the landmarks seen in frame ``t``, or None."""
+    seen = (track.confidence[t] >= min_conf) & np.isfinite(track.uv[t]).all(-1)
+    if seen.sum() < 3:
+        return None
+    uv = track.uv[t][seen]
+    lo, hi = uv.min(0), uv.max(0)
+    return 0.5 * (lo + hi), float(max(hi[1] - lo[1], hi[0] - lo[0], 1.0))
+
+
+def stitch_tracks(tracks: list[KeypointTrack], *, max_gap_s: float = 1.0, gate: float = 0.6,
+                  gate_growth: float = 1.0, history: int = 6) -> list[KeypointTrack]:
+    """Join tracks that are one person lost for a moment (hidden by another while paths cross).
+
+    Track ``b`` continues track ``a`` when it starts after ``a``'s last detection, within ``max_gap_s``
+    seconds, its first box centre lies within ``gate + gate_growth * gap`` (seconds) box sizes of ``a``'s
+    last centre carried forward at ``a``'s velocity (a straight line through its last ``history``
+    detections), and the two boxes' sizes are within a factor 1.5. The closest pairs join first; the rest
+    stay apart.
+    """
+    tracks = list(tracks)
+    if len(tracks) < 2:
+        return tracks
+    fps = tracks[0].fps
+    while True:
+        best: tuple[float, int, int] | None = None
+        for i, a in enumerate(tracks):
+            fa = np.nonzero(a.found)[0]
+            if len(fa) == 0:
+                continue
+            tail = [(t, _centre_and_size(a, int(t))) for t in fa[-history:]]
+            tail = [(t, cs) for t, cs in tail if cs is not None]
+            if not tail:
+                continue
+            t_last, (c_last, h) = tail[-1]
+            if len(tail) >= 2:
+                tt = np.array([t for t, _ in tail], dtype=np.float64)
+                cc = np.stack([cs[0] for _, cs in tail])
+                v = np.polyfit(tt, cc, 1)[0]
+            else:
+                v = np.zeros(2)
+            for j, b in enumerate(tracks):
+                fb = np.nonzero(b.found)[0]
+                if j == i or len(fb) == 0 or fb[0] <= fa[-1] or (fb[0] - fa[-1]) / fps > max_gap_s:
+                    continue
+                head = next((cs for t in fb[:history] if (cs := _centre_and_size(b, int(t))) is not None), None)
+                t_first = next((int(t) for t in fb[:history] if _centre_and_size(b, int(t)) is not None), None)
+                if head is None or t_first is None:
+                    continue
+                gap = t_first - int(t_last)
+                d = float(np.linalg.norm(head[0] - (c_last + v * gap))) / h
+                if d > gate + gate_growth * gap / fps or not 1 / 1.5 <= head[1] / h <= 1.5:
+                    continue
+                if best is None or d < best[0]:
+                    best = (d, i, j)
+        if best is None:
+            return tracks
+        _, i, j = best
+        a, b = tracks[i], tracks[j]
+        m = b.found
+        merged = replace(a, uv=np.where(m[:, None, None], b.uv, a.uv),
+                         confidence=np.where(m[:, None], b.confidence, a.confidence),
+                         world=None if a.world is None or b.world is None else np.where(m[:, None, None], b.world, a.world),
+                         found=a.found | m)
+        tracks = [merged if k == i else t for k, t in enumerate(tracks) if k != j]
 
 
 def detect_people(video: str, detector: KeypointDetector | None = None, *, fps: float | None = None,

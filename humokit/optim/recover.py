@@ -32,8 +32,8 @@ from humokit.motion.skeleton import Skeleton
 from humokit.optim.fit import FitConfig, FitResult, fit_track
 from humokit.optim.keypoints import KeypointDetector
 from humokit.optim.scale import BodyFamily
-from humokit.optim.people import TrackReport, detect_track, hold_unseen_limbs, prepare_track
-from humokit.optim.track import KeypointTrack, clean_track, fix_swaps, reject_glitches
+from humokit.optim.people import TrackReport, detect_track, hold_unseen_limbs, prepare_track, reliable_span, trim
+from humokit.optim.track import KeypointTrack, clean_track, fix_swaps, reject_glitches, reject_outlier_landmarks
 
 if TYPE_CHECKING:
     from humokit.optim.camera_motion import CameraMotion
@@ -275,11 +275,11 @@ def recover_track(
     moving = camera_motion is not None and camera_motion.moving
     if moving:  # turns removed on the whole video's track, then the same reliable span
         from humokit.optim.camera_motion import compensate_track
-        from humokit.optim.people import trim
 
         a = trimmed.start - raw.start
         trimmed = trim(compensate_track(raw, camera_motion), a, a + trimmed.num_frames)  # type: ignore[arg-type]
-    track = hold_unseen_limbs(clean_track(reject_glitches(fix_swaps(trimmed))), report.unseen)
+    track, report = _trim_glitched_ends(reject_outlier_landmarks(reject_glitches(fix_swaps(trimmed))), report)
+    track = hold_unseen_limbs(clean_track(track), report.unseen)
     focal_est = None
     if not moving:  # a static camera: an unknown focal is measured from a walk on the ground, if there is one
         from humokit.optim.focal import estimate_focal
@@ -311,6 +311,19 @@ def recover_track(
         fit = face_travel(fit, track, physics=physics, body=body, config=config, reference=fit_ref)
     timings = {**raw.timings, "clean": t_clean, **fit.timings}
     return Recovery(fit, track, raw, timings, report, camera_motion, cameras, focal_est)
+
+
+def _trim_glitched_ends(track: KeypointTrack, report: TrackReport) -> tuple[KeypointTrack, TrackReport]:
+    """``track`` cut again to its reliable span after :func:`reject_glitches` (frames it dropped at either end
+    would otherwise be held at the nearest detection, not seen), and ``report`` with that span."""
+    span = reliable_span(track.found, track.fps)
+    if span is None or span == (0, track.num_frames):
+        return track, report
+    track = trim(track, *span)
+    a, b = track.start, track.start + track.num_frames
+    report = replace(report, span=(a, b), found=int(track.found.sum()),
+                     dropouts=[(s, e) for s, e in report.dropouts if s >= a and e <= b])
+    return track, report
 
 
 def face_travel(fit: FitResult, track: KeypointTrack, *, physics: PhysicsMode = "kinematic", body: object | None = None,

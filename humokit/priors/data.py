@@ -9,7 +9,8 @@ Training-only options: :func:`enrich_captions` adds generated captions
 (:func:`humokit.motion.captions.rich_texts`) to every entry of a dataset
 built by ``humokit data build`` (labels from ``takes/*.json``);
 :class:`BatchSampler` can draw entries balanced by content label
-(``balance``) and play windows faster or slower (``speed_range``).
+(``balance``) and play windows faster or slower (``speed_range``);
+:func:`drop_floating` removes windows whose feet stay off the floor (``max_foot_height``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ import torch
 from humokit.errors import InputError
 from humokit.motion.captions import motion_stats, rich_texts
 from humokit.motion.dataset import MotionDataset
-from humokit.motion.features import FEATURE_DIM
+from humokit.motion.features import FEATURE_DIM, RIC
+from humokit.motion.skeleton import FOOT_JOINTS
 from humokit.motion.texts import ClipLabels, tokens
 from humokit.priors.text import CaptionBank
 
@@ -55,6 +57,28 @@ def window_labels(root: str | Path) -> dict[str, ClipLabels]:
         for w in rec.get("windows", []):
             out[w["name"]] = lab.mirrored_labels() if w.get("mirrored") else lab
     return out
+
+
+def foot_height(x: np.ndarray) -> float:
+    """Median over frames of the lowest foot joint's height (metres) from un-normalised features ``(T, 263)``.
+
+    Reads the joints' heights above the floor stored in the RIC channels (the
+    dataset puts each clip's floor at 0); a walk on the floor gives ~0.01.
+    """
+    ric = np.asarray(x)[:, RIC].reshape(len(x), -1, 3)
+    return float(np.median(ric[:, [j - 1 for j in FOOT_JOINTS], 1].min(axis=1)))
+
+
+def drop_floating(ds: MotionDataset, max_height: float) -> list[str]:
+    """Remove (in place) the entries whose :func:`foot_height` exceeds ``max_height`` metres; returns their names.
+
+    Some archives' clips (in ours, CMU walks and runs) keep both feet 5-15 cm
+    above the floor in most frames; a model trained on them learns to hover.
+    """
+    gone = [name for name, motion, _ in ds.entries if foot_height(motion) > max_height]
+    drop = set(gone)
+    ds.entries[:] = [e for e in ds.entries if e[0] not in drop]
+    return gone
 
 
 def enrich_captions(ds: MotionDataset, labels: dict[str, ClipLabels], n: int, *, seed: int = 0) -> int:

@@ -15,7 +15,8 @@ Config keys (JSON)::
 
     {"kind": "mask", "text_encoder": "minilm", "vq": "path/to/vq",
      "data": {"root": "...", "max_frames": 196, "window": null,
-              "rich_captions": 16, "balance": 0.3, "speed_range": [0.85, 1.15]},
+              "rich_captions": 16, "balance": 0.3, "speed_range": [0.85, 1.15],
+              "max_foot_height": null},
      "model": {...hyper-parameters...},
      "train": {"batch_size": 64, "lr": 2e-4, "steps": 3000, "max_minutes": 20, "warmup": 200,
                "eval_every": 250, "val_batches": 8, "seed": 0, "weight_decay": 0.0,
@@ -29,7 +30,9 @@ except names starting with a prefix in ``train.init_skip``.
 (:func:`~humokit.priors.data.enrich_captions`; datasets built by
 ``humokit data build``); ``data.balance``: draw train entries with content
 labels weighted ``n ** balance`` (1 = uniform over entries); ``data.speed_range``:
-random playback-speed augmentation. Validation batches use the plain split.
+random playback-speed augmentation; ``data.max_foot_height``: train entries
+whose feet stay higher than that (metres, median over frames) are left out
+(:func:`~humokit.priors.data.drop_floating`). Validation batches use the plain split.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ from torch import nn
 from humokit._dist import setup_distributed
 from humokit.errors import FileFormatError, InputError
 from humokit.priors.checkpoint import build_model, load_checkpoint, save_checkpoint
-from humokit.priors.data import BatchSampler, all_captions, enrich_captions, entry_contents, open_split, window_labels
+from humokit.priors.data import BatchSampler, all_captions, drop_floating, enrich_captions, entry_contents, open_split, window_labels
 from humokit.priors.text import CaptionBank, get_text_encoder
 
 log = logging.getLogger(__name__)
@@ -136,6 +139,10 @@ def train(kind: str, config: dict, output: str | Path, *, data_root: str | Path 
     train_ds = open_split(root, "train", max_frames=dcfg["max_frames"])
     val_ds = open_split(root, "val", max_frames=dcfg["max_frames"])
     labels = window_labels(root)
+    if dcfg.get("max_foot_height") is not None:
+        gone = drop_floating(train_ds, float(dcfg["max_foot_height"]))
+        if rank == 0:
+            log.info("left out %d floating train entries (feet above %s m)", len(gone), dcfg["max_foot_height"])
     if dcfg.get("rich_captions"):
         enrich_captions(train_ds, labels, int(dcfg["rich_captions"]), seed=int(tcfg["seed"]))
     encoder = get_text_encoder(config.get("text_encoder", "minilm"))

@@ -185,12 +185,13 @@ def _archive_members(name: str, members: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-# features of clips retargeted by the code before automatic mapping (commit b029f89):
+# features of clips retargeted by the code before automatic mapping (commit b029f89), except where noted:
 # frames, mean, std, max |x|, mean of the first 4 feature columns
 GOLDEN = {
     "dataset-1_walk-left_tired_001.bvh": ("bandai_namco", 91, 0.22481, 0.448333, 1.50506, [0.00099, 0.03237, 0.03489, 0.88034]),
     "dataset-1_bye_active_001.bvh": ("bandai_namco", 122, 0.22714, 0.475051, 1.90271, [-0.0005, -8e-05, 5e-05, 0.90934]),
-    "07_01.bvh": ("cmu_daz", 52, 0.2091, 0.453841, 1.49941, [-0.00322, 0.01644, 0.0597, 0.84841]),
+    # 07_01 since its calibration blend frames are dropped and its tilted floor levelled (root 8 cm lower: it hovered)
+    "07_01.bvh": ("cmu_daz", 51, 0.202235, 0.44356, 1.392547, [-0.00378, 0.02516, 0.05345, 0.76432]),
     "16_01.bvh": ("cmu_asf", 213, 0.194943, 0.469956, 1.78524, [-1e-05, 5e-05, -0.00024, 0.92459]),
 }  # fmt: skip
 
@@ -326,3 +327,49 @@ def test_rig_without_toes_gets_a_toe_fixed_to_the_ankle(motion, ref, tmp_path):
     d = ref[:, 10] - ref[:, 7]
     cos = (fwd * d).sum(-1) / np.linalg.norm(fwd, axis=-1) / np.linalg.norm(d, axis=-1)
     assert np.median(cos) > 0.8  # ... and points where the real toes did
+
+
+def test_cmu_calibration_frames_and_tilted_floor(shared_clips, tmp_path):
+    """cgspeed CMU takes start with a T-pose frame and 3-4 frames blending out of it, and subject 7's floor
+    rises ~1 deg along the walk: both made the dataset's clips hover (lowest joint over the clip = floor)."""
+    from humokit.motion.features import canonicalize
+    from humokit.motion.retarget import calibration_blend_frames
+
+    clip = load_bvh("07_01.bvh", text=shared_clips["07_01.bvh"])
+    assert calibration_blend_frames(clip.slice(1)) == 3
+    J = canonicalize(import_motion(tmp_path / "07_01.bvh", text=shared_clips["07_01.bvh"], fps=20.0).motion.joints())
+    low = J[:, [7, 8, 10, 11], 1].min(axis=1)  # lowest foot joint per frame
+    assert np.median(low) < 0.025 and np.percentile(low, 90) < 0.05
+    start, end = low[: len(low) // 4], low[-len(low) // 4 :]
+    assert abs(np.median(end) - np.median(start)) < 0.02  # level from one end of the walk to the other
+    bn = load_bvh("dataset-1_bye_active_001.bvh", text=shared_clips["dataset-1_bye_active_001.bvh"])
+    assert calibration_blend_frames(bn) == 0  # a take that starts at once keeps every frame
+
+
+def _stepping_feet(T: int = 160, fps: float = 30.0) -> np.ndarray:
+    """``(T, 22, 3)`` with only the feet set: heels and toes planted for 10 frames, swung 1.2 m in the next 10."""
+    P = np.zeros((T, 22, 3))
+    for heel, toe, x, phase in ((7, 10, 0.1, 0), (8, 11, -0.1, 10)):
+        t = np.arange(T) + phase
+        cycle, k = t // 20, t % 20
+        swing = np.clip((k - 10) / 10.0, 0, 1)
+        z = 1.2 * cycle + 1.2 * swing
+        y = 0.05 * np.sin(np.pi * swing)
+        P[:, heel] = np.stack([np.full(T, x), y, z], -1)
+        P[:, toe] = P[:, heel] + [0.0, 0.0, 0.15]
+    return P
+
+
+def test_level_rotation_levels_small_tilts_only():
+    from humokit.motion.retarget import level_rotation
+    from humokit.motion.rotations import rotvec_to_rotmat
+
+    P, sole = _stepping_feet(), np.zeros(4)
+    assert np.allclose(level_rotation(P, 30.0, sole), np.eye(3))  # a level floor stays
+    for deg, fixed in ((2.0, True), (-1.0, True), (9.0, False)):  # 9 deg is a ramp, not a capture error
+        R = rotvec_to_rotmat(np.radians([deg, 0.0, 0.0]))
+        L = level_rotation(P @ R.T, 30.0, sole)
+        back = np.degrees(np.arccos(np.clip((np.trace(L @ R) - 1) / 2, -1, 1)))
+        assert (back < 0.05) if fixed else np.allclose(L, np.eye(3)), (deg, back)
+    R = rotvec_to_rotmat(np.radians([2.0, 0.0, 0.0]))
+    assert np.allclose(level_rotation(P[:8] @ R.T, 30.0, sole), np.eye(3))  # feet spanning < 1 m: unclear

@@ -47,3 +47,41 @@ def test_jump_to_another_place_is_dropped():
 def test_short_or_torso_less_tracks_are_left_alone():
     tr = _track(seconds=0.3)
     assert reject_glitches(tr) is tr
+
+
+def test_glitches_at_the_start_are_cut_not_held():
+    from humokit.optim.recover import recover_track
+
+    tr = _track(seconds=2.0)
+    uv = tr.uv.copy()
+    uv[:4] = uv[:4] * 0.6 + np.array([250.0, 40.0])  # tracking settles on the person at frame 4
+    from humokit.optim.fit import FitConfig
+
+    cfg = FitConfig(iters_pose=2, iters_contact=1, lift=False, estimate_size=False)
+    rec = recover_track(replace(tr, uv=uv), config=cfg, physics="none", progress=False)
+    assert rec.track.start == 5  # the glitch frames and the one after them are not part of the motion
+    assert rec.report is not None and rec.report.span == (5, tr.num_frames)
+    assert rec.fit.motion.num_frames == tr.num_frames - 5
+    assert rec.report.warnings(tr.fps)  # the summary says the first frames were not recovered
+
+
+def test_single_landmarks_far_off_for_a_moment_are_dropped():
+    from humokit.optim.track import reject_outlier_landmarks
+
+    for name in ("walk", "wave", "squat"):  # fast feet and wrists are not outliers
+        tr = _track(name)
+        assert np.array_equal(reject_outlier_landmarks(tr).confidence, tr.confidence), name
+    tr = _track()
+    names = list(tr.names)
+    la, rw = names.index("left_ankle"), names.index("right_wrist")
+    S = [names.index(n) for n in ("left_shoulder", "right_shoulder")]
+    H = [names.index(n) for n in ("left_hip", "right_hip")]
+    L = float(np.median(np.linalg.norm(tr.uv[:, S].mean(1) - tr.uv[:, H].mean(1), axis=-1)))
+    uv = tr.uv.copy()
+    uv[1, la] -= np.array([0.0, 1.8 * L])  # the ankle drawn far up the leg
+    uv[40:42, rw] += np.array([2.0 * L, 0.0])  # a wrist off for two frames
+    out = reject_outlier_landmarks(replace(tr, uv=uv))
+    dropped = set(zip(*np.nonzero(out.confidence != tr.confidence)))
+    assert dropped == {(1, la), (40, rw), (41, rw)}
+    assert (out.confidence[[1, 40, 41], [la, rw, rw]] == 0).all()
+    assert out.found.all()

@@ -63,3 +63,24 @@ def test_face_travel_turns_the_fit_back_onto_the_image():
     e2, c2 = frame_quality(still, cam, track)
     fit2 = FitResult(still, cam, c2, e2, 1.0)
     assert face_travel(fit2, track, physics="none") is fit2
+
+
+def test_swing_loss_sees_the_pelvis_swing_not_its_heading():
+    import torch
+
+    from humokit.optim.heading import swing_loss
+
+    m = _walk()
+    T = m.num_frames
+
+    def loss(motion):
+        return float(swing_loss(torch.as_tensor(motion.joints(), dtype=torch.float64), m.fps))
+
+    base = loss(m)
+    assert base < math.radians(6.0) ** 2  # the walk's own pelvis swing, a few degrees
+    assert loss(turn_root(m, np.full(T, math.radians(30.0)))) == pytest.approx(base, rel=1e-4)  # a turn is free
+    slow = turn_root(m, np.linspace(0.0, math.radians(90.0), T))  # a walk turning 90 deg over 4 s
+    assert loss(slow) < base + math.radians(1.0) ** 2
+    amp = math.radians(12.0)
+    swung = turn_root(m, amp * np.sin(2 * math.pi * np.arange(T) / 22))  # +-12 deg more at the gait's period
+    assert loss(swung) > base + 0.3 * amp**2

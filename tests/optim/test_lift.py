@@ -165,3 +165,17 @@ def test_prior_term_is_blind_to_orientation_when_aligned():
     bent = joints.clone()
     bent[:, 4] += 0.05  # one knee moved: the aligned term still sees it
     assert float(lift_prior_loss(bent, target, w, 0.05)) > 0.3
+
+
+def test_ends_are_padded_by_reflection():
+    torch.manual_seed(0)
+    model = LiftNet(TINY).eval()
+    p = TINY.pad
+    x = torch.randn(30, TINY.inputs, 3)
+    out = lift_keypoints(model, x.numpy())
+    xp = torch.cat([x[1 : p + 1].flip(0), x, x[-p - 1 : -1].flip(0)])  # frame 0 sees frames p..1 before it
+    with torch.no_grad():
+        j, _ = model(xp[None])
+    np.testing.assert_allclose(out.joints, j[0].numpy(), atol=1e-5)
+    short = lift_keypoints(model, x[:p].numpy())  # too short to reflect: its ends are repeated
+    assert short.joints.shape == (p, 22, 3) and np.isfinite(short.joints).all()

@@ -257,3 +257,32 @@ def test_cli_person_all_writes_one_file_per_person(tmp_path, monkeypatch):
     bad = CliRunner().invoke(cli, ["recover", str(video), "--person", "all", "-o", str(tmp_path / "x.npz")])
     assert bad.exit_code == 2 and "error: " in bad.output and "folder" in bad.output
     assert not (tmp_path / "x.npz").exists()
+
+
+def test_a_person_lost_while_hidden_is_stitched_back_and_others_are_not():
+    from dataclasses import replace
+
+    from humokit.optim.people import stitch_tracks, to_keypoint_track
+
+    scene = crossing_scene(60, occlude=False)
+    rows = [{t: dict(scene[t])[k] for t in range(60)} for k in (0, 1)]
+    a, b = (to_keypoint_track(r, 60, MEDIAPIPE_NAMES, FPS, 640, 480) for r in rows)
+
+    def part(tr, lo, hi):  # the track seen only on frames lo..hi-1
+        keep = np.zeros(60, bool)
+        keep[lo:hi] = True
+        return replace(tr, uv=np.where(keep[:, None, None], tr.uv, np.nan),
+                       confidence=np.where(keep[:, None], tr.confidence, 0.0), found=keep)
+
+    out = stitch_tracks([part(a, 0, 25), b, part(a, 30, 60)], gate=0.6, gate_growth=1.0)
+    assert len(out) == 2  # person 0's two pieces joined, person 1 untouched
+    joined = next(t for t in out if t.found[0] and t.found[59] and not t.found[27])
+    np.testing.assert_allclose(joined.uv[40], a.uv[40])
+    assert any(np.array_equal(t.found, b.found) and np.allclose(t.uv[10], b.uv[10]) for t in out)
+    # a piece that starts far from where person 0 was heading is someone else
+    seen = a.uv[30][a.confidence[30] >= 0.5]
+    size = float(np.ptp(seen, axis=0).max())
+    far = replace(part(a, 30, 60), uv=part(a, 30, 60).uv + np.array([1.2 * size, 0.0]))
+    assert len(stitch_tracks([part(a, 0, 25), far])) == 2
+    # and one that starts after too long a gap stays apart
+    assert len(stitch_tracks([part(a, 0, 10), part(a, 40, 60)], max_gap_s=1.0)) == 2

@@ -14,7 +14,7 @@ from humokit.motion.builtin import builtin_motion
 from humokit.motion.captions import _VERBS, MotionStats, motion_stats, rich_texts, speed_word
 from humokit.motion.features import features_to_joints, joints_to_features
 from humokit.priors.checkpoint import build_model
-from humokit.priors.data import BatchSampler, all_captions, open_split, resample_speed
+from humokit.priors.data import BatchSampler, all_captions, drop_floating, foot_height, open_split, resample_speed
 from humokit.priors.grounding import LOW_SIMILARITY, CaptionIndex, ground
 from humokit.priors.text import CaptionBank, HashTextEncoder
 from humokit.motion.texts import _CONTENT, ClipLabels
@@ -94,6 +94,19 @@ def test_speed_augmentation_plays_faster_with_consistent_velocities() -> None:
     assert set(np.unique(g[:, 259:263])) <= {0.0, 1.0}
     samp = _tiny_sampler  # the sampler applies it to training batches only
     assert samp is not None
+
+
+def test_floating_windows_are_measured_and_left_out() -> None:
+    J = builtin_motion("walk", seconds=3.0, fps=20.0).joints()
+    J = J - np.array([0.0, J[:, [7, 8, 10, 11], 1].min(), 0.0])
+    hover = J.copy()
+    hover[1:, :, 1] += 0.10  # the floor set by one glitch frame, feet 10 cm up in the others (as in the CMU walks)
+    f, h = joints_to_features(J), joints_to_features(hover)
+    assert foot_height(f) < 0.03
+    assert foot_height(h) == pytest.approx(foot_height(f) + 0.10, abs=0.01)
+    ds = __import__("types").SimpleNamespace(entries=[("walk", f, []), ("hover", h, []), ("walk2", f, [])])
+    assert drop_floating(ds, 0.05) == ["hover"]
+    assert [e[0] for e in ds.entries] == ["walk", "walk2"]
 
 
 def _index(captions: list[str], contents: list[str]) -> tuple[CaptionIndex, HashTextEncoder]:
