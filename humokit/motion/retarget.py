@@ -50,7 +50,9 @@ from humokit.motion.retarget_maps import (  # noqa: F401 - re-exported: the publ
     register_retarget_map,
     retarget_maps,
 )
+from humokit.motion.rotations import rotvec_to_rotmat
 from humokit.motion.skeleton import (
+    FOOT_JOINTS,
     JOINT_NAMES,
     NUM_JOINTS,
     PARENTS,
@@ -113,9 +115,9 @@ def level_rotation(positions: np.ndarray, fps: float, sole: np.ndarray, *, max_t
     Args:
         positions: ``(T, 22, 3)`` metres, Y up.
         fps: frames per second.
-        sole: ``(4,)`` sole heights of joints 7, 10, 8, 11 (metres).
+        sole: ``(4,)`` sole heights of the :data:`FOOT_JOINTS` (metres).
     """
-    F = positions[:, [7, 10, 8, 11]]  # (T, 4, 3)
+    F = positions[:, list(FOOT_JOINTS)]  # (T, 4, 3)
     if len(F) < 3:
         return np.eye(3)
     speed = np.linalg.norm(np.gradient(F, axis=0), axis=-1) * fps  # (T, 4)
@@ -138,12 +140,9 @@ def level_rotation(positions: np.ndarray, fps: float, sole: np.ndarray, *, max_t
     tilt = np.degrees(np.arctan(np.hypot(grad[0], grad[1])))
     if not (min_tilt < tilt < max_tilt) or rms > 0.02:
         return np.eye(3)
-    n = np.array([-grad[0], 1.0, -grad[1]]) / np.sqrt(1.0 + grad[0] ** 2 + grad[1] ** 2)
-    axis = np.cross(n, [0.0, 1.0, 0.0])
-    ang = np.arcsin(np.linalg.norm(axis))
-    k = axis / np.linalg.norm(axis)
-    K = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
-    return np.eye(3) + np.sin(ang) * K + (1.0 - np.cos(ang)) * K @ K
+    n = np.array([-grad[0], 1.0, -grad[1]]) / np.sqrt(1.0 + grad[0] ** 2 + grad[1] ** 2)  # the floor's normal
+    axis = np.cross(n, [0.0, 1.0, 0.0])  # |axis| = sin(angle between n and +Y)
+    return np.asarray(rotvec_to_rotmat(axis / np.linalg.norm(axis) * np.arcsin(np.linalg.norm(axis))), dtype=np.float64)
 
 
 def place_on_ground(
@@ -162,7 +161,7 @@ def place_on_ground(
     P = P @ _yaw_matrix(-facing_yaw(P[0])).T
     P = P - np.array([P[0, 0, 0], 0.0, P[0, 0, 2]])
     contacts = detect_contacts(P, fps, sole=sole, max_height=np.inf)
-    low = (P[:, [7, 10, 8, 11], 1] - sole).min(axis=1)
+    low = (P[:, list(FOOT_JOINTS), 1] - sole).min(axis=1)
     frames = contacts.any(axis=1)
     # mid-range of the planted soles: robust to capture floors that drift by a few cm
     floor = float(np.mean(np.percentile(low[frames], [10, 90]))) if frames.any() else float(low.min())
