@@ -550,10 +550,10 @@ def stitch_tracks(tracks: list[KeypointTrack], *, max_gap_s: float = 1.0, gate: 
                 fb = np.nonzero(b.found)[0]
                 if j == i or len(fb) == 0 or fb[0] <= fa[-1] or (fb[0] - fa[-1]) / fps > max_gap_s:
                     continue
-                head = next((cs for t in fb[:history] if (cs := _centre_and_size(b, int(t))) is not None), None)
-                t_first = next((int(t) for t in fb[:history] if _centre_and_size(b, int(t)) is not None), None)
-                if head is None or t_first is None:
+                first = next(((int(t), cs) for t in fb[:history] if (cs := _centre_and_size(b, int(t))) is not None), None)
+                if first is None:
                     continue
+                t_first, head = first
                 gap = t_first - int(t_last)
                 d = float(np.linalg.norm(head[0] - (c_last + v * gap))) / h
                 if d > gate + gate_growth * gap / fps or not 1 / 1.5 <= head[1] / h <= 1.5:
