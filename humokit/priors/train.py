@@ -115,6 +115,20 @@ class _Task(nn.Module):
         return self.model(batch)
 
 
+def _number(section: dict, key: str, default: float | None, *, positive: bool = False) -> float | None:
+    """``data.<key>`` as a finite float (None stays None), or an :class:`InputError` naming the key."""
+    value = section.get(key, default)
+    if value is None:
+        return None
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"config data.{key}: not a number ({value!r})") from None
+    if not math.isfinite(x) or (positive and x <= 0):
+        raise InputError(f"config data.{key}: must be a finite{' positive' if positive else ''} number, got {value!r}")
+    return x
+
+
 def train(kind: str, config: dict, output: str | Path, *, data_root: str | Path | None = None,
           resume: bool = True, progress: bool = True, command: str | None = None) -> Path:  # fmt: skip
     """Train a ``kind`` model (vq, mask, res, diffusion, cvae, evaluator); returns the best checkpoint folder."""
@@ -128,6 +142,8 @@ def train(kind: str, config: dict, output: str | Path, *, data_root: str | Path 
     if root is None:
         raise InputError("no dataset: give --data or data.root in the config")
     root = Path(os.path.expanduser(str(root)))
+    balance = _number(dcfg, "balance", 1.0)
+    max_foot = _number(dcfg, "max_foot_height", None, positive=True)
     if tcfg["threads"]:
         torch.set_num_threads(int(tcfg["threads"]))
     rank, world, dev = setup_distributed()
@@ -139,10 +155,10 @@ def train(kind: str, config: dict, output: str | Path, *, data_root: str | Path 
     train_ds = open_split(root, "train", max_frames=dcfg["max_frames"])
     val_ds = open_split(root, "val", max_frames=dcfg["max_frames"])
     labels = window_labels(root)
-    if dcfg.get("max_foot_height") is not None:
-        gone = drop_floating(train_ds, float(dcfg["max_foot_height"]))
+    if max_foot is not None:
+        gone = drop_floating(train_ds, max_foot)
         if rank == 0:
-            log.info("left out %d floating train entries (feet above %s m)", len(gone), dcfg["max_foot_height"])
+            log.info("left out %d floating train entries (feet above %s m)", len(gone), max_foot)
     if dcfg.get("rich_captions"):
         enrich_captions(train_ds, labels, int(dcfg["rich_captions"]), seed=int(tcfg["seed"]))
     encoder = get_text_encoder(config.get("text_encoder", "minilm"))
@@ -200,7 +216,7 @@ def train(kind: str, config: dict, output: str | Path, *, data_root: str | Path 
     sampler = BatchSampler(train_ds, bank, tcfg["batch_size"], window=window, max_frames=dcfg["max_frames"],
                            seed=int(tcfg["seed"]) * 1000 + rank + 7919 * step,
                            contents=entry_contents(train_ds, labels) if labels else None,
-                           balance=float(dcfg.get("balance", 1.0)), speed_range=dcfg.get("speed_range"))  # fmt: skip
+                           balance=balance, speed_range=dcfg.get("speed_range"))  # fmt: skip
     val_batches = BatchSampler(val_ds, bank, tcfg["batch_size"], window=window, max_frames=dcfg["max_frames"]).fixed(
         int(tcfg["val_batches"]), seed=12345
     )

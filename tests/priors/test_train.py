@@ -97,6 +97,16 @@ def test_wrong_kind_config(tiny_data: Path, tmp_path: Path) -> None:
         train("mask", tiny_config("mask", tiny_data), tmp_path / "y", progress=False)
 
 
+@pytest.mark.parametrize("key, value", [("max_foot_height", "abc"), ("max_foot_height", -0.05), ("balance", "x"),
+                                        ("balance", float("nan"))])
+def test_bad_data_numbers_are_one_line_errors_before_any_output(key, value, tiny_data: Path, tmp_path: Path) -> None:
+    cfg = tiny_config("diffusion", tiny_data)
+    cfg["data"] = {**cfg.get("data", {}), key: value}
+    with pytest.raises(InputError, match=f"data.{key}"):
+        train("diffusion", cfg, tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
+
+
 def test_ddp_two_gloo_processes(tiny_data: Path, tmp_path: Path) -> None:
     cfg_path = tmp_path / "cvae.json"
     cfg_path.write_text(json.dumps(tiny_config("cvae", tiny_data, steps=4, eval_every=2)))
