@@ -58,14 +58,14 @@ from tqdm import tqdm
 from humokit.errors import InputError
 from humokit.motion.motion import Motion
 from humokit.motion.rotations import slerp_rotmat
-from humokit.motion.skeleton import FOOT_JOINTS, JOINT_NAMES, PARENTS, Skeleton, default_skeleton, forward_kinematics, inverse_kinematics
+from humokit.motion.skeleton import FOOT_JOINTS, JOINT_NAMES, Skeleton, default_skeleton, forward_kinematics, inverse_kinematics
 from humokit.optim.camera_model import camera_rotation, intrinsics_matrix, make_camera, pitch_roll_from_up, project_torch, solve_translation
 from humokit.optim.contacts import FOOT_REST_HEIGHTS, estimate_contacts, image_still_feet
 from humokit.optim.physics.losses import contact_losses
 from humokit.optim.landmarks import joints_from_landmarks, marker_positions, marker_table
 from humokit.optim.heading import swing_loss
 from humokit.optim.lift import align_rotations, joint_markers, lift_for_fit, lift_prior_loss, lift_weight
-from humokit.optim.pose_gmm import GMMPosePrior, default_pose_prior
+from humokit.optim.pose_gmm import default_pose_prior
 from humokit.optim.scale import HEIGHT_PRIOR, BodyFamily, BodySize, SizeCue, estimate_body_size, stature
 
 REFERENCE_STATURE = 1.626  # metres: the default Anny body, on which the marker offsets were measured
@@ -501,7 +501,7 @@ def _fit_window(
                 target = target @ _aligning_rotation(target, Mc.detach(), c3).T
             d2 = (Mc - target).pow(2).sum(-1)
             loss = loss + (c3 * d2).sum() / c3.sum().clamp_min(1e-6) * c3.shape[1] / cfg.sigma_3d**2
-        loss = loss + cfg.w_prior * _prior_loss(pb.prior, R, rv, root, fps) + cfg.w_limits * joint_limit_loss(R, rotvec=rv)
+        loss = loss + cfg.w_prior * pb.prior(R, root, fps, rotvec=rv) + cfg.w_limits * joint_limit_loss(R, rotvec=rv)
         if pb.occ is not None and cfg.w_occluded > 0:
             loss = loss + cfg.w_occluded * unseen_pose_loss(R, pb.occ[sl], pb.occ_joints, pb.prior_mean, pb.prior_std,
                                                             rotvec=rv)
@@ -549,13 +549,6 @@ def _fit_window(
     with torch.no_grad():
         R = roma.rotvec_to_rotmat(x6) if axis_angle else _decode6d(x6)
         return R.cpu(), root.detach().cpu().clone()
-
-
-def _prior_loss(prior: MotionPrior, R: torch.Tensor, rv: torch.Tensor, root: torch.Tensor, fps: float) -> torch.Tensor:
-    """``prior(R, root, fps)``; the shipped GMM prior takes the already converted axis-angle ``rv (n, 22, 3)``."""
-    if isinstance(prior, GMMPosePrior):
-        return prior.nll(rv[:, 1:].reshape(rv.shape[0], -1)).mean()
-    return prior(R, root, fps)
 
 
 def _aligning_rotation(src: torch.Tensor, dst: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:

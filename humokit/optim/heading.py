@@ -100,24 +100,13 @@ def turn_root(motion: Motion, yaw: np.ndarray) -> Motion:
     return motion.replace(rotations=rot)
 
 
-def _gauss_smooth(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """``x (n, C)`` smoothed over frames with a Gaussian of ``sigma`` frames (ends replicated)."""
-    n = x.shape[0]
-    r = min(int(3 * sigma), n - 1)
-    if r < 1 or sigma <= 0:
-        return x
-    k = torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=x.dtype, device=x.device) / sigma) ** 2)
-    k = (k / k.sum()).expand(x.shape[1], 1, -1)
-    y = torch.nn.functional.pad(x.T[None], (r, r), mode="replicate")
-    return torch.nn.functional.conv1d(y, k, groups=x.shape[1])[0].T
-
-
 def swing_loss(joints: torch.Tensor, fps: float, *, smooth_s: float = 0.25) -> torch.Tensor:
     """Mean squared angle (radians^2) between the pelvis facing of joints ``(n, 22, 3)`` (world, Y up) and its
     Gaussian-smoothed trajectory (``smooth_s`` seconds): the pelvis's fast swing about the vertical."""
     lr = joints[:, 1] - joints[:, 2]
     f = torch.stack([-lr[:, 2], lr[:, 0]], -1)
     f = f / f.norm(dim=-1, keepdim=True).clamp_min(1e-6)
-    m = _gauss_smooth(f, smooth_s * fps).detach()
+    m = gaussian_filter1d(f.detach().cpu().numpy(), smooth_s * fps, axis=0, mode="nearest") if smooth_s > 0 else f.detach()
+    m = torch.as_tensor(m, dtype=f.dtype, device=f.device)
     ang = torch.atan2(f[:, 0] * m[:, 1] - f[:, 1] * m[:, 0], (f * m).sum(-1))
     return ang.pow(2).mean()

@@ -74,8 +74,10 @@ class GMMPosePrior:
         y = torch.einsum("tkd,kde->tke", pose[:, None] - self._mu.to(pose), self._L.to(pose))
         return -torch.logsumexp(self._c.to(pose) - 0.5 * y.pow(2).sum(-1), dim=-1)
 
-    def __call__(self, R_local: torch.Tensor, root: torch.Tensor, fps: float) -> torch.Tensor:
-        return self.nll(pose_vectors(R_local)).mean()
+    def __call__(self, R_local: torch.Tensor, root: torch.Tensor, fps: float, *,
+                 rotvec: torch.Tensor | None = None) -> torch.Tensor:
+        pose = pose_vectors(R_local) if rotvec is None else rotvec[:, 1:].reshape(rotvec.shape[0], -1)
+        return self.nll(pose).mean()
 
     def save(self, path: str | Path) -> Path:
         with atomic_path(path) as tmp:

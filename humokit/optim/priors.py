@@ -26,9 +26,14 @@ _J = {n: i for i, n in enumerate(JOINT_NAMES)}
 
 
 class MotionPrior(Protocol):
-    """``(R_local (T, 22, 3, 3), root (T, 3) metres, fps) -> scalar`` loss (lower = more plausible)."""
+    """``(R_local (T, 22, 3, 3), root (T, 3) metres, fps) -> scalar`` loss (lower = more plausible).
 
-    def __call__(self, R_local: torch.Tensor, root: torch.Tensor, fps: float) -> torch.Tensor: ...
+    ``rotvec`` ``(T, 22, 3)``: the axis-angle of ``R_local`` when the caller already has it (a prior that
+    works on axis-angle uses it instead of converting again; others ignore it).
+    """
+
+    def __call__(self, R_local: torch.Tensor, root: torch.Tensor, fps: float, *,
+                 rotvec: torch.Tensor | None = None) -> torch.Tensor: ...
 
 
 def _default_mean_and_std() -> tuple[torch.Tensor, torch.Tensor]:
@@ -72,8 +77,9 @@ class GaussianPosePrior:
         self.mean = m if mean is None else torch.as_tensor(mean, dtype=torch.float32)
         self.std = s if std is None else torch.as_tensor(std, dtype=torch.float32)
 
-    def __call__(self, R_local: torch.Tensor, root: torch.Tensor, fps: float) -> torch.Tensor:
-        rv = roma.rotmat_to_rotvec(R_local[:, 1:])
+    def __call__(self, R_local: torch.Tensor, root: torch.Tensor, fps: float, *,
+                 rotvec: torch.Tensor | None = None) -> torch.Tensor:
+        rv = roma.rotmat_to_rotvec(R_local[:, 1:]) if rotvec is None else rotvec[:, 1:]
         z = (rv - self.mean[1:].to(rv)) / self.std[1:].to(rv)
         return 0.5 * (z**2).sum(dim=(-1, -2)).mean()
 
@@ -98,7 +104,8 @@ class LearnedMotionPrior:
         self.features = features
         self.frames_per_item = max(1, int(frames_per_item))
 
-    def __call__(self, R_local: torch.Tensor, root: torch.Tensor, fps: float) -> torch.Tensor:
+    def __call__(self, R_local: torch.Tensor, root: torch.Tensor, fps: float, *,
+                 rotvec: torch.Tensor | None = None) -> torch.Tensor:
         x = self.features(R_local, root, fps)
         return -self.model.log_prob(x).mean() / self.frames_per_item  # type: ignore[attr-defined]
 
