@@ -51,7 +51,7 @@ def make_dirs(folder: str | Path) -> None:
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-    except FileExistsError as exc:
+    except FileExistsError:
         blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
         if blocker is None:
             raise

@@ -312,7 +312,6 @@ class _State:
     def densify(self) -> None:
         cfg = self.cfg
         with torch.no_grad():
-            n = self.p["offsets"].shape[0]
             avg = self.grad_acc / self.grad_cnt.clamp_min(1)
             op = torch.sigmoid(self.p["opacity_logits"])
             keep = op >= cfg.prune_opacity

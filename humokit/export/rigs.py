@@ -32,7 +32,7 @@ from typing import Literal
 import numpy as np
 
 from humokit.errors import InputError
-from humokit.motion.skeleton import JOINT_NAMES, PARENTS, Skeleton
+from humokit.motion.skeleton import JOINT_NAMES, Skeleton
 
 RigName = Literal["canonical", "anny", "mixamo", "rigify", "ue5"]
 RIGS: tuple[str, ...] = ("canonical", "anny", "mixamo", "rigify", "ue5")

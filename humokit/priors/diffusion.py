@@ -21,7 +21,6 @@ from dataclasses import asdict, dataclass
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from humokit.motion.features import CONTACTS, FEATURE_DIM

@@ -24,7 +24,7 @@ import torch
 
 from humokit._paths import checkpoints_dir
 from humokit.errors import InputError
-from humokit.motion.features import CONTACTS, FEATURE_DIM, features_to_joints
+from humokit.motion.features import CONTACTS, features_to_joints
 from humokit.motion.motion import Motion
 from humokit.motion.skeleton import default_skeleton, inverse_kinematics
 from humokit.priors.checkpoint import Checkpoint, load_checkpoint
@@ -32,7 +32,7 @@ from humokit.priors.edit import FPS, Keyframes, constraint_features, enforce_key
 from humokit.priors.grounding import CaptionIndex, Grounding, ground
 from humokit.priors.text import get_text_encoder
 
-from humokit.priors.request import FAMILY_PARTS, MIN_SECONDS, MODELS, check_request, check_seconds
+from humokit.priors.request import FAMILY_PARTS, MODELS, check_request, check_seconds
 
 DEFAULT_GROUNDING = 0.7
 INDEX_FILE = "captions.npz"

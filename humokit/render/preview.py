@@ -13,7 +13,6 @@ import torch
 from PIL import Image, ImageDraw
 from tqdm import tqdm
 
-from humokit._io import atomic_path
 from humokit.errors import HumokitError
 from humokit.render.camera import Camera, look_at, project
 from humokit.render.raster import rasterize, shade

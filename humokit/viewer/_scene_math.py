@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 
 from humokit.errors import InputError
-from humokit.motion.skeleton import FOOT_JOINTS, PARENTS
+from humokit.motion.skeleton import PARENTS
 
 CameraPreset = Literal["front", "side", "top", "follow", "three_quarter"]
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from humokit.errors import InputError
 from humokit.motion.motion import Motion
-from humokit.motion.contacts import _runs, contact_runs, detect_contacts  # noqa: F401  (re-exported)
+from humokit.motion.contacts import detect_contacts  # noqa: F401  (re-exported)
 from humokit.optim.physics._body import as_joints, body_geometry, resolve_body, sole_heights
 
 

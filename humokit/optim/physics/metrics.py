@@ -38,7 +38,6 @@ from humokit.optim.physics._body import (
     BodyGeometry,
     as_joints,
     body_geometry,
-    bone_vectors,
     default_geometry,
     resolve_body,
 )

@@ -38,7 +38,7 @@ from humokit.motion.motion import Motion
 from humokit.motion.rotations import rotation_between
 from humokit.motion.skeleton import FOOT_JOINTS, NUM_JOINTS, PARENTS, forward_kinematics
 from humokit.optim.physics._body import JOINT_RADII, check_joints, sole_heights
-from humokit.optim.physics.contacts import _runs, contact_runs, detect_contacts
+from humokit.motion.contacts import _runs, contact_runs, detect_contacts
 
 LEGS = ((1, 4, 7, 10), (2, 5, 8, 11))  # (hip, knee, ankle, toe) left, right
 
