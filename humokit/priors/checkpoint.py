@@ -93,10 +93,19 @@ def resolve(where: str | Path) -> Path:
     return p
 
 
-def load_checkpoint(where: str | Path, kind: str | None = None, *, name: str = "model") -> Checkpoint:
-    """Load a checkpoint folder (or shipped name) as float32, in eval mode; checks ``kind``."""
+# whitening buffers of diffusion and CVAE checkpoints written before they used SentenceWhitening
+_RENAMED_KEYS = {"text_mean": "whiten.mean", "text_proj": "whiten.proj"}
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """A ``.safetensors`` weights file as a float32 state dict (older key names renamed)."""
     from safetensors.torch import load_file
 
+    return {_RENAMED_KEYS.get(k, k): v.float() if v.is_floating_point() else v for k, v in load_file(str(path)).items()}
+
+
+def load_checkpoint(where: str | Path, kind: str | None = None, *, name: str = "model") -> Checkpoint:
+    """Load a checkpoint folder (or shipped name) as float32, in eval mode; checks ``kind``."""
     folder = resolve(where)
     cfg_path, w_path = folder / _config_name(name), folder / f"{name}.safetensors"
     if not cfg_path.is_file() or not w_path.is_file():
@@ -109,7 +118,7 @@ def load_checkpoint(where: str | Path, kind: str | None = None, *, name: str = "
     if kind is not None and got != kind:
         raise InputError(f"{folder}: checkpoint is a {got!r} model, expected {kind!r}")
     model = build_model(got, cfg.get("model", {}))
-    sd = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(w_path)).items()}
+    sd = read_state_dict(w_path)
     mean, std = sd.pop("normalizer.mean").numpy(), sd.pop("normalizer.std").numpy()
     missing, unexpected = model.load_state_dict(sd, strict=False)
     if unexpected or missing:

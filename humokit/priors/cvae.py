@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from humokit.motion.features import FEATURE_DIM
-from humokit.priors.layers import PositionalEncoding, lengths_to_mask, sinusoid, transformer, whiten, whitening
+from humokit.priors.layers import PositionalEncoding, SentenceWhitening, lengths_to_mask, sinusoid, transformer
 
 
 @dataclass(frozen=True)
@@ -97,9 +97,7 @@ class MotionCVAE(nn.Module):
             self.text_mlp = nn.Sequential(nn.Linear(cfg.text_dim, cfg.dim), nn.GELU(), nn.Linear(cfg.dim, cfg.dim), nn.GELU())
             self.prior_mu, self.prior_logvar = nn.Linear(cfg.dim, cfg.latent), nn.Linear(cfg.dim, cfg.latent)
             self.dec_text = nn.Linear(cfg.text_dim, cfg.dim)
-            if cfg.text_whiten:
-                self.register_buffer("text_mean", torch.zeros(cfg.text_dim))
-                self.register_buffer("text_proj", torch.eye(cfg.text_dim))
+        self.whiten = SentenceWhitening(cfg.text_dim) if cfg.text_input == "sentence" and cfg.text_whiten else None
         self.z_in = nn.Linear(cfg.latent, cfg.dim)
         self.dec = transformer(cfg.dim, cfg.layers, cfg.heads, cfg.ff, cfg.dropout)
         self.register_buffer("queries", sinusoid(cfg.max_frames + 1, cfg.dim), persistent=False)
@@ -114,15 +112,12 @@ class MotionCVAE(nn.Module):
         direction the captions vary along has unit spread, so small wording
         differences reach the network as large input differences.
         """
-        if not self.cfg.text_whiten:
-            return
-        mean, proj = whitening(sentences, eps)
-        self.text_mean.copy_(mean)
-        self.text_proj.copy_(proj)
+        if self.whiten is not None:
+            self.whiten.fit(sentences, eps)
 
     def _text(self, sentence: torch.Tensor) -> torch.Tensor:
         """The sentence as the network reads it (whitened when configured; all-zero rows, the unconditional mode, stay zero)."""
-        return whiten(sentence, self.text_mean, self.text_proj) if self.cfg.text_whiten else sentence
+        return self.whiten(sentence) if self.whiten is not None else sentence
 
     # ---------------------------------------------------------------- prior API
     def encode(self, features: torch.Tensor, lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:

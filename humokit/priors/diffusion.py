@@ -25,7 +25,7 @@ from torch import nn
 
 from humokit.motion.features import CONTACTS, FEATURE_DIM
 from humokit.priors.geometry import FOOT_JOINTS, features_to_joints_torch
-from humokit.priors.layers import PositionalEncoding, lengths_to_mask, timestep_embedding, transformer, whiten, whitening
+from humokit.priors.layers import PositionalEncoding, SentenceWhitening, lengths_to_mask, timestep_embedding, transformer
 
 
 @dataclass(frozen=True)
@@ -87,9 +87,7 @@ class MotionDiffusion(nn.Module):
         self.register_buffer("alphas_cumprod", cosine_alphas_cumprod(cfg.train_steps), persistent=False)
         self.register_buffer("mean", torch.zeros(FEATURE_DIM))
         self.register_buffer("std", torch.ones(FEATURE_DIM))
-        if cfg.text_whiten:
-            self.register_buffer("text_mean", torch.zeros(cfg.text_dim))
-            self.register_buffer("text_proj", torch.eye(cfg.text_dim))
+        self.whiten = SentenceWhitening(cfg.text_dim) if cfg.text_whiten else None
 
     def set_text_stats(self, sentences: torch.Tensor, eps: float = 1.0) -> None:
         """Whitening of the text input from training caption embeddings ``(N, text_dim)`` (``text_whiten`` models).
@@ -97,15 +95,13 @@ class MotionDiffusion(nn.Module):
         The same ZCA whitening as the CVAE's (:func:`~humokit.priors.layers.whitening`):
         captions that differ in one word reach the network as different inputs.
         """
-        if self.cfg.text_whiten:
-            mean, proj = whitening(sentences, eps)
-            self.text_mean.copy_(mean)
-            self.text_proj.copy_(proj)
+        if self.whiten is not None:
+            self.whiten.fit(sentences, eps)
 
     def denoise(self, x: torch.Tensor, t: torch.Tensor, valid: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
         """``x_t (B, T, 263)``, steps ``t (B,)``, valid ``(B, T)``, sentence ``(B, text_dim)`` (zeros: no text) -> ``x0``."""
-        if self.cfg.text_whiten:
-            text = whiten(text, self.text_mean, self.text_proj)
+        if self.whiten is not None:
+            text = self.whiten(text)
         c = self.time(timestep_embedding(t, self.cfg.dim)) + self.cond(text)
         frames = self.inp(x) + c[:, None] if self.cfg.text_every_frame else self.inp(x)
         h = torch.cat([c[:, None], frames], dim=1)

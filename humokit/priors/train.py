@@ -67,14 +67,12 @@ def init_from(model: nn.Module, where: str | Path, skip: tuple[str, ...] = ()) -
     ``skip``: name prefixes never copied (layers whose input changes meaning, e.g. a text layer that now reads
     whitened embeddings).
     """
-    from safetensors.torch import load_file
-
-    from humokit.priors.checkpoint import resolve
+    from humokit.priors.checkpoint import read_state_dict, resolve
 
     path = resolve(where) / "model.safetensors"
     if not path.is_file():
         raise InputError(f"train.init: no checkpoint at {where}")
-    src = {k: v.float() for k, v in load_file(str(path)).items() if not k.startswith("normalizer.")}
+    src = {k: v.float() for k, v in read_state_dict(path).items() if not k.startswith("normalizer.")}
     own = model.state_dict()
     take = {k: v for k, v in src.items() if k in own and own[k].shape == v.shape and not k.startswith(tuple(skip))}
     model.load_state_dict(take, strict=False)

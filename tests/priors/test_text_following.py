@@ -239,7 +239,15 @@ def test_whitened_sentence_input_separates_near_twins_and_is_saved(tiny_data: Pa
     cfg["model"].update(text_input="sentence", text_whiten=True, cond_every_frame=True)
     train("cvae", cfg, tmp_path / "cvae", progress=False)
     ck = load_checkpoint(tmp_path / "cvae", "cvae")
-    assert ck.model.cfg.text_whiten and not torch.allclose(ck.model.text_proj, torch.eye(ck.model.cfg.text_dim))
+    assert ck.model.cfg.text_whiten and not torch.allclose(ck.model.whiten.proj, torch.eye(ck.model.cfg.text_dim))
+    # checkpoints written before the whitening was a SentenceWhitening named its buffers text_mean / text_proj
+    from safetensors.torch import load_file, save_file
+
+    w = tmp_path / "cvae" / "model.safetensors"
+    sd = load_file(str(w))
+    sd["text_mean"], sd["text_proj"] = sd.pop("whiten.mean"), sd.pop("whiten.proj")
+    save_file(sd, str(w))
+    assert torch.equal(load_checkpoint(tmp_path / "cvae", "cvae").model.whiten.proj, ck.model.whiten.proj)
 
 
 def test_whitened_diffusion_fine_tunes_with_a_new_text_layer(tiny_data: Path, tmp_path: Path) -> None:
@@ -263,7 +271,7 @@ def test_whitened_diffusion_fine_tunes_with_a_new_text_layer(tiny_data: Path, tm
     cfg2["train"].update(init=str(tmp_path / "plain"), init_skip=["cond."])
     train("diffusion", cfg2, tmp_path / "white", progress=False)
     m = load_checkpoint(tmp_path / "white", "diffusion").model
-    assert m.cfg.text_whiten and not torch.allclose(m.text_proj, torch.eye(m.cfg.text_dim))
+    assert m.cfg.text_whiten and not torch.allclose(m.whiten.proj, torch.eye(m.cfg.text_dim))
     calls = []
     orig = m.denoise
     m.denoise = lambda x, t, v, s: calls.append(len(x)) or orig(x, t, v, s)  # type: ignore[method-assign]
@@ -326,6 +334,14 @@ def test_whitened_mask_and_res_separate_near_twins_and_are_saved(tiny_data: Path
     train("mask", cfg, tmp_path / "mask", progress=False)
     ck = load_checkpoint(tmp_path / "mask", "mask")
     assert ck.model.cfg.text_whiten and not torch.allclose(ck.model.whiten.proj, torch.eye(ck.model.cfg.text_dim))
+    # checkpoints written before the whitening was a SentenceWhitening named its buffers text_mean / text_proj
+    from safetensors.torch import load_file, save_file
+
+    w = tmp_path / "cvae" / "model.safetensors"
+    sd = load_file(str(w))
+    sd["text_mean"], sd["text_proj"] = sd.pop("whiten.mean"), sd.pop("whiten.proj")
+    save_file(sd, str(w))
+    assert torch.equal(load_checkpoint(tmp_path / "cvae", "cvae").model.whiten.proj, ck.model.whiten.proj)
 
 
 def test_vq_root_and_contact_weights_scale_only_their_channels() -> None:
