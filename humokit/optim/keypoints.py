@@ -236,12 +236,12 @@ class MediaPipeDetector(KeypointDetector):
 
         Each ``key`` has its own MediaPipe graph, so several people are followed independently.
         """
-        if key not in self._trackers:
-            self._trackers[key] = self._make(False)
         H, W = image.shape[:2]
         x0, y0, x1, y1 = _clip_box(roi, W, H)
         if x1 - x0 < 8 or y1 - y0 < 8:
             return None
+        if key not in self._trackers:
+            self._trackers[key] = self._make(False)
         p = self._run(self._trackers[key], image[y0:y1, x0:x1])
         return p.scaled(1.0, 1.0, x0, y0) if p is not None else None
 

@@ -136,6 +136,9 @@ def bhattacharyya(a: np.ndarray, b: np.ndarray) -> float:
 # ----------------------------------------------------------------------------- association
 
 
+MIN_FOLLOW_PX = 24.0  # px: smaller predicted people get no tracking graph (MediaPipe finds nobody that small)
+
+
 @dataclass(frozen=True)
 class TrackerConfig:
     """Settings of :class:`PeopleTracker`.
@@ -237,6 +240,13 @@ class PeopleTracker:
     def predictions(self, t: int) -> dict[int, np.ndarray]:
         """``{key: predicted box (4,)}`` of the active tracks at frame ``t``."""
         return {tr.key: tr.predict(t)[0] for tr in self.active(t)}
+
+    def most_followed(self, t: int, limit: int, *, min_size: float = MIN_FOLLOW_PX) -> list[int]:
+        """Keys of at most ``limit`` active tracks worth a tracking graph at frame ``t``: predicted boxes of at
+        least ``min_size`` px, seen most recently first, then most often, then largest."""
+        live = [tr for tr in self.active(t) if tr.height >= min_size]
+        live.sort(key=lambda tr: (t - tr.last, -tr.hits, -tr.height))
+        return [tr.key for tr in live[: max(0, int(limit))]]
 
     def cost(self, tr: _Track, c: Candidate, t: int) -> float:
         """Assignment cost of candidate ``c`` to track ``tr`` at frame ``t`` (inf outside the gate)."""
@@ -453,21 +463,22 @@ def follow_people(
         H, W = img.shape[:2]
         t = T
         preds = tracker.predictions(t)
-        for key in followed - set(preds):
+        follow = tracker.most_followed(t, max_people)  # one tracking graph each; spurious tracks get none
+        for key in followed - set(follow):
             detector.forget(key)
-        followed &= set(preds)
+        followed &= set(follow)
         cands: list[Candidate] = []
         lost = False
-        for key, box in preds.items():
-            c = detector.track(img, _grow(box, 1.6, W, H, square=True), key=key)
+        for key in follow:
+            c = detector.track(img, _grow(preds[key], 1.6, W, H, square=True), key=key)
             followed.add(key)
             if c is None:
                 lost = True
             else:
                 cands.append(Candidate(c, source=key))
-        boxes = list(preds.values())
+        boxes = [preds[k] for k in follow]
         crowded = any(_iou(_grow(a, 1.2, W, H), _grow(b, 1.2, W, H)) > 0 for i, a in enumerate(boxes) for b in boxes[i + 1:])
-        if not preds or lost or crowded or t % every == 0:
+        if not follow or lost or crowded or t % every == 0:
             cands += [Candidate(p) for p in detector.detect(img, max_people=max_people)]
         t2 = time.perf_counter()
         t_detect += t2 - t1
@@ -480,7 +491,7 @@ def follow_people(
                 followed.discard(c.source)
         t_assoc += time.perf_counter() - t2
         # second look for people the frame left unseen while others are near: hide the others and detect again
-        missed = [k for k in preds if k not in got.values()]
+        missed = [k for k in follow if k not in got.values()]
         if missed and len(got) > 0:
             t3 = time.perf_counter()
             others = [_box(cands[k].keypoints, cfg.min_conf) for k in got]

@@ -107,6 +107,52 @@ def test_follow_people_with_sliding_tracker_keeps_identities():
     assert np.abs(np.diff(hip[f, 0]) / np.diff(f)).max() < 15.0  # 9.2 px per frame: the walker's own speed
 
 
+def test_clutter_never_holds_more_tracking_graphs_than_people_looked_for():
+    """A cluttered background yields small false people that come and go; each followed track costs a
+    tracking graph (about 100 MB in MediaPipe), so at most ``max_people`` are followed at once (a test clip
+    grew to 20 GB before), and the two walkers still come out first with their identities."""
+    from humokit.optim.keypoints import PersonKeypoints
+
+    scene = crossing_scene(40)
+    rng = np.random.default_rng(3)
+    tiny = scene[0][0][1]
+    for t in range(len(scene)):  # eight 10-20 px "people" per frame, each seen for a few frames
+        for k in range(8):
+            centre = np.array([40.0 + 70 * k, 60.0 + 40 * ((t // 4 + k) % 3)])
+            s = rng.uniform(0.08, 0.15)
+            uv = (tiny.uv - tiny.uv.mean(0)) * s + centre
+            scene[t].append((2 + k, PersonKeypoints(uv, tiny.confidence, tiny.world)))
+
+    class Graphs(FakeDetector):
+        def __init__(self, scene):
+            super().__init__(scene)
+            self.live, self.most = set(), 0
+
+        def detect(self, image, *, max_people=1):
+            self.calls["detect"] += 1
+            people = self._people(image)
+            return sorted(people, key=lambda p: -np.ptp(p.uv[:, 1]))[:max_people]
+
+        def track(self, image, roi, *, key=0):
+            self.live.add(key)
+            self.most = max(self.most, len(self.live))
+            return super().track(image, roi, key=key)
+
+        def forget(self, key):
+            self.live.discard(key)
+
+    det = Graphs(scene)
+    frames = ((t, t / FPS, paint([x for x in scene[t] if x[0] < 2], t)) for t in range(len(scene)))
+    people = follow_people(frames, det, fps=FPS, max_people=4, progress=False)
+    assert 1 <= det.most <= 4
+    assert len(people.tracks) >= 2
+    for tr in people.tracks[:2]:
+        hip = 0.5 * (tr.uv[:, MEDIAPIPE_NAMES.index("left_hip")] + tr.uv[:, MEDIAPIPE_NAMES.index("right_hip")])
+        assert tr.found.sum() >= 30 and np.ptp(hip[tr.found, 1]) < 60  # a walker, not a tiny false person
+        steps = np.diff(hip[tr.found, 0])
+        assert (np.sign(steps) == np.sign(steps[0])).all()
+
+
 def test_torso_histogram_separates_clothes():
     rng = np.random.default_rng(0)
     from humokit.optim.people import bhattacharyya
