@@ -334,14 +334,6 @@ def test_whitened_mask_and_res_separate_near_twins_and_are_saved(tiny_data: Path
     train("mask", cfg, tmp_path / "mask", progress=False)
     ck = load_checkpoint(tmp_path / "mask", "mask")
     assert ck.model.cfg.text_whiten and not torch.allclose(ck.model.whiten.proj, torch.eye(ck.model.cfg.text_dim))
-    # checkpoints written before the whitening was a SentenceWhitening named its buffers text_mean / text_proj
-    from safetensors.torch import load_file, save_file
-
-    w = tmp_path / "cvae" / "model.safetensors"
-    sd = load_file(str(w))
-    sd["text_mean"], sd["text_proj"] = sd.pop("whiten.mean"), sd.pop("whiten.proj")
-    save_file(sd, str(w))
-    assert torch.equal(load_checkpoint(tmp_path / "cvae", "cvae").model.whiten.proj, ck.model.whiten.proj)
 
 
 def test_vq_root_and_contact_weights_scale_only_their_channels() -> None:
