@@ -553,7 +553,7 @@ def _fit_window(
 
 def _aligning_rotation(src: torch.Tensor, dst: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """``(3, 3)`` rotation ``R`` minimising ``sum w |R src - dst|^2`` over points ``(..., 3)`` with weights ``(...)`` (Kabsch)."""
-    H = (weight[..., None, None] * dst[..., :, None] * src[..., None, :]).reshape(-1, 3, 3).sum(0)
+    H = (dst * weight[..., None]).reshape(-1, 3).T @ src.reshape(-1, 3)
     U, _, Vt = torch.linalg.svd(H)
     one = torch.ones((), dtype=H.dtype, device=H.device)
     D = torch.diag(torch.stack([one, one, torch.sign(torch.det(U @ Vt))]))

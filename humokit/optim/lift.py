@@ -357,7 +357,7 @@ def lift_weight(std: np.ndarray, sigma: float) -> np.ndarray:
 
 def align_rotations(src: torch.Tensor, dst: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """``(n, 3, 3)`` per-frame rotations ``R`` minimising ``sum_j w |R src_j - dst_j|^2`` (Kabsch; points ``(n, J, 3)``, weights ``(n, J)``)."""
-    H = torch.einsum("nj,nja,njb->nab", weight, dst, src)
+    H = (dst * weight[..., None]).transpose(-1, -2) @ src  # (n, 3, 3); a plain matmul, no einsum path search
     U, _, Vt = torch.linalg.svd(H)
     d = torch.sign(torch.det(U @ Vt))
     D = torch.diag_embed(torch.stack([torch.ones_like(d), torch.ones_like(d), d], -1))

@@ -71,7 +71,7 @@ class GMMPosePrior:
 
     def nll(self, pose: torch.Tensor) -> torch.Tensor:
         """``(T, 63)`` axis-angle -> ``(T,)`` negative log-likelihood in nats, up to one constant."""
-        y = torch.einsum("tkd,kde->tke", pose[:, None] - self._mu.to(pose), self._L.to(pose))
+        y = ((pose[None] - self._mu.to(pose)[:, None]) @ self._L.to(pose)).transpose(0, 1)  # (T, K, 63)
         return -torch.logsumexp(self._c.to(pose) - 0.5 * y.pow(2).sum(-1), dim=-1)
 
     def __call__(self, R_local: torch.Tensor, root: torch.Tensor, fps: float, *,
